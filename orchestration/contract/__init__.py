@@ -1,0 +1,148 @@
+"""The extract contract: one definition of a delivery for the generator, the ingest and the docs."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+CONTRACT_DIR = Path(__file__).parent
+CONTRACT_FILE = CONTRACT_DIR / "extract_contract_v1.yaml"
+CODELIST_DIR = CONTRACT_DIR / "codelists"
+
+COLUMN_TYPES = frozenset({"cpr", "string", "code", "integer", "decimal", "date", "text"})
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    required: bool = False
+    personal: bool = False
+    codelist: str | None = None  # "file.column"
+    references: str | None = None  # "entity.column"
+    min: float | None = None
+    max: float | None = None
+
+    @property
+    def is_free_text(self) -> bool:
+        return self.type == "text"
+
+    @property
+    def reference(self) -> tuple[str, str] | None:
+        if self.references is None:
+            return None
+        entity, column = self.references.split(".")
+        return entity, column
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    description: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    date_order: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def file_stem(self) -> str:
+        return self.name
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+
+@dataclass(frozen=True)
+class Reason:
+    code: str
+    level: str  # "file" or "row"
+    description: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class Contract:
+    version: int
+    vum2_change_date: dt.date
+    adult_age: int
+    entities: dict[str, Entity]
+    reasons: dict[str, Reason]
+    csv_options: dict[str, list[str]] = field(default_factory=dict)
+
+    def entity(self, name: str) -> Entity:
+        try:
+            return self.entities[name]
+        except KeyError:
+            raise KeyError(f"the extract contract has no entity {name!r}") from None
+
+
+def _column(name: str, spec: dict) -> Column:
+    if spec["type"] not in COLUMN_TYPES:
+        raise ValueError(f"column {name}: unknown type {spec['type']!r}")
+    return Column(
+        name=name,
+        type=spec["type"],
+        description=spec.get("description", ""),
+        required=bool(spec.get("required", False)),
+        personal=bool(spec.get("personal", False)),
+        codelist=spec.get("codelist"),
+        references=spec.get("references"),
+        min=spec.get("min"),
+        max=spec.get("max"),
+    )
+
+
+@cache
+def load_contract(path: Path = CONTRACT_FILE) -> Contract:
+    """Read the contract YAML once; the result is immutable and shared."""
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    entities = {
+        name: Entity(
+            name=name,
+            description=spec["description"],
+            key=tuple(spec["key"]),
+            columns=tuple(_column(c, s) for c, s in spec["columns"].items()),
+            date_order=tuple(tuple(pair) for pair in spec.get("date_order", [])),
+        )
+        for name, spec in raw["entities"].items()
+    }
+    reasons = {
+        code: Reason(code, spec["level"], spec["description"], spec.get("severity", "error"))
+        for code, spec in raw["reasons"].items()
+    }
+    return Contract(
+        version=int(raw["contract_version"]),
+        vum2_change_date=raw["vum2_change_date"],
+        adult_age=int(raw["adult_age"]),
+        entities=entities,
+        reasons=reasons,
+        csv_options=raw["delivery"]["csv"],
+    )
+
+
+@cache
+def codelist(name: str) -> tuple[dict[str, str], ...]:
+    """Rows of a code list file (without .csv), as read."""
+    with (CODELIST_DIR / f"{name}.csv").open(encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(f))
+
+
+def codelist_values(ref: str) -> list[str]:
+    """Distinct values of `file.column` in their file order."""
+    file, column = ref.split(".")
+    seen: dict[str, None] = {}
+    for row in codelist(file):
+        seen.setdefault(row[column], None)
+    return list(seen)
