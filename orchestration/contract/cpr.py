@@ -17,6 +17,8 @@ import re
 import numpy as np
 
 CPR_PATTERN = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
+# A CPR-like number inside other text: for redaction and for the privacy scans in the tests.
+CPR_IN_TEXT = re.compile(r"(?<![\w-])\d{6}-?\d{4}(?![\w-])")
 MOD11_WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 REPLACEMENT_DAY_OFFSET = 60
 

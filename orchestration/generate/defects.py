@@ -143,6 +143,8 @@ class DefectPlanter:
                                  "assessment_scores": ("theme", "sleepiness"),
                                  "goals": ("life_theme", "happiness")}[entity]  # fmt: skip
                 row[column] = value
+                if entity == "assessment_scores":  # unique, so two such rows never share a key
+                    row[column] = f"{value}_{self._next_extra()}"
             elif kind == "date_order":
                 start, end = {"cases": ("opened_on", "closed_on"),
                               "interventions": ("started_on", "ended_on")}[entity]  # fmt: skip

@@ -312,8 +312,9 @@ def simulate_chunk(
         + rng.normal(0, 0.75, len(f_goal))
     )
     f_score = np.clip(np.rint(latent), -2, 2).astype(np.int64)
-    keep = (rng.random(len(f_goal)) >= 0.12) & (f_date <= x)
-    f_goal, f_date, f_score = f_goal[keep], f_date[keep], f_score[keep]
+    # Draws and identifiers never depend on the extract time: cut at it only when tabling.
+    kept = rng.random(len(f_goal)) >= 0.12
+    f_goal, f_date, f_score = f_goal[kept], f_date[kept], f_score[kept]
     nf = len(f_goal)
     f_cit = g_cit[f_goal]
     f_comment = _with_cpr(_text(COMMENT_PHRASES, first_names[f_cit], rng), cprs[f_cit], rng)
@@ -324,7 +325,7 @@ def simulate_chunk(
         "gas_score": f_score,
         "caseworker_id": c_worker[i_case[g_int[f_goal]]].astype(str),
         "comment": pc.if_else(pa.array(rng.random(nf) < 0.4), f_comment, pa.nulls(nf, pa.string())),
-    })  # fmt: skip
+    }).filter(pa.array(f_date <= x))  # fmt: skip
 
     assessments, scores = _assessments(
         w, c_cit, c_id, c_open, c_end, c_unit, born, cprs, first_names, need0, need_drift, ids, rng
@@ -372,7 +373,7 @@ def _assessments(w, c_cit, c_id, c_open, c_end, c_unit, born, cprs, first_names,
 
     items = _instrument_items()
     counts = np.array([len(items[i][0]) for i in range(3)])[instrument]
-    s_ass, s_pos = expand(np.where(visible, counts, 0))
+    s_ass, s_pos = expand(counts)
     s_instr = instrument[s_ass]
     item_offset = np.array([0, len(items[0][0]), len(items[0][0]) + len(items[1][0])])
     all_themes = np.concatenate([items[i][0] for i in range(3)])
@@ -389,7 +390,7 @@ def _assessments(w, c_cit, c_id, c_open, c_end, c_unit, born, cprs, first_names,
         "theme": all_themes[item],
         "sub_theme": pa.array(subs, mask=subs == "", type=pa.string()),
         "score": score,
-    })  # fmt: skip
+    }).filter(pa.array(visible[s_ass]))  # fmt: skip
     return assessments, scores
 
 

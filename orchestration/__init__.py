@@ -1,0 +1,1 @@
+"""effekt: case-system extracts in, trustworthy effect-management indicators out."""

@@ -1,0 +1,179 @@
+"""`effekt`: the commands people type. Each prints where its results are."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import duckdb
+
+from orchestration.generate import GeneratorConfig, generate_delivery
+from orchestration.generate.defects import FILE_DEFECTS
+from orchestration.generate.writer import DIALECTS
+from orchestration.ingest.contract_checks import check_delivery
+from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
+
+DEFAULT_DATA_DIR = Path("data")
+DEMO_CITIZENS = 2_000
+DEMO_START, DEMO_END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2019-06-30") from None
+
+
+def _rate(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 0.2:
+        raise argparse.ArgumentTypeError("a rate between 0 and 0.2, e.g. 0.01")
+    return value
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    cfg = GeneratorConfig(
+        citizens=args.citizens,
+        start=args.start,
+        end=args.end,
+        seed=args.seed,
+        out=args.out,
+        file_format=args.format,
+        dialect=args.dialect,
+        defects=args.defects,
+        file_defects=tuple(args.file_defect or ()),
+        extract_at=args.extract_at,
+        progress=not args.quiet,
+    )
+    result = generate_delivery(cfg)
+    rows = sum(f["rows"] for f in result.manifest["files"])
+    print(f"delivery  {result.path}  ({rows:,} rows in {len(result.manifest['files'])} files)")
+    if result.ground_truth:
+        print(f"ground truth of planted defects  {result.ground_truth}")
+    return 0
+
+
+def validate(delivery: Path, database: str = ":memory:") -> dict:
+    """Check a delivery against the contract; return a summary safe to print (no CPR, no text)."""
+    con = duckdb.connect(database)
+    try:
+        manifest = read_manifest(delivery)
+        rows = load_raw(con, delivery, manifest)
+        result = check_delivery(con, manifest)
+        by_reason = con.execute(
+            "select entity, reason, column_name, count(*) from raw.findings group by all order by all"
+        ).fetchall()
+    finally:
+        con.close()
+    return {
+        "delivery_id": manifest.delivery_id,
+        "rows_read": rows,
+        "rows_with_findings": result.quarantined_rows,
+        "findings": [
+            {"entity": e, "reason": r, "column": c, "rows": n} for e, r, c, n in by_reason
+        ],
+        "warnings": [
+            {"entity": e, "column": c, "reason": r, "rows": n}
+            for (e, c, r), n in result.warnings.items()
+            if n
+        ],
+    }
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        summary = validate(args.delivery)
+    except DeliveryRefused as refusal:
+        print(f"REFUSED  {refusal}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _print_summary(summary)
+    return 1 if summary["findings"] else 0
+
+
+def _print_summary(summary: dict) -> None:
+    total = sum(summary["rows_read"].values())
+    bad = sum(summary["rows_with_findings"].values())
+    print(f"delivery {summary['delivery_id']}: {total:,} rows read, {bad:,} break the contract")
+    for f in summary["findings"]:
+        print(f"  {f['entity']:<18} {f['column']:<24} {f['reason']:<34} {f['rows']:>8,}")
+    for w in summary["warnings"]:
+        print(f"  warning: {w['entity']}.{w['column']} {w['reason']} on {w['rows']:,} rows")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    landing = args.data_dir / "landing"
+    print(f"Generating {DEMO_CITIZENS:,} fictitious citizens, {DEMO_START} to {DEMO_END} ...")
+    result = generate_delivery(
+        GeneratorConfig(
+            citizens=DEMO_CITIZENS,
+            start=DEMO_START,
+            end=DEMO_END,
+            seed=2017,
+            out=landing,
+            progress=not args.quiet,
+        )
+    )
+    print(f"Sample extract (Windows-1252 CSV, as case systems export it): {result.path}")
+    print("Checking it against the extract contract ...")
+    summary = validate(result.path)
+    _print_summary(summary)
+    print(
+        "\nNext: the ingest, warehouse, gate and publish steps run on this delivery as they land "
+        "(see the README's roadmap)."
+    )
+    return 1 if summary["findings"] else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="effekt", description="Effect-management pipeline for municipal social services."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write a synthetic case-system delivery")
+    g.add_argument("--citizens", type=int, required=True)
+    g.add_argument("--start", type=_date, required=True, help="first day simulated (ISO date)")
+    g.add_argument("--end", type=_date, required=True, help="last day simulated (ISO date)")
+    g.add_argument("--seed", type=int, required=True)
+    g.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    g.add_argument(
+        "--out", type=Path, required=True, help="landing folder; one sub-folder per delivery"
+    )
+    g.add_argument("--defects", type=_rate, default=0.0, help="share of rows to make defective")
+    g.add_argument("--file-defect", action="append", choices=list(FILE_DEFECTS),
+                   help="damage a whole file (repeatable); the delivery must then be refused")  # fmt: skip
+    g.add_argument("--dialect", choices=list(DIALECTS), default="excel-dk", help="CSV dialect")
+    g.add_argument("--extract-at", type=_date, help="snapshot day (default: --end)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=cmd_generate)
+
+    v = sub.add_parser("validate", help="check a delivery folder against the extract contract")
+    v.add_argument("delivery", type=Path)
+    v.add_argument("--json", action="store_true", help="print the summary as JSON")
+    v.set_defaults(func=cmd_validate)
+
+    d = sub.add_parser("demo", help="generate sample extracts and run the pipeline on them")
+    d.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as e:
+        print(f"effekt: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

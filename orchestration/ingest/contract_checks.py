@@ -1,0 +1,272 @@
+"""Row-level contract checks over the raw tables, as set-based DuckDB SQL generated from the contract.
+
+Each check yields findings (entity, source_row, key, reason, column); a row with any error
+finding is quarantined by the ingest, every other row loads. Warnings (the CPR modulus-11 check)
+are counted, never quarantined. The SQL is built once per entity from the contract, so a new
+column rule is a line of YAML, not new code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from orchestration.contract import CODELIST_DIR, Column, Entity, load_contract
+from orchestration.ingest.delivery import Manifest
+
+DATE_SHAPE = r"\d{1,2}-\d{1,2}-\d{4}|\d{4}-\d{1,2}-\d{1,2}"
+CPR_SHAPE = r"\d{6}-?\d{4}"
+
+CPR_MACROS = r"""
+create or replace macro cpr_digits(c) as replace(trim(c), '-', '');
+create or replace macro cpr_century(yy, d7) as case
+    when d7 <= 3 then 1900
+    when d7 in (4, 9) then case when yy <= 36 then 2000 else 1900 end
+    else case when yy <= 57 then 2000 else 1800 end end;
+create or replace macro cpr_birth_date(c) as case
+    when regexp_full_match(trim(c), '\d{6}-?\d{4}') then
+        try_strptime(
+            printf('%04d-%02d-%02d',
+                cpr_century(substr(cpr_digits(c), 5, 2)::int, substr(cpr_digits(c), 7, 1)::int)
+                    + substr(cpr_digits(c), 5, 2)::int,
+                substr(cpr_digits(c), 3, 2)::int,
+                substr(cpr_digits(c), 1, 2)::int
+                    - case when substr(cpr_digits(c), 1, 2)::int > 60 then 60 else 0 end),
+            '%Y-%m-%d')::date
+    end;
+create or replace macro cpr_digit(c, i) as substr(cpr_digits(c), i, 1)::int;
+create or replace macro cpr_passes_modulus11(c) as (
+    4 * cpr_digit(c, 1) + 3 * cpr_digit(c, 2) + 2 * cpr_digit(c, 3) + 7 * cpr_digit(c, 4)
+    + 6 * cpr_digit(c, 5) + 5 * cpr_digit(c, 6) + 4 * cpr_digit(c, 7) + 3 * cpr_digit(c, 8)
+    + 2 * cpr_digit(c, 9) + 1 * cpr_digit(c, 10)) % 11 = 0;
+create or replace macro completed_years(born, on_day) as
+    year(on_day) - year(born)
+    - case when strftime(on_day, '%m%d') < strftime(born, '%m%d') then 1 else 0 end;
+"""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    findings: int
+    quarantined_rows: dict[str, int]
+    warnings: dict[tuple[str, str, str], int]  # (entity, column, reason) -> rows
+
+
+def install_macros(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(CPR_MACROS)
+
+
+def load_codelists(con: duckdb.DuckDBPyConnection, schema: str = "codes") -> None:
+    con.execute(f"create schema if not exists {schema}")
+    for path in sorted(CODELIST_DIR.glob("*.csv")):
+        con.execute(
+            f"create or replace table {schema}.{path.stem} as select * from "
+            f"read_csv('{path}', header=true, all_varchar=true, delim=',', quote='\"')"
+        )
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _value(column: Column, decimal_separator: str, date_format: str) -> str:
+    """SQL for a column's typed value, NULL where empty or unreadable."""
+    c = f"nullif(trim({_q(column.name)}), '')"
+    if column.type == "integer":
+        return f"try_cast({c} as bigint)"
+    if column.type == "decimal":
+        if decimal_separator != ".":
+            c = f"replace({c}, '{decimal_separator}', '.')"
+        return f"try_cast({c} as double)"
+    if column.type == "date":
+        return f"try_strptime({c}, '{date_format}')::date"
+    return c
+
+
+def _key_sql(entity: Entity, alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    parts = [f"coalesce(trim({prefix}{_q(k)}), '')" for k in entity.key]
+    return " || '|' || ".join(parts)
+
+
+def parsed_view(con, entity: Entity, raw_schema: str, decimal_separator: str, date_format: str):
+    """chk.<entity>: source_row, the raw text columns, and typed `<column>__v` columns."""
+    typed = ", ".join(
+        f"{_value(c, decimal_separator, date_format)} as {_q(c.name + '__v')}"
+        for c in entity.columns
+    )
+    con.execute(
+        f"create or replace view chk.{entity.name} as select *, {_key_sql(entity)} as _key, "
+        f"{typed} from {raw_schema}.{entity.name}"
+    )
+
+
+def _column_checks(entity: Entity) -> list[str]:
+    """SELECTs of (source_row, _key, reason, column) for single-column rules."""
+    t = f"chk.{entity.name}"
+    out = []
+
+    def rule(column: str, reason: str, condition: str) -> None:
+        out.append(
+            f"select source_row, _key, '{reason}' as reason, '{column}' as column_name "
+            f"from {t} where {condition}"
+        )
+
+    for c in entity.columns:
+        raw, v = f"nullif(trim({_q(c.name)}), '')", _q(c.name + "__v")
+        if c.required:
+            rule(c.name, "missing_value", f"{raw} is null")
+        if c.type in ("integer", "decimal"):
+            rule(c.name, "invalid_value", f"{raw} is not null and {v} is null")
+        elif c.type == "date":
+            rule(c.name, "impossible_date",
+                 f"{v} is null and regexp_full_match({raw}, '{DATE_SHAPE}')")  # fmt: skip
+            rule(c.name, "invalid_value",
+                 f"{raw} is not null and not regexp_full_match({raw}, '{DATE_SHAPE}')")  # fmt: skip
+        elif c.type == "cpr":
+            rule(
+                c.name,
+                "malformed_cpr",
+                f"{raw} is not null and not regexp_full_match({raw}, '{CPR_SHAPE}')",
+            )
+            rule(c.name, "impossible_cpr",
+                 f"regexp_full_match({raw}, '{CPR_SHAPE}') and cpr_birth_date({raw}) is null")  # fmt: skip
+        if c.codelist:
+            file, col = c.codelist.split(".")
+            rule(
+                c.name,
+                "unknown_code",
+                f"{v} is not null and {v} not in (select {_q(col)} from codes.{file})",
+            )
+        if c.min is not None:
+            rule(c.name, "out_of_range", f"{v} < {c.min}")
+        if c.max is not None:
+            rule(c.name, "out_of_range", f"{v} > {c.max}")
+    for start, end in entity.date_order:
+        rule(end, "date_order", f"{_q(end + '__v')} < {_q(start + '__v')}")
+    nonnull = " and ".join(f"nullif(trim({_q(k)}), '') is not null" for k in entity.key[:1])
+    out.append(
+        f"select source_row, _key, 'duplicate_key', '{entity.key[0]}' from ("
+        f"select source_row, _key, row_number() over (partition by _key order by source_row) as n "
+        f"from {t} where {nonnull}) where n > 1"
+    )
+    for c in entity.columns:
+        if c.reference:
+            parent, pcol = c.reference
+            out.append(
+                f"select source_row, _key, 'orphan_reference', '{c.name}' from {t} "
+                f"where nullif(trim({_q(c.name)}), '') is not null and trim({_q(c.name)}) not in "
+                f"(select trim({_q(pcol)}) from chk.{parent} where {_q(pcol)} is not null)"
+            )
+    return out
+
+
+# Rules that need other columns or entities. Each SELECT yields (source_row, _key, reason, column).
+# `first_<entity>` holds the row kept for each key (the first in file order).
+CROSS_RULES: dict[str, list[str]] = {
+    "org_units": [
+        "select source_row, _key, 'missing_value', 'org_role' from chk.org_units "
+        "where level__v = 3 and org_role__v is null",
+        "select source_row, _key, 'missing_value', 'operating_area' from chk.org_units "
+        "where level__v in (2, 3) and operating_area__v is null",
+        "select source_row, _key, 'missing_value', 'parent_org_unit_id' from chk.org_units "
+        "where level__v in (2, 3) and parent_org_unit_id__v is null",
+    ],
+    "assessments": [
+        """select a.source_row, a._key, 'instrument_not_valid_on_date', 'instrument'
+           from chk.assessments a join codes.instruments i on a.instrument__v = i.instrument
+           where a.assessed_on__v not between i.valid_from::date and i.valid_to::date""",
+        """select a.source_row, a._key, 'instrument_wrong_age', 'instrument'
+           from chk.assessments a join codes.instruments i on a.instrument__v = i.instrument
+           where a.assessed_on__v is not null and cpr_birth_date(a.cpr) is not null
+             and (completed_years(cpr_birth_date(a.cpr), a.assessed_on__v) >= {adult_age})
+                 <> (i.instrument_family = 'VUM')""",
+    ],
+    "assessment_scores": [
+        """select s.source_row, s._key, 'unknown_code', 'theme'
+           from chk.assessment_scores s
+           join first_assessments a on trim(s.assessment_id) = a.k
+           join codes.instruments i on a.instrument__v = i.instrument
+           where s.theme__v in (select theme from codes.assessment_themes)
+             and s.theme__v not in (select theme from codes.assessment_themes t
+                                    where t.instrument_family = i.instrument_family)""",
+        """select s.source_row, s._key, 'missing_value', 'sub_theme'
+           from chk.assessment_scores s join first_assessments a on trim(s.assessment_id) = a.k
+           where a.instrument__v = 'VUM2' and s.sub_theme__v is null""",
+        """select s.source_row, s._key, 'unknown_code', 'sub_theme'
+           from chk.assessment_scores s join first_assessments a on trim(s.assessment_id) = a.k
+           left join codes.vum2_crosswalk x on s.sub_theme__v = x.sub_theme
+           where s.sub_theme__v is not null and a.instrument__v in (select instrument from codes.instruments)
+             and s.theme__v in (select theme from codes.assessment_themes)
+             and (a.instrument__v <> 'VUM2' or (x.sub_theme is not null and x.vum_theme <> s.theme__v))""",
+        """select s.source_row, s._key, 'out_of_range', 'score'
+           from chk.assessment_scores s
+           join first_assessments a on trim(s.assessment_id) = a.k
+           join codes.instruments i on a.instrument__v = i.instrument
+           where s.score__v not between i.scale_min::int and i.scale_max::int""",
+    ],
+    "goals": [
+        """select source_row, _key, 'unknown_code', 'sub_theme' from chk.goals
+           where life_theme__v in (select life_theme from codes.life_themes)
+             and sub_theme__v in (select sub_theme from codes.life_themes)
+             and (life_theme__v, sub_theme__v) not in (select (life_theme, sub_theme) from codes.life_themes)""",
+        """select g.source_row, g._key, 'goal_on_compensating_intervention', 'intervention_id'
+           from chk.goals g join first_interventions i on trim(g.intervention_id) = i.k
+           where i.intervention_type__v = 'compensating'""",
+    ],
+    "goal_followups": [
+        """select f.source_row, f._key, 'followup_before_goal', 'followed_up_on'
+           from chk.goal_followups f join first_goals g on trim(f.goal_id) = g.k
+           where f.followed_up_on__v < g.set_on__v""",
+    ],
+}
+
+
+def check_delivery(
+    con: duckdb.DuckDBPyConnection, manifest: Manifest, raw_schema: str = "raw"
+) -> CheckResult:
+    """Run every contract check; write `<raw_schema>.findings` and `<raw_schema>.warnings`."""
+    contract = load_contract()
+    con.execute("create schema if not exists chk")
+    install_macros(con)
+    load_codelists(con)
+    for name, entity in contract.entities.items():
+        spec = manifest.files[name]
+        parsed_view(con, entity, raw_schema, spec.decimal_separator, spec.date_format)
+    for name in ("assessments", "interventions", "goals"):
+        con.execute(
+            f"create or replace temp view first_{name} as select * exclude (n) from ("
+            f"select *, trim({_q(contract.entity(name).key[0])}) as k, "
+            f"row_number() over (partition by _key order by source_row) as n from chk.{name}) "
+            f"where n = 1"
+        )
+    selects = []
+    for name, entity in contract.entities.items():
+        rules = _column_checks(entity) + [
+            r.replace("{adult_age}", str(contract.adult_age)) for r in CROSS_RULES.get(name, [])
+        ]
+        file = manifest.files[name].file
+        selects += [f"select '{name}' as entity, '{file}' as file, * from ({r})" for r in rules]
+    con.execute(
+        f"create or replace table {raw_schema}.findings as "
+        f"select distinct entity, file, source_row, _key as key, reason, column_name from ("
+        + "\nunion all\n".join(selects)
+        + ") order by entity, source_row, reason"
+    )
+    warnings = {}
+    for name, entity in contract.entities.items():
+        for c in entity.columns:
+            if c.type == "cpr":
+                (n,) = con.execute(
+                    f"select count(*) from chk.{name} where cpr_birth_date({_q(c.name)}) is not null "
+                    f"and not cpr_passes_modulus11({_q(c.name)})"
+                ).fetchone()
+                warnings[name, c.name, "cpr_modulus11"] = n
+    (total,) = con.execute(f"select count(*) from {raw_schema}.findings").fetchone()
+    per_entity = dict(
+        con.execute(
+            f"select entity, count(distinct source_row) from {raw_schema}.findings group by 1"
+        ).fetchall()
+    )
+    return CheckResult(total, per_entity, warnings)

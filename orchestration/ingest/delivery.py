@@ -1,0 +1,237 @@
+"""Read a delivery folder into DuckDB as all-text raw tables, or refuse it as a whole.
+
+File-level problems (missing or unreadable file, wrong encoding, missing column, row count or
+checksum not matching the manifest) raise `DeliveryRefused` naming the file and the column or
+line. Nothing is parsed or judged row by row here: that is `contract_checks`' job, in SQL.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.contract import Entity, load_contract
+from orchestration.contract.cpr import CPR_IN_TEXT
+
+BLOCK = 4 << 20
+ISO_DATE = "%Y-%m-%d"
+
+
+class DeliveryRefused(Exception):
+    """The delivery cannot be loaded; `reason` is a file-level reason code of the contract."""
+
+    def __init__(self, reason: str, file: str, detail: str) -> None:
+        super().__init__(f"{file}: {detail} [{reason}]")
+        self.reason, self.file, self.detail = reason, file, detail
+
+    def as_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "file": self.file, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One manifest entry, with the CSV dialect the ingest will read it with."""
+
+    entity: str
+    file: str
+    format: str
+    rows: int
+    sha256: str
+    encoding: str = "utf-8"
+    delimiter: str = ";"
+    decimal_separator: str = "."
+    date_format: str = ISO_DATE
+
+
+@dataclass(frozen=True)
+class Manifest:
+    delivery_id: str
+    source_system: str
+    extract_time: str
+    contract_version: int
+    files: dict[str, FileSpec]
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / "manifest.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DeliveryRefused("missing_file", "manifest.json", "no manifest in delivery") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DeliveryRefused("unreadable_file", "manifest.json", f"not valid JSON: {e}") from None
+    contract = load_contract()
+    try:
+        files = {}
+        for entry in raw["files"]:
+            dialect = entry.get("csv", {})
+            if entry["format"] not in ("csv", "parquet"):
+                raise ValueError(f"format {entry['format']!r} of {entry['file']}")
+            files[entry["entity"]] = FileSpec(
+                entity=entry["entity"],
+                file=entry["file"],
+                format=entry["format"],
+                rows=int(entry["rows"]),
+                sha256=entry["sha256"],
+                encoding=dialect.get("encoding", "utf-8"),
+                delimiter=dialect.get("delimiter", ";"),
+                decimal_separator=dialect.get("decimal_separator", "."),
+                date_format=dialect.get("date_format", ISO_DATE),
+            )
+        manifest = Manifest(
+            raw["delivery_id"], raw["source_system"], raw["extract_time"],
+            int(raw["contract_version"]), files,
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as e:
+        raise DeliveryRefused(
+            "unreadable_file", "manifest.json", f"missing or bad field {e}"
+        ) from None
+    if manifest.contract_version != contract.version:
+        raise DeliveryRefused(
+            "unreadable_file", "manifest.json",
+            f"contract version {manifest.contract_version}, expected {contract.version}",
+        )  # fmt: skip
+    for name in contract.entities:
+        if name not in files:
+            raise DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
+    return manifest
+
+
+def _scan(path: Path, spec: FileSpec, transcode_to: Path | None) -> str:
+    """One pass over the file: SHA-256, strict decoding of CSV, and UTF-8 transcoding if asked."""
+    digest = hashlib.sha256()
+    is_text = spec.format == "csv"
+    decoder = codecs.getincrementaldecoder(spec.encoding if is_text else "latin-1")("strict")
+    out = transcode_to.open("wb") if transcode_to else None
+    offset, lines = 0, 0
+    try:
+        with path.open("rb") as f:
+            while block := f.read(BLOCK):
+                digest.update(block)
+                if not is_text:
+                    continue
+                try:
+                    text = decoder.decode(block)
+                except UnicodeDecodeError as e:
+                    line = lines + block[: e.start].count(b"\n") + 1
+                    raise DeliveryRefused(
+                        "encoding_error", spec.file,
+                        f"byte {offset + e.start} on line {line} is not valid {spec.encoding}",
+                    ) from None  # fmt: skip
+                if out:
+                    out.write(text.encode("utf-8"))
+                offset += len(block)
+                lines += block.count(b"\n")
+            decoder.decode(b"", final=True)
+    finally:
+        if out:
+            out.close()
+    return digest.hexdigest()
+
+
+def _header(path: Path, spec: FileSpec, encoding: str) -> list[str]:
+    with path.open("rb") as f:
+        first = f.readline(1 << 16).decode(encoding)
+    return next(csv.reader(io.StringIO(first), delimiter=spec.delimiter), [])
+
+
+def load_raw(
+    con: duckdb.DuckDBPyConnection, folder: Path, manifest: Manifest, schema: str = "raw"
+) -> dict[str, int]:
+    """Create `schema.<entity>` tables (all VARCHAR plus `source_row`) for every entity.
+
+    Returns rows read per entity. Raises DeliveryRefused on the first file-level problem; the
+    caller runs this inside a transaction so a refused delivery leaves nothing behind.
+    """
+    contract = load_contract()
+    con.execute(f"create schema if not exists {schema}")
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="effekt-ingest-") as tmp:
+        for name, entity in contract.entities.items():
+            spec = manifest.files[name]
+            rows[name] = _load_file(con, folder, spec, entity, schema, Path(tmp))
+    return rows
+
+
+def _load_file(con, folder: Path, spec: FileSpec, entity: Entity, schema: str, tmp: Path) -> int:
+    path = folder / spec.file
+    if not path.is_file():
+        raise DeliveryRefused("missing_file", spec.file, "file named in the manifest is absent")
+    needs_transcoding = spec.format == "csv" and spec.encoding not in ("utf-8", "utf-8-sig")
+    readable = tmp / f"{entity.name}.utf8.csv" if needs_transcoding else path
+    sha = _scan(path, spec, readable if needs_transcoding else None)
+    if sha != spec.sha256:
+        if _looks_truncated(path, spec):
+            raise DeliveryRefused(
+                "truncated", spec.file, f"file ends mid-row; SHA-256 is {sha}, not {spec.sha256}"
+            )
+        raise DeliveryRefused(
+            "checksum_mismatch", spec.file, f"SHA-256 is {sha}, the manifest says {spec.sha256}"
+        )
+    table = f"{schema}.{entity.name}"
+    if spec.format == "csv":
+        header = _header(readable, spec, "utf-8-sig")
+        _require_columns(spec, entity, header)
+        columns = "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in header) + "}"
+        source = (
+            f"read_csv('{readable}', auto_detect=false, header=true, delim='{spec.delimiter}', "
+            f"quote='\"', escape='\"', columns={columns}, strict_mode=true, null_padding=false)"
+        )
+        select = ", ".join(f'"{c.name}"' for c in entity.columns)
+    else:
+        try:
+            header = [
+                r[0]
+                for r in con.execute(f"describe select * from read_parquet('{path}')").fetchall()
+            ]
+        except duckdb.Error as e:
+            raise DeliveryRefused("unreadable_file", spec.file, _first_line(e)) from None
+        _require_columns(spec, entity, header)
+        source = f"read_parquet('{path}')"
+        select = ", ".join(f'cast("{c.name}" as varchar) as "{c.name}"' for c in entity.columns)
+    try:
+        # Insertion order is preserved, so rowid + 1 is the record's position in the file.
+        con.execute(f"create or replace table {table} as select {select} from {source}")
+        con.execute(
+            f"create or replace table {table} as select rowid + 1 as source_row, * from {table}"
+        )
+    except duckdb.Error as e:
+        raise DeliveryRefused("unreadable_file", spec.file, _first_line(e)) from None
+    (count,) = con.execute(f"select count(*) from {table}").fetchone()
+    if count != spec.rows:
+        raise DeliveryRefused(
+            "row_count_mismatch", spec.file, f"{count} rows read, the manifest says {spec.rows}"
+        )
+    return count
+
+
+def _looks_truncated(path: Path, spec: FileSpec) -> bool:
+    """A CSV that does not end with a line break, or a Parquet file without its footer."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        f.seek(max(size - 4, 0))
+        tail = f.read()
+    return not tail.endswith(b"\n") if spec.format == "csv" else tail != b"PAR1"
+
+
+def _require_columns(spec: FileSpec, entity: Entity, header: list[str]) -> None:
+    missing = [c for c in entity.column_names if c not in header]
+    if missing:
+        raise DeliveryRefused(
+            "missing_column", spec.file, f"column {', '.join(missing)} missing from the header"
+        )
+
+
+def _first_line(error: Exception) -> str:
+    """DuckDB's message without the offending line's content, which may hold a CPR number."""
+    lines = str(error).strip().splitlines()
+    kept = [lines[0]] + [line for line in lines[1:] if line.startswith("Expected")]
+    return CPR_IN_TEXT.sub("[redacted]", "; ".join(kept))

@@ -1,0 +1,81 @@
+"""Reading deliveries: every dialect loads to the same values; file problems refuse the delivery."""
+
+import json
+import shutil
+
+import duckdb
+import pytest
+
+from orchestration.contract import load_contract
+from orchestration.contract.cpr import CPR_IN_TEXT
+from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
+from tests.conftest import load_checked
+
+TYPED = {
+    "cases": "case_id__v, cpr, opened_on__v, closed_on__v, legal_basis",
+    "goals": "goal_id__v, weight__v, set_on__v, due_on__v, life_theme",
+    "citizens": "cpr, first_name, last_name",
+    "goal_followups": "followup_id__v, gas_score__v, followed_up_on__v, comment",
+}
+
+
+def _values(con, entity):
+    return con.execute(f"select {TYPED[entity]} from chk.{entity} order by source_row").fetchall()
+
+
+def test_all_dialects_and_parquet_load_to_the_same_values(make_delivery):
+    variants = [
+        make_delivery(citizens=300, dialect="excel-dk"),  # cp1252, ';', decimal comma, DD-MM-YYYY
+        make_delivery(citizens=300, dialect="utf8-bom"),  # UTF-8 with BOM, ';', decimal comma
+        make_delivery(citizens=300, dialect="utf8"),  # UTF-8, ',', decimal point, ISO dates
+        make_delivery(citizens=300, file_format="parquet"),
+    ]
+    cons = [load_checked(v.path) for v in variants]
+    for entity in TYPED:
+        reference = _values(cons[0], entity)
+        assert reference
+        for con in cons[1:]:
+            assert _values(con, entity) == reference, entity
+    weights = {w for (w,) in cons[0].execute("select distinct weight__v from chk.goals").fetchall()}
+    assert 1.5 in weights or 2.5 in weights  # decimal comma read as a decimal
+    assert any("ø" in n or "æ" in n or "å" in n for (n,) in
+               cons[0].execute("select last_name from chk.citizens").fetchall())  # fmt: skip
+
+
+def test_source_row_is_the_record_position_in_the_file(make_delivery):
+    delivery = make_delivery(citizens=300, dialect="utf8")
+    con = duckdb.connect()
+    load_raw(con, delivery.path, read_manifest(delivery.path))
+    lines = (delivery.path / "cases.csv").read_text(encoding="utf-8").splitlines()
+    for source_row, case_id in con.execute("select source_row, case_id from raw.cases").fetchall():
+        assert lines[source_row].split(",")[0] == case_id
+
+
+def test_a_missing_manifest_or_file_refuses(make_delivery, tmp_path):
+    copy = tmp_path / "d"
+    shutil.copytree(make_delivery(citizens=50).path, copy)
+    (copy / "goals.csv").unlink()
+    with pytest.raises(DeliveryRefused, match=r"goals\.csv") as refused:
+        load_raw(duckdb.connect(), copy, read_manifest(copy))
+    assert refused.value.reason == "missing_file"
+    (copy / "manifest.json").unlink()
+    with pytest.raises(DeliveryRefused, match="manifest"):
+        read_manifest(copy)
+
+
+def test_a_manifest_of_another_contract_version_refuses(make_delivery, tmp_path):
+    copy = tmp_path / "d"
+    shutil.copytree(make_delivery(citizens=50).path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["contract_version"] = load_contract().version + 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DeliveryRefused, match=r"contract version"):
+        read_manifest(copy)
+
+
+def test_refusal_messages_never_carry_row_content(make_delivery):
+    delivery = make_delivery(citizens=200, file_defects=("truncated",))
+    with pytest.raises(DeliveryRefused) as refused:
+        load_raw(duckdb.connect(), delivery.path, read_manifest(delivery.path))
+    assert refused.value.reason == "truncated"
+    assert not CPR_IN_TEXT.search(str(refused.value))
