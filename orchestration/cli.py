@@ -104,7 +104,10 @@ def _print_summary(summary: dict) -> None:
     for f in summary["findings"]:
         print(f"  {f['entity']:<18} {f['column']:<24} {f['reason']:<34} {f['rows']:>8,}")
     for w in summary["warnings"]:
-        print(f"  warning: {w['entity']}.{w['column']} {w['reason']} on {w['rows']:,} rows")
+        print(
+            f"  warning (reported, rows still load): {w['entity']}.{w['column']} "
+            f"{w['reason']} on {w['rows']:,} rows"
+        )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -125,8 +128,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     summary = validate(result.path)
     _print_summary(summary)
     print(
-        "\nNext: the ingest, warehouse, gate and publish steps run on this delivery as they land "
-        "(see the README's roadmap)."
+        "\nNext: ingest, warehouse, quality gate and publishing will run on this delivery as "
+        "they are built (README, section Status)."
     )
     return 1 if summary["findings"] else 0
 
