@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -15,9 +16,14 @@ from orchestration.generate.defects import FILE_DEFECTS
 from orchestration.generate.writer import DIALECTS
 from orchestration.ingest.contract_checks import check_delivery
 from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
+from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
+from orchestration.pipeline import PipelineFailed, PipelineRun, run_pipeline
+from orchestration.settings import Settings
+from orchestration.warehouse import DbtError
 
 DEFAULT_DATA_DIR = Path("data")
 DEMO_CITIZENS = 2_000
+DEMO_DEFECTS = 0.002
 DEMO_START, DEMO_END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
 
 
@@ -110,8 +116,44 @@ def _print_summary(summary: dict) -> None:
         )
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    env = dict(os.environ)
+    if getattr(args, "data_dir", None):
+        env["EFFEKT_DATA_DIR"] = str(args.data_dir)
+    return Settings.from_env(env)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        run = run_pipeline(settings)
+    except (MissingPseudonymKey, PipelineFailed, DbtError) as e:
+        print(f"effekt: {e}", file=sys.stderr)
+        return 1
+    _print_outputs(settings, run)
+    return 0
+
+
+def _print_outputs(settings: Settings, run: PipelineRun) -> None:
+    loaded = ", ".join(d for d in run.deliveries_loaded if d) or "none new"
+    print(f"\nDeliveries loaded: {loaded}; rows quarantined: {run.rows_quarantined:,}")
+    print(f"Raw layer (restricted, holds CPR numbers): {settings.raw_database}")
+    print(f"  archive of accepted deliveries:         {settings.archive_dir}")
+    print(f"  refused deliveries with refusal.json:   {settings.quarantine_dir}")
+    print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    landing = args.data_dir / "landing"
+    settings = _settings(args)
+    if not (settings.pseudonym_key or settings.pseudonym_key_file):
+        key_file = settings.data_dir / "secrets" / "pseudonym.key"
+        if create_demo_key(key_file):
+            print(
+                f"Created a demo pseudonymisation key at {key_file} (readable by you only). "
+                "For real data, set EFFEKT_PSEUDONYM_KEY_FILE to your own key."
+            )
+        os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(key_file.resolve())
+        settings = _settings(args)
     print(f"Generating {DEMO_CITIZENS:,} fictitious citizens, {DEMO_START} to {DEMO_END} ...")
     result = generate_delivery(
         GeneratorConfig(
@@ -119,19 +161,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
             start=DEMO_START,
             end=DEMO_END,
             seed=2017,
-            out=landing,
+            out=settings.landing_dir,
+            defects=DEMO_DEFECTS,
             progress=not args.quiet,
         )
     )
-    print(f"Sample extract (Windows-1252 CSV, as case systems export it): {result.path}")
-    print("Checking it against the extract contract ...")
-    summary = validate(result.path)
-    _print_summary(summary)
-    print(
-        "\nNext: ingest, warehouse, quality gate and publishing will run on this delivery as "
-        "they are built (README, section Status)."
-    )
-    return 1 if summary["findings"] else 0
+    print(f"Sample delivery (Windows-1252 CSV, as case systems export it): {result.path}")
+    print(f"  with {DEMO_DEFECTS:.1%} planted defects, listed in {result.ground_truth}")
+    try:
+        run = run_pipeline(settings)
+    except (PipelineFailed, DbtError) as e:
+        print(f"effekt: {e}", file=sys.stderr)
+        return 1
+    _print_outputs(settings, run)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("delivery", type=Path)
     v.add_argument("--json", action="store_true", help="print the summary as JSON")
     v.set_defaults(func=cmd_validate)
+
+    r = sub.add_parser("run", help="ingest pending deliveries from landing and build the warehouse")
+    r.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
+    )
+    r.set_defaults(func=cmd_run)
 
     d = sub.add_parser("demo", help="generate sample extracts and run the pipeline on them")
     d.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

@@ -43,8 +43,23 @@ def test_bad_arguments_get_a_clear_message(tmp_path, capsys):
     assert "--start < --end" in capsys.readouterr().err
 
 
-def test_demo_generates_and_checks_sample_extracts(tmp_path, capsys):
+def test_demo_creates_a_key_generates_and_runs_the_pipeline(tmp_path, capsys, monkeypatch):
+    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE", "EFFEKT_DATA_DIR"):
+        monkeypatch.delenv(variable, raising=False)
     assert main(["demo", "--data-dir", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert str(tmp_path / "landing") in out
-    assert "0 break the contract" in out
+    assert "demo pseudonymisation key" in out
+    assert (tmp_path / "secrets" / "pseudonym.key").stat().st_mode & 0o777 == 0o600
+    assert "Deliveries loaded: effekt-synth_20190630T020000" in out
+    assert str(tmp_path / "warehouse" / "effekt.duckdb") in out
+    assert (tmp_path / "warehouse" / "effekt.duckdb").exists()
+    # Running again finds nothing new and changes nothing.
+    assert main(["run", "--data-dir", str(tmp_path)]) == 0
+    assert "Deliveries loaded: none new" in capsys.readouterr().out
+
+
+def test_run_without_a_key_refuses_to_start(tmp_path, capsys, monkeypatch):
+    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["run", "--data-dir", str(tmp_path)]) == 1
+    assert "EFFEKT_PSEUDONYM_KEY" in capsys.readouterr().err

@@ -186,23 +186,23 @@ CROSS_RULES: dict[str, list[str]] = {
     "assessment_scores": [
         """select s.source_row, s._key, 'unknown_code', 'theme'
            from chk.assessment_scores s
-           join first_assessments a on trim(s.assessment_id) = a.k
+           join chk.first_assessments a on trim(s.assessment_id) = a.k
            join codes.instruments i on a.instrument__v = i.instrument
            where s.theme__v in (select theme from codes.assessment_themes)
              and s.theme__v not in (select theme from codes.assessment_themes t
                                     where t.instrument_family = i.instrument_family)""",
         """select s.source_row, s._key, 'missing_value', 'sub_theme'
-           from chk.assessment_scores s join first_assessments a on trim(s.assessment_id) = a.k
+           from chk.assessment_scores s join chk.first_assessments a on trim(s.assessment_id) = a.k
            where a.instrument__v = 'VUM2' and s.sub_theme__v is null""",
         """select s.source_row, s._key, 'unknown_code', 'sub_theme'
-           from chk.assessment_scores s join first_assessments a on trim(s.assessment_id) = a.k
+           from chk.assessment_scores s join chk.first_assessments a on trim(s.assessment_id) = a.k
            left join codes.vum2_crosswalk x on s.sub_theme__v = x.sub_theme
            where s.sub_theme__v is not null and a.instrument__v in (select instrument from codes.instruments)
              and s.theme__v in (select theme from codes.assessment_themes)
              and (a.instrument__v <> 'VUM2' or (x.sub_theme is not null and x.vum_theme <> s.theme__v))""",
         """select s.source_row, s._key, 'out_of_range', 'score'
            from chk.assessment_scores s
-           join first_assessments a on trim(s.assessment_id) = a.k
+           join chk.first_assessments a on trim(s.assessment_id) = a.k
            join codes.instruments i on a.instrument__v = i.instrument
            where s.score__v not between i.scale_min::int and i.scale_max::int""",
     ],
@@ -212,15 +212,50 @@ CROSS_RULES: dict[str, list[str]] = {
              and sub_theme__v in (select sub_theme from codes.life_themes)
              and (life_theme__v, sub_theme__v) not in (select (life_theme, sub_theme) from codes.life_themes)""",
         """select g.source_row, g._key, 'goal_on_compensating_intervention', 'intervention_id'
-           from chk.goals g join first_interventions i on trim(g.intervention_id) = i.k
+           from chk.goals g join chk.first_interventions i on trim(g.intervention_id) = i.k
            where i.intervention_type__v = 'compensating'""",
     ],
     "goal_followups": [
         """select f.source_row, f._key, 'followup_before_goal', 'followed_up_on'
-           from chk.goal_followups f join first_goals g on trim(f.goal_id) = g.k
+           from chk.goal_followups f join chk.first_goals g on trim(f.goal_id) = g.k
            where f.followed_up_on__v < g.set_on__v""",
     ],
 }
+
+
+def _cascade(
+    con: duckdb.DuckDBPyConnection, contract, raw_schema: str, files: dict[str, str]
+) -> None:
+    """Quarantine rows whose parent is in the delivery but every row of it is quarantined.
+
+    Without this a loaded row could point at nothing. Repeats until nothing changes, for chains
+    (citizen -> case -> intervention -> goal -> follow-up) and goals' parent goals.
+    """
+    findings = f"{raw_schema}.findings"
+    while True:
+        added = 0
+        for name, entity in contract.entities.items():
+            for c in entity.columns:
+                if not c.reference:
+                    continue
+                parent, pcol = c.reference
+                col, pcol = _q(c.name), _q(pcol)
+                (n,) = con.execute(f"""
+                    insert into {findings}
+                    select '{name}', '{files[name]}', ch.source_row, ch._key,
+                           'parent_quarantined', '{c.name}'
+                    from chk.{name} ch
+                    where trim(ch.{col}) in (
+                            select trim(p.{pcol}) from chk.{parent} p
+                            where p.source_row in (select source_row from {findings} where entity = '{parent}'))
+                      and trim(ch.{col}) not in (
+                            select trim(p.{pcol}) from chk.{parent} p where p.{pcol} is not null
+                              and p.source_row not in (select source_row from {findings} where entity = '{parent}'))
+                      and ch.source_row not in (select source_row from {findings} where entity = '{name}')
+                """).fetchone()
+                added += n
+        if added == 0:
+            return
 
 
 def check_delivery(
@@ -236,7 +271,7 @@ def check_delivery(
         parsed_view(con, entity, raw_schema, spec.decimal_separator, spec.date_format)
     for name in ("assessments", "interventions", "goals"):
         con.execute(
-            f"create or replace temp view first_{name} as select * exclude (n) from ("
+            f"create or replace view chk.first_{name} as select * exclude (n) from ("
             f"select *, trim({_q(contract.entity(name).key[0])}) as k, "
             f"row_number() over (partition by _key order by source_row) as n from chk.{name}) "
             f"where n = 1"
@@ -254,6 +289,7 @@ def check_delivery(
         + "\nunion all\n".join(selects)
         + ") order by entity, source_row, reason"
     )
+    _cascade(con, contract, raw_schema, {n: f.file for n, f in manifest.files.items()})
     warnings = {}
     for name, entity in contract.entities.items():
         for c in entity.columns:

@@ -31,6 +31,7 @@ class DeliveryRefused(Exception):
     def __init__(self, reason: str, file: str, detail: str) -> None:
         super().__init__(f"{file}: {detail} [{reason}]")
         self.reason, self.file, self.detail = reason, file, detail
+        self.quarantine_path: Path | None = None  # set once the delivery is moved there
 
     def as_dict(self) -> dict[str, str]:
         return {"reason": self.reason, "file": self.file, "detail": self.detail}

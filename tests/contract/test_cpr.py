@@ -82,3 +82,25 @@ def test_fictitious_numbers_refuse_new_year_birthdays():
             np.array([True]),
             np.random.default_rng(),
         )
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("Samtale med Søren CPR: 010203-1234 om mål", True),
+        ("0102031234", True),
+        ("erstatningsnummer 610203-1234", True),
+        ('"created_at": 1795375785.9416153', False),  # a Unix time: month 95
+        ("effekt-synth_20190630T020000", False),
+        ("sha 8bfc7f7b4f7c3cd7808cedb817b77939579826c3", False),
+        ("case 100000123", False),
+    ],
+)
+def test_the_cpr_detector_finds_cpr_numbers_and_not_other_digits(text, found):
+    assert bool(cpr.CPR_IN_TEXT.search(text)) is found
+    (sql,) = (
+        duckdb.connect()
+        .execute("select regexp_matches(?, ?)", [text, cpr.CPR_IN_TEXT_SQL])
+        .fetchone()
+    )
+    assert sql is found

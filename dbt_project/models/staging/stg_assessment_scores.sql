@@ -1,0 +1,12 @@
+with scores as (
+    {{ current_delivery_rows('assessment_scores') }}
+)
+
+select
+    assessment_id,
+    theme,
+    sub_theme,
+    score,
+    _delivery_id as delivery_id,
+    _source_row as source_row
+from scores

@@ -1,0 +1,20 @@
+-- The assessor's comment is free text and stays in the raw layer.
+with assessments as (
+    {{ current_delivery_rows('assessments') }}
+),
+
+pseudonyms as (
+    select cpr, citizen_key from {{ source('raw', 'citizen_pseudonyms') }}
+)
+
+select
+    assessments.assessment_id,
+    pseudonyms.citizen_key,
+    assessments.case_id,
+    assessments.instrument,
+    assessments.assessed_on,
+    assessments.assessor_org_unit_id,
+    assessments._delivery_id as delivery_id,
+    assessments._source_row as source_row
+from assessments
+inner join pseudonyms on assessments.cpr = pseudonyms.cpr

@@ -1,0 +1,18 @@
+-- The goal's description is free text and stays in the raw layer. An empty weight means 1.
+with goals as (
+    {{ current_delivery_rows('goals') }}
+)
+
+select
+    goal_id,
+    intervention_id,
+    parent_goal_id,
+    life_theme,
+    sub_theme,
+    goal_type,
+    coalesce(weight, 1.0) as weight,
+    set_on,
+    due_on,
+    _delivery_id as delivery_id,
+    _source_row as source_row
+from goals

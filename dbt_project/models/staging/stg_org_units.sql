@@ -1,0 +1,16 @@
+with org_units as (
+    {{ current_delivery_rows('org_units') }}
+)
+
+select
+    org_unit_id,
+    name as org_unit_name,
+    level as org_level,
+    parent_org_unit_id,
+    org_role,
+    operating_area,
+    opened_on,
+    closed_on,
+    _delivery_id as delivery_id,
+    _source_row as source_row
+from org_units

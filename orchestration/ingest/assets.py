@@ -1,0 +1,167 @@
+"""Dagster assets, job and sensor for taking deliveries in.
+
+One asset per entity (`raw/<entity>`), plus the quarantine and the ingest log. They materialise
+together from one step because a delivery loads all or nothing.
+"""
+
+import hashlib
+import json
+
+import dagster as dg
+
+from orchestration.contract import load_contract
+from orchestration.ingest.delivery import DeliveryRefused
+from orchestration.ingest.load import (
+    IngestResult,
+    ReconciliationError,
+    ingest_delivery,
+    pending_deliveries,
+)
+from orchestration.resources import EffektSettings, PseudonymKey
+
+INGEST_GROUP = "ingest"
+WAREHOUSE_WRITER_POOL = "duckdb_writer"
+
+ENTITY_SPECS = [
+    dg.AssetSpec(
+        ["raw", name],
+        description=entity.description,
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+    )
+    for name, entity in load_contract().entities.items()
+]
+LOG_SPECS = [
+    dg.AssetSpec(
+        ["raw", "quarantine"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="Rows that broke the extract contract, with reason, file and row (restricted).",
+    ),
+    dg.AssetSpec(
+        ["raw", "ingest_log"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="Per delivery and file: rows read = rows loaded + rows quarantined.",
+    ),
+]
+
+
+class IngestConfig(dg.Config):
+    delivery: str | None = None  # a folder name in landing; empty: every pending delivery
+
+
+@dg.multi_asset(
+    name="ingest_deliveries", specs=ENTITY_SPECS + LOG_SPECS, pool=WAREHOUSE_WRITER_POOL
+)
+def ingest_deliveries(
+    context: dg.AssetExecutionContext,
+    config: IngestConfig,
+    effekt: EffektSettings,
+    pseudonym_key: PseudonymKey,
+):
+    """Load pending deliveries from landing, oldest extract first, into the raw layer."""
+    settings = effekt.settings()
+    if config.delivery:
+        folder = settings.landing_dir / config.delivery
+        folders = [folder] if (folder / "manifest.json").is_file() else []
+    else:
+        folders = pending_deliveries(settings)
+    results: list[IngestResult] = []
+    for folder in folders:
+        try:
+            result = ingest_delivery(settings, folder, pseudonym_key.key)
+        except DeliveryRefused as refused:
+            raise dg.Failure(
+                description=(
+                    f"Delivery {folder.name} refused: {refused}. Nothing of it was loaded; it "
+                    f"is in {refused.quarantine_path} with refusal.json."
+                ),
+                metadata={
+                    "reason": refused.reason,
+                    "file": refused.file,
+                    "quarantine": dg.MetadataValue.path(str(refused.quarantine_path)),
+                },
+            ) from None
+        except ReconciliationError as e:
+            raise dg.Failure(description=f"Delivery {folder.name} not loaded: {e}") from None
+        context.log.info(f"delivery {result.delivery_id}: {result.status}")
+        results.append(result)
+    loaded = [r for r in results if r.status == "loaded"]
+    if not loaded:
+        context.log.info("no new delivery to load")
+        return
+    deliveries = ", ".join(r.delivery_id for r in loaded)
+    for spec in ENTITY_SPECS:
+        entity = spec.key.path[-1]
+        files = [r.rows(entity) for r in loaded]
+        yield dg.MaterializeResult(
+            asset_key=spec.key,
+            metadata={
+                "deliveries": deliveries,
+                "rows_read": sum(f.rows_read for f in files),
+                "rows_loaded": sum(f.rows_loaded for f in files),
+                "rows_quarantined": sum(f.rows_quarantined for f in files),
+            },
+        )
+    quarantined = sum(f.rows_quarantined for r in loaded for f in r.files)
+    yield dg.MaterializeResult(
+        asset_key=["raw", "quarantine"],
+        metadata={"deliveries": deliveries, "rows_quarantined": quarantined},
+    )
+    yield dg.MaterializeResult(
+        asset_key=["raw", "ingest_log"],
+        metadata={
+            "deliveries": deliveries,
+            "files_reconciled": sum(len(r.files) for r in loaded),
+            "archive": dg.MetadataValue.path(str(loaded[-1].archive_path)),
+        },
+    )
+
+
+ingest_job = dg.define_asset_job(
+    "ingest", selection=dg.AssetSelection.groups(INGEST_GROUP),
+    description="Load new deliveries from landing into the raw layer.",
+)  # fmt: skip
+
+
+def delivery_key(folder) -> str:
+    """Identity of a delivery in landing: its id and its manifest's hash."""
+    manifest = (folder / "manifest.json").read_bytes()
+    try:
+        delivery_id = json.loads(manifest)["delivery_id"]
+    except (ValueError, KeyError, TypeError):
+        delivery_id = folder.name  # the run will refuse it with a message
+    return f"{delivery_id}:{hashlib.sha256(manifest).hexdigest()[:16]}"
+
+
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts one ingest run per new complete delivery (manifest present) in landing.",
+)  # fmt: skip
+def landing_sensor(context: dg.SensorEvaluationContext, effekt: EffektSettings):
+    landing = effekt.settings().landing_dir
+    folders = (
+        sorted(p for p in landing.iterdir() if (p / "manifest.json").is_file())
+        if landing.is_dir()
+        else []
+    )
+    seen = set(json.loads(context.cursor)) if context.cursor else set()
+    current = {}
+    for folder in folders:
+        current[delivery_key(folder)] = folder
+    for key, folder in current.items():
+        if key in seen:
+            continue
+        yield dg.RunRequest(
+            run_key=key,
+            run_config=dg.RunConfig(ops={"ingest_deliveries": IngestConfig(delivery=folder.name)}),
+            tags={"effekt/delivery": key.split(":")[0]},
+        )
+    # Remember what is in landing now; loaded deliveries leave it, so the cursor stays small.
+    context.update_cursor(json.dumps(sorted(current)))
+    if not set(current) - seen:
+        yield dg.SkipReason(f"no new delivery in {landing}")

@@ -1,0 +1,82 @@
+"""One settings object for every component, read from the environment.
+
+| variable | default | meaning |
+|---|---|---|
+| EFFEKT_DATA_DIR | ./data | root of everything the pipeline reads and writes |
+| EFFEKT_LANDING_DIR | $DATA/landing | where case systems drop deliveries |
+| EFFEKT_RAW_DIR | $DATA/raw | restricted raw layer: archive, quarantine, raw_layer.duckdb |
+| EFFEKT_WAREHOUSE | $DATA/warehouse/effekt.duckdb | dbt's DuckDB file (staging onwards, no CPR) |
+| EFFEKT_PSEUDONYM_KEY | (none) | the pseudonymisation secret itself |
+| EFFEKT_PSEUDONYM_KEY_FILE | (none) | or a file holding it |
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    landing_dir: Path | None = None
+    raw_dir: Path | None = None
+    warehouse: Path | None = None
+    pseudonym_key: str | None = field(default=None, repr=False)
+    pseudonym_key_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        root = Path(self.data_dir)
+        object.__setattr__(self, "data_dir", root)
+        object.__setattr__(self, "landing_dir", Path(self.landing_dir or root / "landing"))
+        object.__setattr__(self, "raw_dir", Path(self.raw_dir or root / "raw"))
+        object.__setattr__(
+            self, "warehouse", Path(self.warehouse or root / "warehouse" / "effekt.duckdb")
+        )
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        key_file = env.get("EFFEKT_PSEUDONYM_KEY_FILE")
+        return cls(
+            data_dir=Path(env.get("EFFEKT_DATA_DIR", "data")),
+            landing_dir=_path(env.get("EFFEKT_LANDING_DIR")),
+            raw_dir=_path(env.get("EFFEKT_RAW_DIR")),
+            warehouse=_path(env.get("EFFEKT_WAREHOUSE")),
+            pseudonym_key=env.get("EFFEKT_PSEUDONYM_KEY") or None,
+            pseudonym_key_file=Path(key_file) if key_file else None,
+        )
+
+    # The raw layer's parts.
+    @property
+    def raw_database(self) -> Path:
+        return self.raw_dir / "raw_layer.duckdb"
+
+    @property
+    def processing_dir(self) -> Path:
+        return self.raw_dir / "processing"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.raw_dir / "archive"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.raw_dir / "quarantine"
+
+    def env(self) -> dict[str, str]:
+        """The settings as environment variables, for subprocesses such as dbt."""
+        out = {
+            "EFFEKT_DATA_DIR": str(self.data_dir.resolve()),
+            "EFFEKT_LANDING_DIR": str(self.landing_dir.resolve()),
+            "EFFEKT_RAW_DIR": str(self.raw_dir.resolve()),
+            "EFFEKT_WAREHOUSE": str(self.warehouse.resolve()),
+        }
+        if self.pseudonym_key_file:
+            out["EFFEKT_PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file.resolve())
+        return out
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None
