@@ -1,0 +1,66 @@
+{#- The definitions of ../shared/DOMAIN.md, section "Indicator definitions", in one place. -#}
+
+{#- GAS T-score (Kiresuk and Sherman) from a citizen's sums over followed-up goals:
+    T = 50 + 10 * sum(w*x) / sqrt((1 - rho) * sum(w^2) + rho * (sum w)^2). -#}
+{% macro gas_t_score(sum_wx, sum_w2, sum_w) -%}
+    (50 + 10 * {{ sum_wx }} / sqrt((1 - {{ var('gas_rho') }}) * {{ sum_w2 }}
+        + {{ var('gas_rho') }} * {{ sum_w }} * {{ sum_w }}))
+{%- endmacro %}
+
+{#- Support need on 0-1, whatever the instrument: VUM 0-4 means more need as it rises,
+    the dialogue ruler 1-10 means less need as it rises. -#}
+{% macro support_need(instrument_family, score) -%}
+    case {{ instrument_family }}
+        when 'VUM' then {{ score }} / 4.0
+        when 'DIALOG' then (10 - {{ score }}) / 9.0
+    end
+{%- endmacro %}
+
+{#- One step of the instrument's scale on the support-need scale. -#}
+{% macro scale_step(instrument_family) -%}
+    case {{ instrument_family }} when 'VUM' then 1 / 4.0 when 'DIALOG' then 1 / 9.0 end
+{%- endmacro %}
+
+{#- A figure about fewer than var('min_cell_citizens') distinct citizens is suppressed. -#}
+{% macro is_small_cell(n_citizens) -%}
+    ({{ n_citizens }} < {{ var('min_cell_citizens') }})
+{%- endmacro %}
+
+{#- The value, or null where the cell is suppressed. -#}
+{% macro unless_suppressed(value, is_suppressed='is_suppressed') -%}
+    case when {{ is_suppressed }} then null else {{ value }} end
+{%- endmacro %}
+
+{#- Secondary suppression: in every group of siblings whose sum is published as a total,
+    a lone suppressed sibling could be recovered by subtraction, so the smallest published
+    sibling is suppressed with it. `columns` are the relation's columns but is_suppressed;
+    `groups` is a list of (partition columns, sibling filter);
+    the passes are unrolled because portable SQL has no loop; a test checks they sufficed. -#}
+{% macro secondary_suppression(relation, columns, groups, order_by, passes=10) -%}
+    {#- A namespace: a plain set inside the loop would not outlive its iteration. -#}
+    {%- set chain = namespace(previous=relation) -%}
+    {%- for pass in range(passes) %}
+    {%- set this = relation ~ '_pass_' ~ pass %}
+    {{ this }} as (
+        select
+            {% for column in columns %}{{ column }}, {% endfor %}
+            is_suppressed
+            {%- for partition, sibling in groups %}
+            or (
+                {{ sibling }}
+                and sum(case when {{ sibling }} and is_suppressed then 1 else 0 end)
+                    over (partition by {{ partition }}, ({{ sibling }})) = 1
+                and row_number() over (
+                    partition by {{ partition }}, ({{ sibling }})
+                    order by case when is_suppressed then 1 else 0 end, {{ order_by }}
+                ) = 1
+            )
+            {%- endfor %} as is_suppressed
+        from {{ chain.previous }}
+    ),
+    {%- set chain.previous = this -%}
+    {%- endfor %}
+    {{ relation }}_suppressed as (
+        select * from {{ chain.previous }}
+    )
+{%- endmacro %}

@@ -1,0 +1,38 @@
+{#- Small pieces of SQL that differ between engines, dispatched like dbt's own cross-database
+    macros, so models read the same on DuckDB, PostgreSQL and Spark. -#}
+
+{#- The text at a top-level key of a JSON column. -#}
+{% macro json_text(column, key) -%}
+    {{ return(adapter.dispatch('json_text', 'effekt')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_text(column, key) -%}
+    json_extract_string({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+{% macro postgres__json_text(column, key) -%}
+    ({{ column }}::json ->> '{{ key }}')
+{%- endmacro %}
+{% macro spark__json_text(column, key) -%}
+    get_json_object({{ column }}, '$.{{ key }}')
+{%- endmacro %}
+
+{#- A date written as YYYY-MM-DD or DD-MM-YYYY; null when it is neither. -#}
+{% macro parse_date_any(text) -%}
+    {{ return(adapter.dispatch('parse_date_any', 'effekt')(text)) }}
+{%- endmacro %}
+{% macro default__parse_date_any(text) -%}
+    cast(coalesce(try_strptime({{ text }}, '%Y-%m-%d'), try_strptime({{ text }}, '%d-%m-%Y')) as date)
+{%- endmacro %}
+{% macro spark__parse_date_any(text) -%}
+    coalesce(try_to_date({{ text }}, 'yyyy-MM-dd'), try_to_date({{ text }}, 'dd-MM-yyyy'))
+{%- endmacro %}
+
+{#- The median of an expression, as an aggregate. -#}
+{% macro median(expression) -%}
+    {{ return(adapter.dispatch('median', 'effekt')(expression)) }}
+{%- endmacro %}
+{% macro default__median(expression) -%}
+    percentile_cont(0.5) within group (order by {{ expression }})
+{%- endmacro %}
+{% macro spark__median(expression) -%}
+    percentile({{ expression }}, 0.5)
+{%- endmacro %}

@@ -1,0 +1,197 @@
+-- Where data is thin, per unit and period: the current delivery's rows the ingest quarantined,
+-- and goals due a follow-up in the period that got none. Rows count for the unit they name:
+-- cases and assessments for the authority, interventions, goals and follow-ups for the provider.
+{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
+    'org_unit_name', 'org_parent_id'] %}
+{#- A cell is keyed by period, role and unit; level, name and parent follow from the unit. -#}
+{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
+with periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+ancestors as (
+    select * from {{ ref('int_org_ancestors') }}
+),
+
+goals as (
+    select * from {{ ref('fct_goals') }}
+),
+
+interventions as (
+    select interventions.*, cases.citizen_key
+    from {{ ref('stg_interventions') }} as interventions
+    inner join {{ ref('stg_cases') }} as cases on cases.case_id = interventions.case_id
+),
+
+followups as (
+    select * from {{ ref('fct_goal_followups') }}
+),
+
+quarantine as (
+    select * from {{ ref('stg_quarantine') }}
+),
+
+loaded_rows as (
+    select 'authority' as org_role, authority_org_unit_id as leaf_org_unit_id, opened_on as row_date,
+        citizen_key, 0 as is_quarantined
+    from {{ ref('stg_cases') }}
+    union all
+    select 'authority', assessor_org_unit_id, assessed_on, citizen_key, 0 from {{ ref('stg_assessments') }}
+    union all
+    select 'provider', provider_org_unit_id, started_on, citizen_key, 0 from interventions
+    union all
+    select 'provider', provider_org_unit_id, set_on, citizen_key, 0 from goals
+    union all
+    select 'provider', goals.provider_org_unit_id, followups.followed_up_on, followups.citizen_key, 0
+    from followups inner join goals on goals.goal_id = followups.goal_id
+),
+
+quarantined_rows as (
+    select
+        case when quarantine.entity in ('cases', 'assessments') then 'authority' else 'provider' end as org_role,
+        coalesce(quarantine.org_unit_id, parent_intervention.provider_org_unit_id, parent_goal.provider_org_unit_id)
+            as leaf_org_unit_id,
+        quarantine.row_date,
+        cast(null as {{ dbt.type_string() }}) as citizen_key,
+        1 as is_quarantined
+    from quarantine
+    left join interventions as parent_intervention
+        on quarantine.entity = 'goals'
+        and cast(parent_intervention.intervention_id as {{ dbt.type_string() }}) = quarantine.parent_key
+    left join goals as parent_goal
+        on quarantine.entity = 'goal_followups'
+        and cast(parent_goal.goal_id as {{ dbt.type_string() }}) = quarantine.parent_key
+    where quarantine.entity in ('cases', 'assessments', 'interventions', 'goals', 'goal_followups')
+),
+
+row_cells as (
+    select periods.period_type, periods.period_label,
+        {% for c in cell_columns[2:] %}ancestors.{{ c }}, {% endfor %}
+        all_rows.citizen_key, all_rows.is_quarantined
+    from (select * from loaded_rows union all select * from quarantined_rows) as all_rows
+    inner join periods on all_rows.row_date between periods.period_start and periods.period_end
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = all_rows.leaf_org_unit_id and ancestors.org_role = all_rows.org_role
+),
+
+row_counts as (
+    select {{ cell_columns | join(', ') }},
+        sum(1 - is_quarantined) as rows_loaded,
+        sum(is_quarantined) as rows_quarantined,
+        count(distinct citizen_key) as n_citizens
+    from row_cells
+    group by {{ cell_columns | join(', ') }}
+),
+
+-- A goal is due a follow-up in a period when it ran for at least one follow-up interval inside
+-- the period: from the later of its set day and the period's start, to the earlier of its due
+-- day, its intervention's end and the period's end.
+goal_runs as (
+    select goals.*, coalesce(intervention_ends.ended_on, goals.due_on) as intervention_end
+    from goals
+    left join interventions as intervention_ends
+        on intervention_ends.intervention_id = goals.intervention_id
+),
+
+goals_due as (
+    select
+        periods.period_type, periods.period_label, goal_runs.goal_id, goal_runs.citizen_key,
+        goal_runs.provider_org_unit_id, goal_runs.authority_org_unit_id,
+        max(case when followups.followup_id is not null then 1 else 0 end) as has_followup
+    from goal_runs
+    inner join periods
+        on {{ dbt.dateadd('day', var('followup_interval_days'),
+                          'greatest(goal_runs.set_on, periods.period_start)') }}
+           <= least(goal_runs.due_on, goal_runs.intervention_end, periods.observed_end)
+    left join followups
+        on followups.goal_id = goal_runs.goal_id
+        and followups.followed_up_on between periods.period_start and periods.period_end
+    group by periods.period_type, periods.period_label, goal_runs.goal_id, goal_runs.citizen_key,
+        goal_runs.provider_org_unit_id, goal_runs.authority_org_unit_id
+),
+
+due_cells as (
+    select goals_due.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from goals_due
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = goals_due.provider_org_unit_id and ancestors.org_role = 'provider'
+    union all
+    select goals_due.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from goals_due
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = goals_due.authority_org_unit_id and ancestors.org_role = 'authority'
+),
+
+due_counts as (
+    select {{ cell_columns | join(', ') }},
+        count(*) as goals_due_followup,
+        sum(1 - has_followup) as goals_without_due_followup,
+        count(distinct citizen_key) as n_citizens
+    from due_cells
+    group by {{ cell_columns | join(', ') }}
+),
+
+cell_keys as (
+    select {{ cell_columns | join(', ') }} from row_counts
+    union
+    select {{ cell_columns | join(', ') }} from due_counts
+),
+
+-- Citizens behind the cell: those of its loaded rows and of its goals due a follow-up.
+cell_citizens as (
+    select {{ cell_columns | join(', ') }}, count(distinct citizen_key) as n_citizens
+    from (
+        select {{ cell_columns | join(', ') }}, citizen_key from row_cells where citizen_key is not null
+        union all
+        select {{ cell_columns | join(', ') }}, citizen_key from due_cells
+    ) as citizens
+    group by {{ cell_columns | join(', ') }}
+),
+
+cells as (
+    select
+        {% for c in key_columns %}{{ c }}, {% endfor %}
+        {% for c in cell_columns if c not in key_columns %}cell_keys.{{ c }}, {% endfor %}
+        coalesce(row_counts.rows_loaded, 0) as rows_loaded,
+        coalesce(row_counts.rows_quarantined, 0) as rows_quarantined,
+        coalesce(due_counts.goals_due_followup, 0) as goals_due_followup,
+        coalesce(due_counts.goals_without_due_followup, 0) as goals_without_due_followup,
+        coalesce(cell_citizens.n_citizens, 0) as n_citizens,
+        {{ is_small_cell('coalesce(cell_citizens.n_citizens, 0)') }} as is_suppressed
+    from cell_keys
+    left join row_counts using ({{ key_columns | join(', ') }})
+    left join due_counts using ({{ key_columns | join(', ') }})
+    left join cell_citizens using ({{ key_columns | join(', ') }})
+),
+
+{{ secondary_suppression(
+    'cells',
+    columns=cell_columns + ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
+                           'goals_without_due_followup', 'n_citizens'],
+    groups=[("period_type, period_label, org_role, org_parent_id", "org_level > 1")],
+    order_by='n_citizens, org_unit_id',
+) }}
+
+select
+    cells_suppressed.period_type,
+    cells_suppressed.period_label,
+    periods.period_start,
+    periods.period_end,
+    cells_suppressed.org_role,
+    cast(cells_suppressed.org_level as integer) as org_level,
+    cells_suppressed.org_unit_id,
+    cells_suppressed.org_unit_name,
+    cast({{ unless_suppressed('rows_loaded') }} as bigint) as rows_loaded,
+    cast({{ unless_suppressed('rows_quarantined') }} as bigint) as rows_quarantined,
+    cast({{ unless_suppressed('100.0 * rows_quarantined / nullif(rows_loaded + rows_quarantined, 0)') }} as double)
+        as pct_rows_quarantined,
+    cast({{ unless_suppressed('goals_due_followup') }} as bigint) as goals_due_followup,
+    cast({{ unless_suppressed('goals_without_due_followup') }} as bigint) as goals_without_due_followup,
+    cast({{ unless_suppressed('100.0 * goals_without_due_followup / nullif(goals_due_followup, 0)') }} as double)
+        as pct_goals_without_due_followup,
+    cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
+    cells_suppressed.is_suppressed
+from cells_suppressed
+inner join periods
+    on periods.period_type = cells_suppressed.period_type
+    and periods.period_label = cells_suppressed.period_label

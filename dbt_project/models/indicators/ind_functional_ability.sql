@@ -1,0 +1,134 @@
+-- Change in functional ability per instrument family and theme: per citizen and theme the
+-- latest assessment in the period against the previous one (DOMAIN.md). Counts for the
+-- authority unit of the assessment's case and for the providers of that case's interventions
+-- that ran between the two assessments.
+{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
+    'org_unit_name', 'org_parent_id', 'instrument_family', 'theme'] %}
+with changes as (
+    select * from {{ ref('fct_functional_ability_change') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+interventions as (
+    select * from {{ ref('stg_interventions') }}
+),
+
+ancestors as (
+    select * from {{ ref('int_org_ancestors') }}
+),
+
+latest_in_period as (
+    select
+        periods.period_type,
+        periods.period_label,
+        changes.*,
+        row_number() over (
+            partition by periods.period_type, periods.period_label,
+                changes.citizen_key, changes.instrument_family, changes.theme
+            order by changes.assessed_on desc, changes.assessment_id desc
+        ) as recency
+    from changes
+    inner join periods on changes.assessed_on between periods.period_start and periods.period_end
+),
+
+compared as (
+    select * from latest_in_period where recency = 1
+),
+
+providers as (
+    select distinct
+        compared.period_type, compared.period_label, compared.assessment_id,
+        compared.theme, compared.instrument_family, interventions.provider_org_unit_id
+    from compared
+    inner join interventions
+        on interventions.case_id = compared.case_id
+        and interventions.started_on <= compared.assessed_on
+        and (interventions.ended_on is null or interventions.ended_on >= compared.previous_assessed_on)
+),
+
+attributed as (
+    select compared.*, ancestors.org_role, ancestors.org_level, ancestors.org_unit_id,
+        ancestors.org_unit_name, ancestors.org_parent_id
+    from compared
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = compared.authority_org_unit_id
+        and ancestors.org_role = 'authority'
+    union all
+    select compared.*, ancestors.org_role, ancestors.org_level, ancestors.org_unit_id,
+        ancestors.org_unit_name, ancestors.org_parent_id
+    from compared
+    inner join providers
+        on providers.period_type = compared.period_type
+        and providers.period_label = compared.period_label
+        and providers.assessment_id = compared.assessment_id
+        and providers.theme = compared.theme
+        and providers.instrument_family = compared.instrument_family
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = providers.provider_org_unit_id
+        and ancestors.org_role = 'provider'
+),
+
+-- A citizen counts once per cell even when two of their providers share an area.
+distinct_comparisons as (
+    select distinct
+        {{ cell_columns[:8] | join(', ') }}, theme, citizen_key, change_class, crosses_data_break
+    from attributed
+),
+
+themed as (
+    select {{ cell_columns | join(', ') }}, citizen_key, change_class, crosses_data_break
+    from distinct_comparisons
+    union all
+    select {{ cell_columns[:8] | join(', ') }}, 'all', citizen_key, change_class, crosses_data_break
+    from distinct_comparisons
+),
+
+cells as (
+    select
+        {{ cell_columns | join(', ') }},
+        count(*) as n_comparisons,
+        count(distinct citizen_key) as n_citizens,
+        sum(case when change_class = 'improved' then 1 else 0 end) as n_improved,
+        sum(case when change_class = 'unchanged' then 1 else 0 end) as n_unchanged,
+        sum(case when change_class = 'worsened' then 1 else 0 end) as n_worsened,
+        max(case when crosses_data_break then 1 else 0 end) = 1 as any_crossing,
+        {{ is_small_cell('count(distinct citizen_key)') }} as is_suppressed
+    from themed
+    group by {{ cell_columns | join(', ') }}
+),
+
+{{ secondary_suppression(
+    'cells',
+    columns=cell_columns + ['n_comparisons', 'n_citizens', 'n_improved', 'n_unchanged',
+                           'n_worsened', 'any_crossing'],
+    groups=[
+        ("period_type, period_label, org_role, org_parent_id, instrument_family, theme",
+         "org_level > 1"),
+    ],
+    order_by='n_citizens, org_unit_id, instrument_family, theme',
+) }}
+
+select
+    cells_suppressed.period_type,
+    cells_suppressed.period_label,
+    periods.period_start,
+    periods.period_end,
+    cells_suppressed.org_role,
+    cast(cells_suppressed.org_level as integer) as org_level,
+    cells_suppressed.org_unit_id,
+    cells_suppressed.org_unit_name,
+    cells_suppressed.instrument_family,
+    cells_suppressed.theme,
+    cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
+    cast({{ unless_suppressed('100.0 * n_improved / n_comparisons') }} as double) as pct_improved,
+    cast({{ unless_suppressed('100.0 * n_unchanged / n_comparisons') }} as double) as pct_unchanged,
+    cast({{ unless_suppressed('100.0 * n_worsened / n_comparisons') }} as double) as pct_worsened,
+    cells_suppressed.is_suppressed,
+    periods.spans_data_break or cells_suppressed.any_crossing as data_break
+from cells_suppressed
+inner join periods
+    on periods.period_type = cells_suppressed.period_type
+    and periods.period_label = cells_suppressed.period_label

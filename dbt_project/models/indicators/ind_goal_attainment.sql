@@ -1,0 +1,86 @@
+-- Average goal attainment per life theme and sub-theme, period and unit (DOMAIN.md):
+-- per citizen the share of their followed-up goals achieved, then the mean over citizens.
+{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
+    'org_unit_name', 'org_parent_id', 'life_theme', 'sub_theme'] %}
+with goal_cells as (
+    select * from {{ ref('int_goal_cells') }}
+),
+
+periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+themed as (
+    select {{ cell_columns[:7] | join(', ') }}, citizen_key, life_theme, sub_theme,
+        weight, gas_score, is_achieved
+    from goal_cells
+    union all
+    select {{ cell_columns[:7] | join(', ') }}, citizen_key, life_theme, 'all',
+        weight, gas_score, is_achieved
+    from goal_cells
+    union all
+    select {{ cell_columns[:7] | join(', ') }}, citizen_key, 'all', 'all',
+        weight, gas_score, is_achieved
+    from goal_cells
+),
+
+per_citizen as (
+    select
+        {{ cell_columns | join(', ') }},
+        citizen_key,
+        count(*) as n_goals,
+        sum(case when is_achieved then 1 else 0 end) as n_achieved,
+        sum(weight * gas_score) as sum_wx,
+        sum(weight * weight) as sum_w2,
+        sum(weight) as sum_w
+    from themed
+    group by {{ cell_columns | join(', ') }}, citizen_key
+),
+
+cells as (
+    select
+        {{ cell_columns | join(', ') }},
+        count(*) as n_citizens,
+        sum(n_goals) as n_goals,
+        avg(100.0 * n_achieved / n_goals) as avg_goal_attainment_pct,
+        avg({{ gas_t_score('sum_wx', 'sum_w2', 'sum_w') }}) as avg_gas_t_score,
+        {{ is_small_cell('count(*)') }} as is_suppressed
+    from per_citizen
+    group by {{ cell_columns | join(', ') }}
+),
+
+{{ secondary_suppression(
+    'cells',
+    columns=cell_columns + ['n_citizens', 'n_goals', 'avg_goal_attainment_pct', 'avg_gas_t_score'],
+    groups=[
+        ("period_type, period_label, org_role, org_unit_id, life_theme",
+         "life_theme <> 'all' and sub_theme <> 'all'"),
+        ("period_type, period_label, org_role, org_unit_id",
+         "life_theme <> 'all' and sub_theme = 'all'"),
+        ("period_type, period_label, org_role, org_parent_id, life_theme, sub_theme",
+         "org_level > 1"),
+    ],
+    order_by='n_citizens, org_unit_id, life_theme, sub_theme',
+) }}
+
+select
+    cells_suppressed.period_type,
+    cells_suppressed.period_label,
+    periods.period_start,
+    periods.period_end,
+    cells_suppressed.org_role,
+    cast(cells_suppressed.org_level as integer) as org_level,
+    cells_suppressed.org_unit_id,
+    cells_suppressed.org_unit_name,
+    cells_suppressed.life_theme,
+    cells_suppressed.sub_theme,
+    cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
+    cast({{ unless_suppressed('n_goals') }} as bigint) as n_goals,
+    cast({{ unless_suppressed('avg_goal_attainment_pct') }} as double) as avg_goal_attainment_pct,
+    cast({{ unless_suppressed('avg_gas_t_score') }} as double) as avg_gas_t_score,
+    cells_suppressed.is_suppressed,
+    periods.spans_data_break as data_break
+from cells_suppressed
+inner join periods
+    on periods.period_type = cells_suppressed.period_type
+    and periods.period_label = cells_suppressed.period_label

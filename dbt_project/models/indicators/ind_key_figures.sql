@@ -1,0 +1,227 @@
+-- Key figures (nøgletal) per period and unit: cases for the authority; interventions and
+-- follow-ups for the provider and, through the case, the authority.
+{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
+    'org_unit_name', 'org_parent_id'] %}
+{%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
+with periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+ancestors as (
+    select * from {{ ref('int_org_ancestors') }}
+),
+
+cases as (
+    select * from {{ ref('stg_cases') }}
+),
+
+interventions as (
+    select
+        interventions.*,
+        cases.citizen_key,
+        cases.authority_org_unit_id
+    from {{ ref('stg_interventions') }} as interventions
+    inner join cases on cases.case_id = interventions.case_id
+),
+
+goals as (
+    select * from {{ ref('fct_goals') }}
+),
+
+first_goal as (
+    select intervention_id, min(set_on) as first_goal_on from goals group by intervention_id
+),
+
+followups as (
+    select
+        followups.*,
+        goals.provider_org_unit_id,
+        goals.authority_org_unit_id,
+        {{ dbt.datediff(
+            "coalesce(lag(followups.followed_up_on) over (partition by followups.goal_id order by followups.followed_up_on, followups.followup_id), goals.set_on)",
+            'followups.followed_up_on', 'day') }} as days_since_previous
+    from {{ ref('fct_goal_followups') }} as followups
+    inner join goals on goals.goal_id = followups.goal_id
+),
+
+-- Cases active in the period (open at any time in it), for the authority that owns them.
+case_periods as (
+    select
+        periods.period_type, periods.period_label, cases.case_id, cases.citizen_key, cases.caseworker_id,
+        cases.authority_org_unit_id,
+        cases.opened_on between periods.period_start and periods.period_end as is_new,
+        coalesce(cases.closed_on between periods.period_start and periods.period_end, false) as is_closed
+    from cases
+    inner join periods
+        on cases.opened_on <= periods.period_end
+        and (cases.closed_on is null or cases.closed_on >= periods.period_start)
+),
+
+case_cells as (
+    select case_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from case_periods
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = case_periods.authority_org_unit_id and ancestors.org_role = 'authority'
+),
+
+case_figures as (
+    select {{ cell_columns | join(', ') }}, 'active_cases' as figure, 'all' as breakdown,
+        cast(count(*) as double) as value, 'cases' as unit, count(distinct citizen_key) as n_citizens
+    from case_cells group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'new_cases', 'all',
+        cast(sum(case when is_new then 1 else 0 end) as double), 'cases',
+        count(distinct case when is_new then citizen_key end)
+    from case_cells group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'closed_cases', 'all',
+        cast(sum(case when is_closed then 1 else 0 end) as double), 'cases',
+        count(distinct case when is_closed then citizen_key end)
+    from case_cells group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'cases_per_caseworker', 'all',
+        1.0 * count(*) / count(distinct caseworker_id), 'cases_per_caseworker',
+        count(distinct citizen_key)
+    from case_cells group by {{ cell_columns | join(', ') }}
+),
+
+-- Interventions active in the period, for their provider and for their case's authority.
+intervention_periods as (
+    select
+        periods.period_type, periods.period_label, periods.period_end,
+        interventions.intervention_id, interventions.citizen_key, interventions.legal_basis,
+        interventions.intervention_type, interventions.provider_org_unit_id,
+        interventions.authority_org_unit_id,
+        interventions.ended_on between periods.period_start and periods.period_end as ended_in_period,
+        {{ dbt.datediff('interventions.started_on', 'interventions.ended_on', 'day') }} as duration_days,
+        coalesce(first_goal.first_goal_on <= periods.period_end, false) as has_goal
+    from interventions
+    inner join periods
+        on interventions.started_on <= periods.period_end
+        and (interventions.ended_on is null or interventions.ended_on >= periods.period_start)
+    left join first_goal on first_goal.intervention_id = interventions.intervention_id
+),
+
+intervention_cells as (
+    select intervention_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from intervention_periods
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = intervention_periods.provider_org_unit_id and ancestors.org_role = 'provider'
+    union all
+    select intervention_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from intervention_periods
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = intervention_periods.authority_org_unit_id and ancestors.org_role = 'authority'
+),
+
+intervention_figures as (
+    select {{ cell_columns | join(', ') }}, 'active_interventions' as figure, 'all' as breakdown,
+        cast(count(*) as double) as value, 'interventions' as unit, count(distinct citizen_key) as n_citizens
+    from intervention_cells group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'active_interventions', legal_basis,
+        cast(count(*) as double), 'interventions', count(distinct citizen_key)
+    from intervention_cells group by {{ cell_columns | join(', ') }}, legal_basis
+    union all
+    select {{ cell_columns | join(', ') }}, 'median_intervention_days', 'all',
+        cast({{ median('duration_days') }} as double), 'days', count(distinct citizen_key)
+    from intervention_cells where ended_in_period group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'share_interventions_with_goals', 'all',
+        100.0 * sum(case when has_goal then 1 else 0 end) / count(*), 'percent', count(distinct citizen_key)
+    from intervention_cells where intervention_type in ('developing', 'maintaining')
+    group by {{ cell_columns | join(', ') }}
+),
+
+-- Follow-ups on time: within the interval plus grace of the goal's previous follow-up (or of
+-- the day it was set). Overdue: goals running at the period's end (or at the extract, for the
+-- current period) whose last follow-up is older than that.
+followup_periods as (
+    select periods.period_type, periods.period_label, followups.*
+    from followups
+    inner join periods on followups.followed_up_on between periods.period_start and periods.period_end
+),
+
+last_followup_by_end as (
+    select
+        periods.period_type, periods.period_label, periods.observed_end, goals.goal_id, goals.citizen_key,
+        goals.provider_org_unit_id, goals.authority_org_unit_id,
+        coalesce(max(followups.followed_up_on), goals.set_on) as last_event_on
+    from goals
+    inner join periods on goals.set_on <= periods.observed_end and goals.due_on >= periods.observed_end
+    inner join interventions on interventions.intervention_id = goals.intervention_id
+        and (interventions.ended_on is null or interventions.ended_on >= periods.observed_end)
+    left join followups on followups.goal_id = goals.goal_id and followups.followed_up_on <= periods.observed_end
+    group by periods.period_type, periods.period_label, periods.observed_end, goals.goal_id, goals.citizen_key,
+        goals.provider_org_unit_id, goals.authority_org_unit_id, goals.set_on
+),
+
+goal_events as (
+    select period_type, period_label, citizen_key, provider_org_unit_id, authority_org_unit_id,
+        'on_time' as kind, case when days_since_previous <= {{ due_days }} then 1 else 0 end as hit
+    from followup_periods
+    union all
+    select period_type, period_label, citizen_key, provider_org_unit_id, authority_org_unit_id,
+        'overdue', case when {{ dbt.datediff('last_event_on', 'observed_end', 'day') }} > {{ due_days }} then 1 else 0 end
+    from last_followup_by_end
+),
+
+goal_event_cells as (
+    select goal_events.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from goal_events
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = goal_events.provider_org_unit_id and ancestors.org_role = 'provider'
+    union all
+    select goal_events.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
+    from goal_events
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = goal_events.authority_org_unit_id and ancestors.org_role = 'authority'
+),
+
+goal_figures as (
+    select {{ cell_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
+        100.0 * sum(hit) / count(*) as value, 'percent' as unit, count(distinct citizen_key) as n_citizens
+    from goal_event_cells where kind = 'on_time' group by {{ cell_columns | join(', ') }}
+    union all
+    select {{ cell_columns | join(', ') }}, 'overdue_followups', 'all',
+        cast(sum(hit) as double), 'goals', count(distinct case when hit = 1 then citizen_key end)
+    from goal_event_cells where kind = 'overdue' group by {{ cell_columns | join(', ') }}
+),
+
+cells as (
+    select *, {{ is_small_cell('n_citizens') }} as is_suppressed from case_figures
+    union all
+    select *, {{ is_small_cell('n_citizens') }} from intervention_figures
+    union all
+    select *, {{ is_small_cell('n_citizens') }} from goal_figures
+),
+
+{{ secondary_suppression(
+    'cells',
+    columns=cell_columns + ['figure', 'breakdown', 'value', 'unit', 'n_citizens'],
+    groups=[
+        ("period_type, period_label, org_role, org_unit_id, figure", "breakdown <> 'all'"),
+        ("period_type, period_label, org_role, org_parent_id, figure, breakdown", "org_level > 1"),
+    ],
+    order_by='n_citizens, org_unit_id, figure, breakdown',
+) }}
+
+select
+    cells_suppressed.period_type,
+    cells_suppressed.period_label,
+    periods.period_start,
+    periods.period_end,
+    cells_suppressed.org_role,
+    cast(cells_suppressed.org_level as integer) as org_level,
+    cells_suppressed.org_unit_id,
+    cells_suppressed.org_unit_name,
+    cells_suppressed.figure,
+    cells_suppressed.breakdown,
+    cast({{ unless_suppressed('value') }} as double) as value,
+    cells_suppressed.unit,
+    cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
+    cells_suppressed.is_suppressed
+from cells_suppressed
+inner join periods
+    on periods.period_type = cells_suppressed.period_type
+    and periods.period_label = cells_suppressed.period_label

@@ -1,0 +1,50 @@
+-- Rows of the current delivery that the ingest quarantined, without anything personal:
+-- no CPR (a citizen's key is its CPR number, so it is left out), no free text, no record.
+-- The unit and the row's main date are read from the record where the row has them.
+with quarantine as (
+    select *
+    from {{ source('raw', 'quarantine') }}
+    where delivery_id = (select delivery_id from {{ source('raw', 'current_delivery') }})
+),
+
+fields as (
+    select
+        delivery_id,
+        entity,
+        source_file,
+        source_row,
+        reason,
+        case when entity = 'citizens' then null else key end as row_key,
+        coalesce(
+            {{ json_text('record', 'authority_org_unit_id') }},
+            {{ json_text('record', 'provider_org_unit_id') }},
+            {{ json_text('record', 'assessor_org_unit_id') }},
+            {{ json_text('record', 'org_unit_id') }}
+        ) as org_unit_id,
+        coalesce(
+            {{ json_text('record', 'opened_on') }},
+            {{ json_text('record', 'started_on') }},
+            {{ json_text('record', 'assessed_on') }},
+            {{ json_text('record', 'set_on') }},
+            {{ json_text('record', 'followed_up_on') }}
+        ) as row_date_text,
+        coalesce(
+            {{ json_text('record', 'case_id') }},
+            {{ json_text('record', 'intervention_id') }},
+            {{ json_text('record', 'goal_id') }},
+            {{ json_text('record', 'assessment_id') }}
+        ) as parent_key
+    from quarantine
+)
+
+select
+    delivery_id,
+    entity,
+    source_file,
+    source_row,
+    reason,
+    row_key,
+    org_unit_id,
+    {{ parse_date_any('row_date_text') }} as row_date,
+    parent_key
+from fields

@@ -1,0 +1,237 @@
+"""Write models/indicators/_indicators.yml: the indicator tables' contract, one source of truth.
+
+The period and organisation columns are the same on every indicator table; dbt's YAML cannot
+share a list of columns, so this script writes them out. Run it after changing a table's
+columns: `python dbt_project/scripts/indicator_yaml.py`; a test fails while the file is stale.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import yaml
+
+OUT = Path(__file__).resolve().parents[1] / "models" / "indicators" / "_indicators.yml"
+
+PERIOD = [
+    ("period_type", "varchar", "quarter, rolling_4q or year."),
+    ("period_label", "varchar", "2018Q4, 2018Q1-2018Q4 or 2018."),
+    ("period_start", "date", "First day of the period."),
+    ("period_end", "date", "Last day of the period."),
+]
+ORG = [
+    (
+        "org_role",
+        "varchar",
+        "authority (the unit owning the case) or provider (the unit delivering the intervention).",
+    ),
+    (
+        "org_level",
+        "integer",
+        "1 administration, 2 operating area, 3 unit; a level covers every unit below it.",
+    ),
+    ("org_unit_id", "varchar", "The unit."),
+    ("org_unit_name", "varchar", "The unit's name."),
+]
+SUPPRESSED = (
+    "is_suppressed",
+    "boolean",
+    "True when the cell is about fewer than var('min_cell_citizens') citizens, or could be derived from published siblings and their total; its figures are then null.",
+)
+
+TABLES = {
+    "ind_goal_attainment": (
+        "Average goal attainment and GAS T-score per life theme and sub-theme: per citizen the share of their goals followed up in the period that were achieved (latest follow-up GAS >= 0), then the mean over citizens. Totals have life_theme and/or sub_theme 'all'.",
+        [
+            ("life_theme", "varchar", "Life theme code, or 'all'."),
+            ("sub_theme", "varchar", "Sub-theme code, or 'all'."),
+            (
+                "n_citizens",
+                "bigint",
+                "Distinct citizens with a followed-up goal in the cell (the seeds' 'N unik cpr').",
+            ),
+            ("n_goals", "bigint", "Goals with a follow-up in the period."),
+            (
+                "avg_goal_attainment_pct",
+                "double",
+                "Mean over citizens of their share of goals achieved, times 100.",
+            ),
+            (
+                "avg_gas_t_score",
+                "double",
+                "Mean over citizens of their GAS T-score (50 = goals met as expected).",
+            ),
+            SUPPRESSED,
+            (
+                "data_break",
+                "boolean",
+                "True when the period spans the 2017 change of case system and instrument.",
+            ),
+        ],
+    ),
+    "ind_goal_type_achievement": (
+        "Achieved against not-achieved goals by goal type, from each goal's latest follow-up in the period. goal_type 'all' is the total.",
+        [
+            ("goal_type", "varchar", "progression, maintenance, regression or 'all'."),
+            ("n_goals", "bigint", "Goals with a follow-up in the period."),
+            ("n_achieved", "bigint", "Of those, achieved (GAS >= 0)."),
+            ("pct_achieved", "double", "100 * n_achieved / n_goals."),
+            ("pct_not_achieved", "double", "100 - pct_achieved."),
+            ("n_citizens", "bigint", "Distinct citizens behind the goals."),
+            SUPPRESSED,
+        ],
+    ),
+    "ind_functional_ability": (
+        "Change in functional ability: per citizen and theme, the latest assessment in the period against the previous one of the same instrument family and theme. Shares are of citizen-theme comparisons; theme 'all' is every theme of the family.",
+        [
+            ("instrument_family", "varchar", "VUM (adults) or DIALOG (children and youth)."),
+            ("theme", "varchar", "Theme code of the family, or 'all'."),
+            ("n_citizens", "bigint", "Distinct citizens with a comparison in the cell."),
+            (
+                "pct_improved",
+                "double",
+                "Share of comparisons where the support need fell by at least one scale step.",
+            ),
+            ("pct_unchanged", "double", "Share of comparisons within one scale step."),
+            (
+                "pct_worsened",
+                "double",
+                "Share of comparisons where the support need rose by at least one scale step.",
+            ),
+            SUPPRESSED,
+            (
+                "data_break",
+                "boolean",
+                "True when the period spans the 2017 instrument change or a comparison crosses it (VUM2008 to VUM2).",
+            ),
+        ],
+    ),
+    "ind_key_figures": (
+        "Key figures (nøgletal) per period and unit. Case figures count for the authority; intervention and follow-up figures for both roles.",
+        [
+            (
+                "figure",
+                "varchar",
+                "active_cases, new_cases, closed_cases, cases_per_caseworker, active_interventions, median_intervention_days, share_interventions_with_goals, share_followups_on_time or overdue_followups.",
+            ),
+            ("breakdown", "varchar", "A legal basis for active_interventions, else 'all'."),
+            ("value", "double", "The figure."),
+            (
+                "unit",
+                "varchar",
+                "What the value counts: cases, interventions, days, percent, goals or cases_per_caseworker.",
+            ),
+            ("n_citizens", "bigint", "Distinct citizens behind the figure."),
+            SUPPRESSED,
+        ],
+    ),
+    "ind_data_quality": (
+        "Where data is thin, per unit and period: the share of the current delivery's rows that the ingest quarantined, and the share of goals due a follow-up in the period that got none.",
+        [
+            (
+                "rows_loaded",
+                "bigint",
+                "Rows of the current delivery dated in the period and attributed to the unit (cases, interventions, assessments, goals, follow-ups).",
+            ),
+            ("rows_quarantined", "bigint", "Such rows the ingest quarantined."),
+            (
+                "pct_rows_quarantined",
+                "double",
+                "100 * rows_quarantined / (rows_loaded + rows_quarantined).",
+            ),
+            (
+                "goals_due_followup",
+                "bigint",
+                "Goals running in the period that were set at least one follow-up interval before its end.",
+            ),
+            (
+                "goals_without_due_followup",
+                "bigint",
+                "Of those, goals with no follow-up in the period.",
+            ),
+            (
+                "pct_goals_without_due_followup",
+                "double",
+                "100 * goals_without_due_followup / goals_due_followup.",
+            ),
+            (
+                "n_citizens",
+                "bigint",
+                "Distinct citizens behind the unit's loaded cases and goals in the period.",
+            ),
+            SUPPRESSED,
+        ],
+    ),
+}
+
+
+PERIOD_ORG = "period_type, period_label, org_role"
+# Groups of siblings whose sum is a published total, per table: (partition, sibling filter).
+SIBLINGS = {
+    "ind_goal_attainment": [
+        (f"{PERIOD_ORG}, org_unit_id, life_theme", "life_theme <> 'all' and sub_theme <> 'all'"),
+        (f"{PERIOD_ORG}, org_unit_id", "life_theme <> 'all' and sub_theme = 'all'"),
+        (f"{PERIOD_ORG}, parent_org_unit_id, life_theme, sub_theme", "org_level > 1"),
+    ],
+    "ind_goal_type_achievement": [
+        (f"{PERIOD_ORG}, org_unit_id", "goal_type <> 'all'"),
+        (f"{PERIOD_ORG}, parent_org_unit_id, goal_type", "org_level > 1"),
+    ],
+    "ind_functional_ability": [
+        (f"{PERIOD_ORG}, parent_org_unit_id, instrument_family, theme", "org_level > 1"),
+    ],
+    "ind_key_figures": [
+        (f"{PERIOD_ORG}, org_unit_id, figure", "breakdown <> 'all'"),
+        (f"{PERIOD_ORG}, parent_org_unit_id, figure, breakdown", "org_level > 1"),
+    ],
+    "ind_data_quality": [(f"{PERIOD_ORG}, parent_org_unit_id", "org_level > 1")],
+}
+PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")
+
+
+def _tests(name: str, columns) -> list[dict]:
+    measures = [c for c, t, _ in columns if t in ("bigint", "double")]
+    tests = [{"suppressed_cells_are_empty": {"arguments": {"measures": measures}}}]
+    for partition, sibling in SIBLINGS[name]:
+        tests.append(
+            {
+                "no_lone_suppressed_sibling": {
+                    "arguments": {"partition_by": partition, "sibling_filter": sibling}
+                }
+            }
+        )
+    return tests
+
+
+def _column(name: str, data_type: str, description: str) -> dict:
+    column = {"name": name, "data_type": data_type, "description": description}
+    if name.startswith(PERCENT_COLUMNS):
+        column["data_tests"] = [{"between": {"arguments": {"min_value": 0, "max_value": 100}}}]
+    return column
+
+
+def render() -> str:
+    models = []
+    for name, (description, columns) in TABLES.items():
+        models.append(
+            {
+                "name": name,
+                "description": description,
+                "config": {"meta": {"access": "open"}},
+                "data_tests": _tests(name, columns),
+                "columns": [_column(c, t, d) for c, t, d in PERIOD + ORG + columns],
+            }
+        )
+    header = (
+        "# Written by dbt_project/scripts/indicator_yaml.py; edit that script, not this file.\n"
+    )
+    return header + yaml.safe_dump(
+        {"version": 2, "models": models}, sort_keys=False, width=100, allow_unicode=True
+    )
+
+
+if __name__ == "__main__":
+    OUT.write_text(render(), encoding="utf-8")
+    print(f"wrote {OUT}")
+    sys.exit(0)
