@@ -19,7 +19,6 @@ from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manife
 from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
 from orchestration.pipeline import PipelineFailed, PipelineRun, run_pipeline
 from orchestration.settings import Settings
-from orchestration.warehouse import DbtError
 
 DEFAULT_DATA_DIR = Path("data")
 DEMO_CITIZENS = 2_000
@@ -127,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         run = run_pipeline(settings)
-    except (MissingPseudonymKey, PipelineFailed, DbtError) as e:
+    except (MissingPseudonymKey, PipelineFailed) as e:
         print(f"effekt: {e}", file=sys.stderr)
         return 1
     _print_outputs(settings, run)
@@ -140,7 +139,9 @@ def _print_outputs(settings: Settings, run: PipelineRun) -> None:
     print(f"Raw layer (restricted, holds CPR numbers): {settings.raw_database}")
     print(f"  archive of accepted deliveries:         {settings.archive_dir}")
     print(f"  refused deliveries with refusal.json:   {settings.quarantine_dir}")
-    print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse}")
+    state = "built" if run.warehouse_built else "unchanged: nothing new to build"
+    print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
+    print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -170,7 +171,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  with {DEMO_DEFECTS:.1%} planted defects, listed in {result.ground_truth}")
     try:
         run = run_pipeline(settings)
-    except (PipelineFailed, DbtError) as e:
+    except PipelineFailed as e:
         print(f"effekt: {e}", file=sys.stderr)
         return 1
     _print_outputs(settings, run)

@@ -41,6 +41,20 @@ LOG_SPECS = [
         description="Rows that broke the extract contract, with reason, file and row (restricted).",
     ),
     dg.AssetSpec(
+        ["raw", "deliveries"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="One row per loaded delivery; the newest extract is the current state.",
+    ),
+    dg.AssetSpec(
+        ["raw", "citizen_pseudonyms"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="CPR number to keyed pseudonym and derived attributes (restricted).",
+    ),
+    dg.AssetSpec(
         ["raw", "ingest_log"],
         group_name=INGEST_GROUP,
         kinds={"duckdb"},
@@ -112,6 +126,8 @@ def ingest_deliveries(
         asset_key=["raw", "quarantine"],
         metadata={"deliveries": deliveries, "rows_quarantined": quarantined},
     )
+    yield dg.MaterializeResult(asset_key=["raw", "deliveries"], metadata={"deliveries": deliveries})
+    yield dg.MaterializeResult(asset_key=["raw", "citizen_pseudonyms"])
     yield dg.MaterializeResult(
         asset_key=["raw", "ingest_log"],
         metadata={

@@ -11,6 +11,8 @@ from pathlib import Path
 from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# What a pipeline run builds: everything, with dbt's data tests; unit tests run in the test suite.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
 
 
 class DbtError(RuntimeError):

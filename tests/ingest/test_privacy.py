@@ -9,7 +9,7 @@ import duckdb
 from orchestration.contract.cpr import CPR_IN_TEXT, CPR_IN_TEXT_SQL
 from orchestration.ingest.assets import ingest_deliveries
 from orchestration.resources import EffektSettings, PseudonymKey
-from orchestration.warehouse import run_dbt
+from orchestration.warehouse import BUILD_ARGS, run_dbt
 from tests.ingest.conftest import KEY, drop
 
 
@@ -64,7 +64,7 @@ def test_no_cpr_number_leaves_the_raw_layer(settings, generated, monkeypatch, ca
         },
     )
     assert result.success
-    dbt_output = run_dbt(settings, ["build"])
+    dbt_output = run_dbt(settings, BUILD_ARGS)
 
     # The scanners find what is in the raw layer, so finding nothing elsewhere means something.
     raw_hits = tables_with_cpr(settings.raw_database)

@@ -1,0 +1,70 @@
+"""The dbt project as Dagster assets: one per model and seed, dbt tests as asset checks.
+
+dbt sources are the ingest's raw assets, so lineage runs from a delivery to every indicator.
+"""
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.resources import EffektSettings
+from orchestration.warehouse import BUILD_ARGS, DBT_PROJECT_DIR, dbt_executable
+
+WAREHOUSE_GROUP = "warehouse"
+WAREHOUSE_WRITER_POOL = "duckdb_writer"
+# Sources that are views over, or parts of, what the ingest step writes.
+SOURCE_ALIASES = {"current_delivery": "deliveries"}
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file."""
+    manifest = project.manifest_path
+    sources = [
+        p
+        for folder in (DBT_PROJECT_DIR, DBT_PROJECT_DIR.parent / "orchestration" / "contract")
+        for p in folder.rglob("*")
+        if p.suffix in (".sql", ".yml", ".yaml", ".csv") and "target" not in p.parts
+    ]
+    newest = max(p.stat().st_mtime for p in sources)
+    if not manifest.exists() or manifest.stat().st_mtime < newest:
+        subprocess.run(
+            [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(manifest.parent), "--quiet"],
+            check=True, cwd=DBT_PROJECT_DIR,
+        )  # fmt: skip
+    return manifest
+
+
+class EffektDbtTranslator(DagsterDbtTranslator):
+    """Models and seeds are keyed by schema (staging/stg_goals); sources by the raw layer."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            name = dbt_resource_props["name"]
+            return dg.AssetKey([dbt_resource_props["source_name"], SOURCE_ALIASES.get(name, name)])
+        return dg.AssetKey([dbt_resource_props["config"]["schema"], dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return WAREHOUSE_GROUP
+
+
+@dbt_assets(
+    manifest=ensure_manifest(),
+    project=dbt_project,
+    dagster_dbt_translator=EffektDbtTranslator(),
+    pool=WAREHOUSE_WRITER_POOL,
+)
+def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: EffektSettings):
+    """Build staging, marts and indicators; dbt's tests run after each model."""
+    settings = effekt.settings()
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    os.environ.update(settings.env())  # dbt's profile reads the paths from the environment
+    target = settings.data_dir / "dbt" / "target"
+    yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
