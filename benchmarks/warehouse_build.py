@@ -1,0 +1,107 @@
+"""Generate N citizens, ingest them and run `dbt build`: does the warehouse build at that scale?
+
+    python benchmarks/warehouse_build.py --citizens 100000
+
+Reports each stage's wall time and the dbt result (models, tests passed) into
+benchmarks/results/warehouse-<N>.json and the warehouse part of docs/performance.md. The full
+benchmark with its references (I/O floor, pandas baseline) is benchmarks/ for the benchmark issue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.generate_scale import DOC, RESULTS, machine  # noqa: E402
+from orchestration.generate import GeneratorConfig, generate_delivery  # noqa: E402
+from orchestration.ingest.load import ingest_delivery  # noqa: E402
+from orchestration.settings import Settings  # noqa: E402
+from orchestration.warehouse import BUILD_ARGS, run_dbt  # noqa: E402
+
+BEGIN, END = "<!-- BEGIN warehouse_build -->", "<!-- END warehouse_build -->"
+BENCH_KEY = b"benchmark-only-key-not-for-real-data"
+
+
+def run(citizens: int, workdir: Path) -> dict:
+    settings = Settings(data_dir=workdir / "data")
+    stages = {}
+    started = time.perf_counter()
+    delivery = generate_delivery(
+        GeneratorConfig(
+            citizens=citizens,
+            start=dt.date(2016, 1, 1),
+            end=dt.date(2019, 6, 30),
+            seed=1,
+            out=settings.landing_dir,
+            file_format="parquet",
+            progress=False,
+        )
+    )
+    stages["generate_s"] = round(time.perf_counter() - started, 1)
+    t = time.perf_counter()
+    result = ingest_delivery(settings, delivery.path, BENCH_KEY)
+    stages["ingest_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    output = run_dbt(settings, BUILD_ARGS)
+    stages["dbt_build_s"] = round(time.perf_counter() - t, 1)
+    done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", output)
+    return {
+        "citizens": citizens,
+        "rows_loaded": sum(f.rows_loaded for f in result.files),
+        "dbt": dict(zip(("pass", "warn", "error", "skip"), map(int, done.groups()), strict=True)),
+        **stages,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--citizens", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--workdir", type=Path, default=None)
+    args = parser.parse_args()
+    results = []
+    for n in args.citizens:
+        with tempfile.TemporaryDirectory(prefix="effekt-wh-", dir=args.workdir) as tmp:
+            results.append(run(n, Path(tmp)))
+        print(json.dumps(results[-1]), flush=True)
+    info, when = machine(), dt.date.today().isoformat()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "-".join(map(str, args.citizens))
+    (RESULTS / f"warehouse-{name}.json").write_text(
+        json.dumps({"machine": info, "date": when, "results": results}, indent=2)
+    )
+    lines = [
+        BEGIN,
+        f"Measured {when} on {info['cores']} cores, {info['memory_gb']} GB RAM: generate (Parquet), "
+        "ingest, then `dbt build` (models, seeds and data tests; unit tests run in the test suite).",
+        "",
+        "| citizens | rows loaded | generate s | ingest s | dbt build s | dbt passed | dbt errors |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r['citizens']:,} | {r['rows_loaded']:,} | {r['generate_s']} | {r['ingest_s']} "
+        f"| {r['dbt_build_s']} | {r['dbt']['pass']} | {r['dbt']['error']} |"
+        for r in results
+    ]
+    lines.append(END)
+    text = DOC.read_text(encoding="utf-8")
+    section = "\n".join(lines)
+    if BEGIN in text:
+        head, _, rest = text.partition(BEGIN)
+        text = head + section + rest.partition(END)[2]
+    else:
+        text = text.rstrip() + "\n\n## Warehouse build\n\n" + section + "\n"
+    DOC.write_text(text, encoding="utf-8")
+    return 0 if all(r["dbt"]["error"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

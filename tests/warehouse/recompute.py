@@ -1,0 +1,395 @@
+"""The indicator definitions of DOMAIN.md written again in pandas, from the staged tables only.
+
+Deliberately independent of the dbt models: written from the definitions, not from the SQL, so
+that the two agreeing means something. Returns unsuppressed cells; the tests compare them with
+the published tables and check suppression separately.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from orchestration.contract import codelist
+
+RHO = 0.3
+CHANGE_DATE = pd.Timestamp("2017-05-15")
+INTERVAL, GRACE = 91, 14
+STEP = {"VUM": 1 / 4, "DIALOG": 1 / 9}
+
+
+class Staged:
+    """The staging tables as DataFrames with proper dates."""
+
+    def __init__(self, query) -> None:
+        def load(name: str) -> pd.DataFrame:
+            df = query(f"select * from staging.{name}")
+            for column in df.columns:
+                if column.endswith("_on") or column == "extract_date":
+                    df[column] = pd.to_datetime(df[column])
+            return df
+
+        self.org_units = load("stg_org_units")
+        self.cases = load("stg_cases")
+        self.interventions = load("stg_interventions")
+        self.assessments = load("stg_assessments")
+        self.scores = load("stg_assessment_scores")
+        self.goals = load("stg_goals")
+        self.followups = load("stg_goal_followups")
+        self.quarantine = load("stg_quarantine")
+        self.row_date = pd.to_datetime(self.quarantine["row_date"])
+        self.extract = load("stg_current_delivery")["extract_date"].iloc[0]
+
+
+def periods(staged: Staged) -> pd.DataFrame:
+    first = min(staged.followups["followed_up_on"].min(), staged.assessments["assessed_on"].min())
+    extract = staged.extract
+    quarters = []
+    start = pd.Timestamp(year=first.year, month=1, day=1)
+    while start <= extract:
+        end = start + pd.offsets.QuarterEnd(0)
+        quarters.append((f"{start.year}Q{start.quarter}", start, end))
+        start = end + pd.Timedelta(days=1)
+    rows = [("quarter", label, s, e) for label, s, e in quarters]
+    for i in range(3, len(quarters)):
+        rows.append(
+            (
+                "rolling_4q",
+                f"{quarters[i - 3][0]}-{quarters[i][0]}",
+                quarters[i - 3][1],
+                quarters[i][2],
+            )
+        )
+    for _label, s, _ in quarters:
+        if s.quarter == 1:
+            rows.append(("year", str(s.year), s, pd.Timestamp(year=s.year, month=12, day=31)))
+    df = pd.DataFrame(rows, columns=["period_type", "period_label", "start", "end"])
+    df["observed_end"] = df["end"].clip(upper=extract)
+    df["spans_break"] = (df["start"] < CHANGE_DATE) & (df["end"] >= CHANGE_DATE)
+    return df
+
+
+def ancestors(staged: Staged) -> pd.DataFrame:
+    units = staged.org_units.set_index("org_unit_id")
+    rows = []
+    for leaf, unit in units[(units["org_level"] == 3) & units["org_role"].notna()].iterrows():
+        node = leaf
+        while isinstance(node, str):
+            rows.append((leaf, unit["org_role"], int(units.loc[node, "org_level"]), node))
+            node = units.loc[node, "parent_org_unit_id"]
+    return pd.DataFrame(rows, columns=["leaf", "org_role", "org_level", "org_unit_id"])
+
+
+def attribute(df: pd.DataFrame, anc: pd.DataFrame, leaf_columns: dict[str, str]) -> pd.DataFrame:
+    """Rows repeated for every unit they count for: {role: column holding the level-3 unit}."""
+    parts = []
+    for role, column in leaf_columns.items():
+        a = anc[anc["org_role"] == role]
+        parts.append(df.merge(a, left_on=column, right_on="leaf"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def in_periods(df: pd.DataFrame, per: pd.DataFrame, date_column: str) -> pd.DataFrame:
+    merged = df.merge(per, how="cross")
+    return merged[(merged[date_column] >= merged["start"]) & (merged[date_column] <= merged["end"])]
+
+
+CELL = ["period_type", "period_label", "org_role", "org_unit_id"]
+
+
+def goal_facts(staged: Staged) -> pd.DataFrame:
+    return staged.goals.merge(
+        staged.interventions[["intervention_id", "case_id", "provider_org_unit_id", "ended_on"]],
+        on="intervention_id",
+    ).merge(staged.cases[["case_id", "citizen_key", "authority_org_unit_id"]], on="case_id")
+
+
+def latest_followups(staged: Staged, per: pd.DataFrame) -> pd.DataFrame:
+    fu = in_periods(staged.followups, per, "followed_up_on")
+    fu = fu.sort_values(["followed_up_on", "followup_id"])
+    latest = fu.groupby(["period_type", "period_label", "goal_id"]).tail(1)
+    goals = goal_facts(staged)[["goal_id", "citizen_key", "weight", "life_theme", "sub_theme",
+                                "goal_type", "provider_org_unit_id", "authority_org_unit_id"]]  # fmt: skip
+    latest = latest.merge(goals, on="goal_id")
+    latest["achieved"] = latest["gas_score"] >= 0
+    return latest
+
+
+def t_score(sum_wx, sum_w2, sum_w):
+    """Kiresuk and Sherman's T from a citizen's sums over their followed-up goals."""
+    return 50 + 10 * sum_wx / np.sqrt((1 - RHO) * sum_w2 + RHO * sum_w**2)
+
+
+def goal_attainment(staged: Staged) -> pd.DataFrame:
+    per = periods(staged)
+    goals = attribute(
+        latest_followups(staged, per), ancestors(staged),
+        {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"},
+    )  # fmt: skip
+    variants = [
+        goals.assign(sub_theme="all"),
+        goals.assign(life_theme="all", sub_theme="all"),
+        goals,
+    ]
+    themed = pd.concat(variants, ignore_index=True)
+    keys = [*CELL, "life_theme", "sub_theme"]
+    themed = themed.assign(wx=themed["weight"] * themed["gas_score"], w2=themed["weight"] ** 2)
+    per_citizen = themed.groupby([*keys, "citizen_key"]).agg(
+        n=("goal_id", "size"), share=("achieved", "mean"), wx=("wx", "sum"), w2=("w2", "sum"),
+        w=("weight", "sum"),
+    ).reset_index()  # fmt: skip
+    per_citizen["t"] = t_score(per_citizen["wx"], per_citizen["w2"], per_citizen["w"])
+    return per_citizen.groupby(keys).agg(
+        n_citizens=("citizen_key", "nunique"), n_goals=("n", "sum"),
+        avg_goal_attainment_pct=("share", lambda s: 100 * s.mean()), avg_gas_t_score=("t", "mean"),
+    ).reset_index()  # fmt: skip
+
+
+def goal_type_achievement(staged: Staged) -> pd.DataFrame:
+    per = periods(staged)
+    goals = attribute(
+        latest_followups(staged, per), ancestors(staged),
+        {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"},
+    )  # fmt: skip
+    typed = pd.concat([goals, goals.assign(goal_type="all")], ignore_index=True)
+    out = (
+        typed.groupby([*CELL, "goal_type"])
+        .agg(
+            n_goals=("goal_id", "size"),
+            n_achieved=("achieved", "sum"),
+            n_citizens=("citizen_key", "nunique"),
+        )
+        .reset_index()
+    )
+    out["pct_achieved"] = 100 * out["n_achieved"] / out["n_goals"]
+    out["pct_not_achieved"] = 100 - out["pct_achieved"]
+    return out
+
+
+def theme_scores(staged: Staged) -> pd.DataFrame:
+    crosswalk = {r["sub_theme"]: r["vum_theme"] for r in codelist("vum2_crosswalk")}
+    family = {r["instrument"]: r["instrument_family"] for r in codelist("instruments")}
+    s = staged.scores.merge(staged.assessments, on="assessment_id")
+    sub = s[s["sub_theme"].notna()].copy()
+    sub["theme"] = sub["sub_theme"].map(crosswalk)
+    sub = sub.groupby([c for c in s.columns if c not in ("sub_theme", "score", "source_row",
+                       "delivery_id_x", "delivery_id_y", "source_row_x", "source_row_y")]).agg(
+        score=("score", "mean")).reset_index()  # fmt: skip
+    sub["score"] = np.floor(sub["score"] + 0.5)
+    whole = s[s["sub_theme"].isna()]
+    cols = [
+        "assessment_id",
+        "citizen_key",
+        "case_id",
+        "instrument",
+        "assessed_on",
+        "theme",
+        "score",
+    ]
+    out = pd.concat([sub[cols], whole[cols]], ignore_index=True)
+    out["family"] = out["instrument"].map(family)
+    out["need"] = np.where(out["family"] == "VUM", out["score"] / 4, (10 - out["score"]) / 9)
+    return out
+
+
+def ability_changes(staged: Staged) -> pd.DataFrame:
+    s = theme_scores(staged).sort_values(["assessed_on", "assessment_id"])
+    g = s.groupby(["citizen_key", "family", "theme"])
+    s["prev_need"] = g["need"].shift()
+    s["prev_on"] = g["assessed_on"].shift()
+    s["prev_instrument"] = g["instrument"].shift()
+    s = s[s["prev_need"].notna()].copy()
+    step = s["family"].map(STEP) - 1e-6
+    s["change"] = np.where(s["prev_need"] - s["need"] >= step, "improved",
+                           np.where(s["need"] - s["prev_need"] >= step, "worsened", "unchanged"))  # fmt: skip
+    s["crosses"] = s["prev_instrument"] != s["instrument"]
+    return s.merge(staged.cases[["case_id", "authority_org_unit_id"]], on="case_id")
+
+
+def functional_ability(staged: Staged) -> pd.DataFrame:
+    per = periods(staged)
+    ch = in_periods(ability_changes(staged), per, "assessed_on")
+    ch = ch.sort_values(["assessed_on", "assessment_id"])
+    latest = ch.groupby(["period_type", "period_label", "citizen_key", "family", "theme"]).tail(1)
+    anc = ancestors(staged)
+    by_authority = attribute(latest, anc, {"authority": "authority_org_unit_id"})
+    ints = staged.interventions[["case_id", "provider_org_unit_id", "started_on", "ended_on"]]
+    prov = latest.merge(ints, on="case_id")
+    prov = prov[(prov["started_on"] <= prov["assessed_on"])
+                & (prov["ended_on"].isna() | (prov["ended_on"] >= prov["prev_on"]))]  # fmt: skip
+    by_provider = attribute(prov, anc, {"provider": "provider_org_unit_id"})
+    keys = [*CELL, "family", "theme", "citizen_key", "change", "crosses"]
+    both = pd.concat([by_authority, by_provider], ignore_index=True)[keys].drop_duplicates()
+    themed = pd.concat([both, both.assign(theme="all")], ignore_index=True)
+    out = themed.groupby([*CELL, "family", "theme"]).agg(
+        n=("citizen_key", "size"), n_citizens=("citizen_key", "nunique"),
+        improved=("change", lambda c: (c == "improved").sum()),
+        unchanged=("change", lambda c: (c == "unchanged").sum()),
+        worsened=("change", lambda c: (c == "worsened").sum()),
+        crossing=("crosses", "any"),
+    ).reset_index()  # fmt: skip
+    for k in ("improved", "unchanged", "worsened"):
+        out[f"pct_{k}"] = 100 * out[k] / out["n"]
+    out = out.merge(
+        per[["period_type", "period_label", "spans_break"]], on=["period_type", "period_label"]
+    )
+    out["data_break"] = out["spans_break"] | out["crossing"]
+    return out.rename(columns={"family": "instrument_family"})
+
+
+def key_figures(staged: Staged) -> pd.DataFrame:
+    per = periods(staged)
+    anc = ancestors(staged)
+    figures = []
+
+    def add(
+        df: pd.DataFrame, figure: str, unit: str, value, citizens_of=None, breakdown=None
+    ) -> None:
+        """One figure per cell; n_citizens counts the citizens of the rows `citizens_of` marks."""
+        keys = CELL + ([breakdown] if breakdown else [])
+        grouped = df.groupby(keys)
+        who = df if citizens_of is None else df[df[citizens_of]]
+        n = who.groupby(keys)["citizen_key"].nunique().reindex(grouped.size().index, fill_value=0)
+        out = pd.DataFrame({"value": value(grouped), "n_citizens": n}).reset_index()
+        out["breakdown"] = out[breakdown] if breakdown else "all"
+        out["figure"], out["unit"] = figure, unit
+        figures.append(out[[*CELL, "figure", "breakdown", "value", "unit", "n_citizens"]])
+
+    c = staged.cases.merge(per, how="cross")
+    c = c[
+        (c["opened_on"] <= c["end"]) & (c["closed_on"].isna() | (c["closed_on"] >= c["start"]))
+    ].copy()
+    c["new"] = (c["opened_on"] >= c["start"]) & (c["opened_on"] <= c["end"])
+    c["closed"] = (c["closed_on"] >= c["start"]) & (c["closed_on"] <= c["end"])
+    c = attribute(c, anc, {"authority": "authority_org_unit_id"})
+    add(c, "active_cases", "cases", lambda g: g.size())
+    add(c, "new_cases", "cases", lambda g: g["new"].sum(), citizens_of="new")
+    add(c, "closed_cases", "cases", lambda g: g["closed"].sum(), citizens_of="closed")
+    add(
+        c,
+        "cases_per_caseworker",
+        "cases_per_caseworker",
+        lambda g: g.size() / g["caseworker_id"].nunique(),
+    )
+
+    goals = goal_facts(staged)
+    first_goal = goals.groupby("intervention_id")["set_on"].min()
+    i = staged.interventions.merge(
+        staged.cases[["case_id", "citizen_key", "authority_org_unit_id"]], on="case_id"
+    )
+    i = i.merge(per, how="cross")
+    i = i[
+        (i["started_on"] <= i["end"]) & (i["ended_on"].isna() | (i["ended_on"] >= i["start"]))
+    ].copy()
+    i["ended_in"] = (i["ended_on"] >= i["start"]) & (i["ended_on"] <= i["end"])
+    i["days"] = (i["ended_on"] - i["started_on"]).dt.days
+    i["has_goal"] = i["intervention_id"].map(first_goal) <= i["end"]
+    i = attribute(
+        i, anc, {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"}
+    )
+    add(i, "active_interventions", "interventions", lambda g: g.size())
+    add(i, "active_interventions", "interventions", lambda g: g.size(), breakdown="legal_basis")
+    add(i[i["ended_in"]], "median_intervention_days", "days", lambda g: g["days"].median())
+    dev = i[i["intervention_type"].isin(["developing", "maintaining"])]
+    add(dev, "share_interventions_with_goals", "percent", lambda g: 100 * g["has_goal"].mean())
+
+    fu = staged.followups.merge(goals[["goal_id", "set_on", "citizen_key", "provider_org_unit_id",
+                                       "authority_org_unit_id"]], on="goal_id")  # fmt: skip
+    fu = fu.sort_values(["followed_up_on", "followup_id"])
+    previous = fu.groupby("goal_id")["followed_up_on"].shift().fillna(fu["set_on"])
+    fu["on_time"] = (fu["followed_up_on"] - previous).dt.days <= INTERVAL + GRACE
+    roles = {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"}
+    f = attribute(in_periods(fu, per, "followed_up_on"), anc, roles)
+    add(f, "share_followups_on_time", "percent", lambda g: 100 * g["on_time"].mean())
+
+    g = goals.merge(per, how="cross")
+    g = g[(g["set_on"] <= g["observed_end"]) & (g["due_on"] >= g["observed_end"])
+          & (g["ended_on"].isna() | (g["ended_on"] >= g["observed_end"]))]  # fmt: skip
+    last = fu[["goal_id", "followed_up_on"]].merge(
+        g[["goal_id", "period_type", "period_label", "observed_end"]], on="goal_id"
+    )
+    last = last[last["followed_up_on"] <= last["observed_end"]]
+    last = last.groupby(["goal_id", "period_type", "period_label"])["followed_up_on"].max()
+    g = g.merge(
+        last.rename("last_fu").reset_index(),
+        on=["goal_id", "period_type", "period_label"],
+        how="left",
+    )
+    g["overdue"] = (g["observed_end"] - g["last_fu"].fillna(g["set_on"])).dt.days > INTERVAL + GRACE
+    g = attribute(g, anc, roles)
+    add(g, "overdue_followups", "goals", lambda d: d["overdue"].sum(), citizens_of="overdue")
+    return pd.concat(figures, ignore_index=True)
+
+
+def data_quality(staged: Staged) -> pd.DataFrame:
+    per = periods(staged)
+    anc = ancestors(staged)
+    goals = goal_facts(staged)
+    ints = staged.interventions.merge(staged.cases[["case_id", "citizen_key"]], on="case_id")
+    fu = staged.followups.merge(
+        goals[["goal_id", "citizen_key", "provider_org_unit_id"]], on="goal_id"
+    )
+    loaded = pd.concat([
+        staged.cases.assign(role="authority", leaf=staged.cases["authority_org_unit_id"], date=staged.cases["opened_on"]),
+        staged.assessments.assign(role="authority", leaf=staged.assessments["assessor_org_unit_id"], date=staged.assessments["assessed_on"]),
+        ints.assign(role="provider", leaf=ints["provider_org_unit_id"], date=ints["started_on"]),
+        goals.assign(role="provider", leaf=goals["provider_org_unit_id"], date=goals["set_on"]),
+        fu.assign(role="provider", leaf=fu["provider_org_unit_id"], date=fu["followed_up_on"]),
+    ], ignore_index=True)[["role", "leaf", "date", "citizen_key"]].assign(q=0)  # fmt: skip
+    q = staged.quarantine.assign(date=staged.row_date)
+    q = q[
+        q["entity"].isin(["cases", "assessments", "interventions", "goals", "goal_followups"])
+    ].copy()
+    q["role"] = np.where(q["entity"].isin(["cases", "assessments"]), "authority", "provider")
+    by_intervention = staged.interventions.set_index(
+        staged.interventions["intervention_id"].astype(str)
+    )["provider_org_unit_id"]
+    by_goal = goals.set_index(goals["goal_id"].astype(str))["provider_org_unit_id"]
+    q["leaf"] = q["org_unit_id"]
+    q.loc[q["entity"] == "goals", "leaf"] = q["parent_key"].map(by_intervention)
+    q.loc[q["entity"] == "goal_followups", "leaf"] = q["parent_key"].map(by_goal)
+    rows = pd.concat(
+        [loaded, q[["role", "leaf", "date"]].assign(citizen_key=None, q=1)], ignore_index=True
+    )
+    rows = in_periods(rows, per, "date")
+    rows = rows.merge(anc, left_on=["leaf", "role"], right_on=["leaf", "org_role"])
+    counts = rows.groupby(CELL).agg(
+        rows_loaded=("q", lambda s: (s == 0).sum()), rows_quarantined=("q", "sum")
+    )
+
+    runs = goals.assign(run_end=goals["ended_on"].fillna(goals["due_on"])).merge(per, how="cross")
+    begin = runs[["set_on", "start"]].max(axis=1) + pd.Timedelta(days=INTERVAL)
+    finish = runs[["due_on", "run_end", "observed_end"]].min(axis=1)
+    runs = runs[begin <= finish]
+    fu_in = in_periods(staged.followups[["goal_id", "followed_up_on"]], per, "followed_up_on")
+    seen = set(zip(fu_in["goal_id"], fu_in["period_type"], fu_in["period_label"], strict=True))
+    runs = runs.assign(
+        has=[
+            (a, b, c) in seen
+            for a, b, c in zip(
+                runs["goal_id"], runs["period_type"], runs["period_label"], strict=True
+            )
+        ]
+    )
+    due = attribute(
+        runs, anc, {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"}
+    )
+    due_counts = due.groupby(CELL).agg(
+        goals_due_followup=("goal_id", "size"),
+        goals_without_due_followup=("has", lambda s: (~s).sum()),
+    )
+
+    citizens = pd.concat(
+        [rows[rows["citizen_key"].notna()][[*CELL, "citizen_key"]], due[[*CELL, "citizen_key"]]]
+    )
+    n = citizens.groupby(CELL)["citizen_key"].nunique().rename("n_citizens")
+    out = counts.join(due_counts, how="outer").join(n, how="left").fillna(0).reset_index()
+    out["pct_rows_quarantined"] = (
+        100
+        * out["rows_quarantined"]
+        / (out["rows_loaded"] + out["rows_quarantined"]).replace(0, np.nan)
+    )
+    out["pct_goals_without_due_followup"] = (
+        100 * out["goals_without_due_followup"] / out["goals_due_followup"].replace(0, np.nan)
+    )
+    return out
