@@ -64,3 +64,42 @@
         select * from {{ chain.previous }}
     )
 {%- endmacro %}
+
+{#- Rows of `relation` repeated for every unit they count for (DOMAIN.md, "Attribution"): for
+    each role, the level-3 unit in `leaf_columns[role]` and every unit above it. -#}
+{% macro attribute_to_units(relation, leaf_columns) -%}
+    {%- for role, column in leaf_columns.items() %}
+    select
+        {{ relation }}.*,
+        ancestors.org_role,
+        ancestors.org_level,
+        ancestors.org_unit_id,
+        ancestors.org_unit_name,
+        ancestors.org_parent_id
+    from {{ relation }}
+    inner join {{ ref('int_org_ancestors') }} as ancestors
+        on ancestors.leaf_org_unit_id = {{ relation }}.{{ column }}
+        and ancestors.org_role = '{{ role }}'
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The period and unit columns every indicator table starts with, from a suppressed relation
+    joined to int_periods as `periods`. -#}
+{% macro indicator_key_columns(relation) -%}
+    {{ relation }}.period_type,
+    {{ relation }}.period_label,
+    periods.period_start,
+    periods.period_end,
+    {{ relation }}.org_role,
+    cast({{ relation }}.org_level as integer) as org_level,
+    {{ relation }}.org_unit_id,
+    {{ relation }}.org_unit_name
+{%- endmacro %}
+
+{#- Join a cell relation to its period. -#}
+{% macro join_periods(relation) -%}
+    inner join {{ ref('int_periods') }} as periods
+        on periods.period_type = {{ relation }}.period_type
+        and periods.period_label = {{ relation }}.period_label
+{%- endmacro %}

@@ -111,15 +111,8 @@ goals_due as (
 ),
 
 due_cells as (
-    select goals_due.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from goals_due
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = goals_due.provider_org_unit_id and ancestors.org_role = 'provider'
-    union all
-    select goals_due.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from goals_due
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = goals_due.authority_org_unit_id and ancestors.org_role = 'authority'
+    {{ attribute_to_units('goals_due',
+                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
 due_counts as (
@@ -173,14 +166,7 @@ cells as (
 ) }}
 
 select
-    cells_suppressed.period_type,
-    cells_suppressed.period_label,
-    periods.period_start,
-    periods.period_end,
-    cells_suppressed.org_role,
-    cast(cells_suppressed.org_level as integer) as org_level,
-    cells_suppressed.org_unit_id,
-    cells_suppressed.org_unit_name,
+    {{ indicator_key_columns('cells_suppressed') }},
     cast({{ unless_suppressed('rows_loaded') }} as bigint) as rows_loaded,
     cast({{ unless_suppressed('rows_quarantined') }} as bigint) as rows_quarantined,
     cast({{ unless_suppressed('100.0 * rows_quarantined / nullif(rows_loaded + rows_quarantined, 0)') }} as double)
@@ -192,6 +178,4 @@ select
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cells_suppressed.is_suppressed
 from cells_suppressed
-inner join periods
-    on periods.period_type = cells_suppressed.period_type
-    and periods.period_label = cells_suppressed.period_label
+{{ join_periods('cells_suppressed') }}

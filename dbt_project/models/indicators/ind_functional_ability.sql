@@ -4,6 +4,8 @@
 -- that ran between the two assessments.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id', 'instrument_family', 'theme'] %}
+{%- set fa_columns = ['period_type', 'period_label', 'citizen_key', 'instrument_family', 'theme',
+    'change_class', 'crosses_data_break'] %}
 with changes as (
     select * from {{ ref('fct_functional_ability_change') }}
 ),
@@ -14,10 +16,6 @@ periods as (
 
 interventions as (
     select * from {{ ref('stg_interventions') }}
-),
-
-ancestors as (
-    select * from {{ ref('int_org_ancestors') }}
 ),
 
 latest_in_period as (
@@ -38,10 +36,8 @@ compared as (
     select * from latest_in_period where recency = 1
 ),
 
-providers as (
-    select distinct
-        compared.period_type, compared.period_label, compared.assessment_id,
-        compared.theme, compared.instrument_family, interventions.provider_org_unit_id
+provider_comparisons as (
+    select distinct compared.*, interventions.provider_org_unit_id
     from compared
     inner join interventions
         on interventions.case_id = compared.case_id
@@ -50,25 +46,11 @@ providers as (
 ),
 
 attributed as (
-    select compared.*, ancestors.org_role, ancestors.org_level, ancestors.org_unit_id,
-        ancestors.org_unit_name, ancestors.org_parent_id
-    from compared
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = compared.authority_org_unit_id
-        and ancestors.org_role = 'authority'
+    select {{ fa_columns | join(', ') }}, org_role, org_level, org_unit_id, org_unit_name, org_parent_id
+    from ({{ attribute_to_units('compared', {'authority': 'authority_org_unit_id'}) }}) as by_authority
     union all
-    select compared.*, ancestors.org_role, ancestors.org_level, ancestors.org_unit_id,
-        ancestors.org_unit_name, ancestors.org_parent_id
-    from compared
-    inner join providers
-        on providers.period_type = compared.period_type
-        and providers.period_label = compared.period_label
-        and providers.assessment_id = compared.assessment_id
-        and providers.theme = compared.theme
-        and providers.instrument_family = compared.instrument_family
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = providers.provider_org_unit_id
-        and ancestors.org_role = 'provider'
+    select {{ fa_columns | join(', ') }}, org_role, org_level, org_unit_id, org_unit_name, org_parent_id
+    from ({{ attribute_to_units('provider_comparisons', {'provider': 'provider_org_unit_id'}) }}) as by_provider
 ),
 
 -- A citizen counts once per cell even when two of their providers share an area.
@@ -112,14 +94,7 @@ cells as (
 ) }}
 
 select
-    cells_suppressed.period_type,
-    cells_suppressed.period_label,
-    periods.period_start,
-    periods.period_end,
-    cells_suppressed.org_role,
-    cast(cells_suppressed.org_level as integer) as org_level,
-    cells_suppressed.org_unit_id,
-    cells_suppressed.org_unit_name,
+    {{ indicator_key_columns('cells_suppressed') }},
     cells_suppressed.instrument_family,
     cells_suppressed.theme,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
@@ -129,6 +104,4 @@ select
     cells_suppressed.is_suppressed,
     periods.spans_data_break or cells_suppressed.any_crossing as data_break
 from cells_suppressed
-inner join periods
-    on periods.period_type = cells_suppressed.period_type
-    and periods.period_label = cells_suppressed.period_label
+{{ join_periods('cells_suppressed') }}

@@ -6,10 +6,6 @@ with goal_cells as (
     select * from {{ ref('int_goal_cells') }}
 ),
 
-periods as (
-    select * from {{ ref('int_periods') }}
-),
-
 themed as (
     select {{ cell_columns[:7] | join(', ') }}, citizen_key, life_theme, sub_theme,
         weight, gas_score, is_achieved
@@ -64,14 +60,7 @@ cells as (
 ) }}
 
 select
-    cells_suppressed.period_type,
-    cells_suppressed.period_label,
-    periods.period_start,
-    periods.period_end,
-    cells_suppressed.org_role,
-    cast(cells_suppressed.org_level as integer) as org_level,
-    cells_suppressed.org_unit_id,
-    cells_suppressed.org_unit_name,
+    {{ indicator_key_columns('cells_suppressed') }},
     cells_suppressed.life_theme,
     cells_suppressed.sub_theme,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
@@ -81,6 +70,4 @@ select
     cells_suppressed.is_suppressed,
     periods.spans_data_break as data_break
 from cells_suppressed
-inner join periods
-    on periods.period_type = cells_suppressed.period_type
-    and periods.period_label = cells_suppressed.period_label
+{{ join_periods('cells_suppressed') }}

@@ -5,10 +5,6 @@ with goal_cells as (
     select * from {{ ref('int_goal_cells') }}
 ),
 
-periods as (
-    select * from {{ ref('int_periods') }}
-),
-
 typed as (
     select {{ cell_columns[:7] | join(', ') }}, goal_type, citizen_key, is_achieved from goal_cells
     union all
@@ -37,14 +33,7 @@ cells as (
 ) }}
 
 select
-    cells_suppressed.period_type,
-    cells_suppressed.period_label,
-    periods.period_start,
-    periods.period_end,
-    cells_suppressed.org_role,
-    cast(cells_suppressed.org_level as integer) as org_level,
-    cells_suppressed.org_unit_id,
-    cells_suppressed.org_unit_name,
+    {{ indicator_key_columns('cells_suppressed') }},
     cells_suppressed.goal_type,
     cast({{ unless_suppressed('n_goals') }} as bigint) as n_goals,
     cast({{ unless_suppressed('n_achieved') }} as bigint) as n_achieved,
@@ -53,6 +42,4 @@ select
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cells_suppressed.is_suppressed
 from cells_suppressed
-inner join periods
-    on periods.period_type = cells_suppressed.period_type
-    and periods.period_label = cells_suppressed.period_label
+{{ join_periods('cells_suppressed') }}

@@ -7,10 +7,6 @@ with periods as (
     select * from {{ ref('int_periods') }}
 ),
 
-ancestors as (
-    select * from {{ ref('int_org_ancestors') }}
-),
-
 cases as (
     select * from {{ ref('stg_cases') }}
 ),
@@ -58,10 +54,7 @@ case_periods as (
 ),
 
 case_cells as (
-    select case_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from case_periods
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = case_periods.authority_org_unit_id and ancestors.org_role = 'authority'
+    {{ attribute_to_units('case_periods', {'authority': 'authority_org_unit_id'}) }}
 ),
 
 case_figures as (
@@ -103,15 +96,8 @@ intervention_periods as (
 ),
 
 intervention_cells as (
-    select intervention_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from intervention_periods
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = intervention_periods.provider_org_unit_id and ancestors.org_role = 'provider'
-    union all
-    select intervention_periods.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from intervention_periods
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = intervention_periods.authority_org_unit_id and ancestors.org_role = 'authority'
+    {{ attribute_to_units('intervention_periods',
+                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
 intervention_figures as (
@@ -167,15 +153,8 @@ goal_events as (
 ),
 
 goal_event_cells as (
-    select goal_events.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from goal_events
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = goal_events.provider_org_unit_id and ancestors.org_role = 'provider'
-    union all
-    select goal_events.*, {% for c in cell_columns[2:] %}ancestors.{{ c }}{{ ", " if not loop.last }}{% endfor %}
-    from goal_events
-    inner join ancestors
-        on ancestors.leaf_org_unit_id = goal_events.authority_org_unit_id and ancestors.org_role = 'authority'
+    {{ attribute_to_units('goal_events',
+                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
 goal_figures as (
@@ -207,14 +186,7 @@ cells as (
 ) }}
 
 select
-    cells_suppressed.period_type,
-    cells_suppressed.period_label,
-    periods.period_start,
-    periods.period_end,
-    cells_suppressed.org_role,
-    cast(cells_suppressed.org_level as integer) as org_level,
-    cells_suppressed.org_unit_id,
-    cells_suppressed.org_unit_name,
+    {{ indicator_key_columns('cells_suppressed') }},
     cells_suppressed.figure,
     cells_suppressed.breakdown,
     cast({{ unless_suppressed('value') }} as double) as value,
@@ -222,6 +194,4 @@ select
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cells_suppressed.is_suppressed
 from cells_suppressed
-inner join periods
-    on periods.period_type = cells_suppressed.period_type
-    and periods.period_label = cells_suppressed.period_label
+{{ join_periods('cells_suppressed') }}
