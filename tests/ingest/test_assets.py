@@ -4,7 +4,13 @@ import dagster as dg
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.ingest.assets import IngestConfig, ingest_deliveries, landing_sensor
+from orchestration.ingest.assets import (
+    ENTITY_SPECS,
+    LOG_SPECS,
+    IngestConfig,
+    ingest_deliveries,
+    landing_sensor,
+)
 from orchestration.resources import EffektSettings, PseudonymKey
 from tests.ingest.conftest import KEY, drop
 
@@ -38,7 +44,10 @@ def test_materialising_loads_the_delivery_and_reports_row_counts(settings, gener
         m.asset_key.to_user_string(): m.metadata
         for m in result.asset_materializations_for_node("ingest_deliveries")
     }
-    assert len(materialised) == 10
+    assert set(materialised) == {s.key.to_user_string() for s in ENTITY_SPECS + LOG_SPECS}
+    assert (
+        len(materialised) == 8 + 4
+    )  # one per entity, quarantine, ingest log, deliveries, pseudonyms
     citizens = materialised["raw/citizens"]
     read, loaded, quarantined = (
         citizens[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined")
