@@ -142,6 +142,13 @@ def _print_outputs(settings: Settings, run: PipelineRun) -> None:
     state = "built" if run.warehouse_built else "unchanged: nothing new to build"
     print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
     print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*")
+    current = settings.data_dir / "published" / "current"
+    if current.exists():
+        print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
+        print(f"  restricted marts, Parquet, manifest:    {current}/")
+    reports = settings.data_dir / "reports" / "index.html"
+    if reports.exists():
+        print(f"Validation reports (newest first):        {reports}")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

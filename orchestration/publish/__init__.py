@@ -1,0 +1,191 @@
+"""Write-audit-publish: copy a validated build into a new version and switch to it atomically.
+
+    published/
+      current -> versions/20191001T020000123456Z     (a symlink, replaced in one rename)
+      versions/<version>/
+        indicators.duckdb      open: ind_* tables and the code lists with labels
+        marts.duckdb           restricted (owner only): dim_* and fct_* tables
+        parquet/indicators/*.parquet, parquet/marts/*.parquet (restricted)
+        manifest.json          version, run id, time, deliveries used, row counts, checks
+
+A version is written under versions/.incoming-<version> and renamed into place only when
+complete, then `current` is switched with os.replace. A publish killed part-way leaves `current`
+on the previous version; the next run removes the leftovers. BI tools open
+published/current/indicators.duckdb read-only; a reader that opened the previous version keeps
+reading it, because versions are never changed and the last `keep` are kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.settings import Settings
+
+OPEN_SCHEMAS = ("indicators", "codes")
+RESTRICTED_SCHEMA = "marts"
+DEFAULT_KEEP = 5
+
+
+class PublishRefused(RuntimeError):
+    """The build may not be published (the gate did not pass for this run)."""
+
+
+@dataclass(frozen=True)
+class PublishedVersion:
+    version: str
+    path: Path
+    manifest: dict
+
+
+def published_root(settings: Settings) -> Path:
+    return settings.data_dir / "published"
+
+
+def current_version(settings: Settings) -> Path | None:
+    current = published_root(settings) / "current"
+    return current.resolve() if current.exists() else None
+
+
+def publish(
+    settings: Settings, run_id: str, gate_summary: dict, keep: int = DEFAULT_KEEP,
+    on_table: Callable[[str], None] | None = None,
+) -> PublishedVersion:  # fmt: skip
+    """Publish the warehouse as a new version; refuse unless the gate passed."""
+    if not gate_summary.get("passed"):
+        raise PublishRefused(f"the quality gate of run {run_id} did not pass; nothing is published")
+    root = published_root(settings)
+    versions = root / "versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(versions)
+    version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    incoming = versions / f".incoming-{version}"
+    incoming.mkdir()
+    row_counts = _write_files(settings, incoming, on_table or (lambda _table: None))
+    manifest = {
+        "version": version,
+        "run_id": run_id,
+        "published_at": dt.datetime.now(dt.UTC).isoformat(),
+        "deliveries": _deliveries(settings),
+        "row_counts": row_counts,
+        "checks": {k: gate_summary[k] for k in ("passed", "errors", "warnings")}
+        | {
+            "failures": [
+                f"{f['suite']}: {f['column']} ({f['severity']})"
+                for f in gate_summary.get("failures", [])
+            ]
+        },
+        "files": {
+            "open": "indicators.duckdb",
+            "restricted": "marts.duckdb",
+            "parquet": ["parquet/indicators", "parquet/marts"],
+        },
+    }
+    (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync_tree(incoming)
+    final = versions / version
+    incoming.rename(final)
+    _switch(root, final)
+    _prune(versions, keep, final)
+    return PublishedVersion(version, final, manifest)
+
+
+def _write_files(
+    settings: Settings, target: Path, on_table: Callable[[str], None]
+) -> dict[str, int]:
+    con = duckdb.connect()
+    counts = {}
+    try:
+        con.execute(f"attach '{settings.warehouse}' as wh (read_only)")
+        con.execute(f"attach '{target / 'indicators.duckdb'}' as open_file")
+        con.execute(f"attach '{target / 'marts.duckdb'}' as restricted_file")
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'wh' and table_schema in ('indicators', 'codes', 'marts') order by 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"
+            target_schema = "main" if schema in ("indicators", "marts") else schema
+            con.execute(f"create schema if not exists {database}.{target_schema}")
+            con.execute(
+                f"create table {database}.{target_schema}.{table} as select * from wh.{schema}.{table}"
+            )
+            if schema != "codes":
+                folder = target / "parquet" / schema
+                folder.mkdir(parents=True, exist_ok=True)
+                con.execute(
+                    f"copy wh.{schema}.{table} to '{folder / table}.parquet' (format parquet)"
+                )
+            (counts[f"{schema}.{table}"],) = con.execute(
+                f"select count(*) from wh.{schema}.{table}"
+            ).fetchone()
+            on_table(f"{schema}.{table}")
+        con.execute("detach open_file")
+        con.execute("detach restricted_file")
+    finally:
+        con.close()
+    os.chmod(target / "marts.duckdb", 0o600)
+    os.chmod(target / "parquet" / "marts", 0o700)
+    return counts
+
+
+def _deliveries(settings: Settings) -> list[dict]:
+    con = duckdb.connect(str(settings.raw_database), read_only=True)
+    try:
+        rows = con.execute(
+            "select delivery_id, cast(extract_time as varchar), rows_loaded, rows_quarantined, "
+            "delivery_id = (select delivery_id from raw.current_delivery) from raw.deliveries order by extract_time"
+        ).fetchall()
+    finally:
+        con.close()
+    return [
+        {
+            "delivery_id": d,
+            "extract_time": t,
+            "rows_loaded": loaded,
+            "rows_quarantined": q,
+            "is_current": c,
+        }
+        for d, t, loaded, q, c in rows
+    ]
+
+
+def _switch(root: Path, version_dir: Path) -> None:
+    """Point `current` at the new version in one rename; readers see the old or the new."""
+    link = root / ".current.tmp"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(version_dir.relative_to(root))
+    os.replace(link, root / "current")
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+def _remove_leftovers(versions: Path) -> None:
+    """Folders of publishes that were killed before completing."""
+    for path in versions.glob(".incoming-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _prune(versions: Path, keep: int, current: Path) -> None:
+    done = sorted((p for p in versions.iterdir() if not p.name.startswith(".")), reverse=True)
+    for old in done[max(keep, 2) :]:
+        if old != current:
+            shutil.rmtree(old, ignore_errors=True)

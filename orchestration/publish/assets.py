@@ -1,0 +1,54 @@
+"""Publishing as a Dagster asset: downstream of every mart and indicator, so the gate's blocking
+checks on them keep a failed build from ever being published."""
+
+import dagster as dg
+
+from orchestration.publish import publish
+from orchestration.quality.gate import load_gate_results
+from orchestration.quality.suites import SUITES
+from orchestration.resources import EffektSettings
+
+PUBLISH_GROUP = "publish"
+PUBLISHED_TABLES = [
+    ["indicators", t]
+    for t in ("ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability",
+              "ind_key_figures", "ind_data_quality")
+] + [
+    ["marts", t]
+    for t in ("dim_org_unit", "dim_citizen", "dim_period", "fct_goals", "fct_goal_followups",
+              "fct_assessment_scores", "fct_functional_ability_change", "fct_citizen_period_outcomes")
+]  # fmt: skip
+GUARDED = sorted({suite.guards for suite in SUITES.values()})
+
+
+@dg.asset(
+    key=["published", "current"],
+    deps=[dg.AssetKey(k) for k in PUBLISHED_TABLES] + [dg.AssetKey(list(g)) for g in GUARDED],
+    group_name=PUBLISH_GROUP,
+    kinds={"duckdb", "parquet"},
+    pool="duckdb_writer",
+    description="A new published version (open indicators, restricted marts, Parquet, manifest), switched in atomically.",
+)
+def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.MaterializeResult:
+    settings = effekt.settings()
+    report_dir = settings.data_dir / "reports" / context.run.run_id
+    if not (report_dir / "gate-build.json").exists():
+        raise dg.Failure(f"no quality gate ran in run {context.run.run_id}; nothing is published")
+    summary = load_gate_results(report_dir).summary()
+    version = publish(
+        settings,
+        context.run.run_id,
+        summary,
+        on_table=lambda t: context.log.debug(f"published {t}"),
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "version": version.version,
+            "path": dg.MetadataValue.path(str(version.path)),
+            "open_file": dg.MetadataValue.path(
+                str(settings.data_dir / "published" / "current" / "indicators.duckdb")
+            ),
+            "warnings": summary["warnings"],
+            "rows_published": sum(version.manifest["row_counts"].values()),
+        }
+    )

@@ -1,0 +1,1 @@
+"""The quality gate: Great Expectations suites that decide whether a build may be published."""

@@ -1,0 +1,73 @@
+"""The gate as Dagster asset checks: one per suite, on the asset it guards, blocking on errors.
+
+Two checks ops: the delivery gate after the ingest (an implausible delivery never reaches the
+warehouse) and the build gate after dbt (a failed build is never published).
+"""
+
+import dagster as dg
+
+from orchestration.quality.gate import GateResult, Thresholds, load_gate_results, run_gate
+from orchestration.quality.reports import write_area_reports, write_index
+from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
+from orchestration.resources import EffektSettings
+
+
+def _specs(names: list[str]) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            name=f"gx_{name}",
+            asset=dg.AssetKey(list(SUITES[name].guards)),
+            blocking=True,
+            description=f"Great Expectations suite {name}: errors block what follows, warnings are listed.",
+        )
+        for name in names
+    ]
+
+
+def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
+    settings = effekt.settings()
+    root = settings.data_dir / "reports"
+    report_dir = root / context.run.run_id
+    result: GateResult = run_gate(
+        settings, context.run.run_id, report_dir, names, Thresholds.from_env(), gate_name
+    )
+    if settings.warehouse.exists():
+        areas = write_area_reports(settings, load_gate_results(report_dir))
+        area_folder = str(next(iter(areas.values())).parent)
+    else:
+        area_folder = str(report_dir)
+    write_index(root)
+    for name in names:
+        failures = result.failures_of(name)
+        errors = [f for f in failures if f.severity == "error"]
+        yield dg.AssetCheckResult(
+            asset_key=dg.AssetKey(list(SUITES[name].guards)),
+            check_name=f"gx_{name}",
+            passed=not failures,
+            severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
+            metadata={
+                "rows_validated": result.suites[name]["rows"],
+                "seconds": result.suites[name]["seconds"],
+                "failed_expectations": len(failures),
+                "failing_rows": sum(f.unexpected_count for f in failures),
+                "failures": "; ".join(
+                    f"{f.severity}: {f.column} ({f.unexpected_count})" for f in failures
+                )
+                or "none",
+                "report_index": dg.MetadataValue.path(str(root / "index.html")),
+                "data_docs": dg.MetadataValue.path(str(report_dir / "data_docs" / "index.html")),
+                "area_reports": dg.MetadataValue.path(area_folder),
+            },
+        )
+
+
+@dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate")
+def delivery_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
+    """The delivery against the previous one: implausible changes stop the build."""
+    yield from _run(context, effekt, DELIVERY_SUITES, "delivery")
+
+
+@dg.multi_asset_check(specs=_specs(BUILD_SUITES), name="build_gate")
+def build_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
+    """Staged entities and indicator tables on the full data: errors stop publishing."""
+    yield from _run(context, effekt, BUILD_SUITES, "build")

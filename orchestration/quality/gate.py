@@ -1,0 +1,227 @@
+"""Run the expectation suites on the full data with Great Expectations, and say whether to publish.
+
+DuckDB is not a GX SQL dialect (its SQL data source fails every metric), so each suite's batch
+is read from DuckDB through Arrow into pandas and validated there, on every row. Suites come from
+the JSON files in the repository's GX file context; runs use an ephemeral context so they never
+write into the repository, and build their Data Docs into the run's report folder.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import great_expectations as gx
+from great_expectations.checkpoint import UpdateDataDocsAction
+from great_expectations.data_context.types.base import ProgressBarsConfig
+
+from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
+from orchestration.settings import Settings
+
+log = logging.getLogger(__name__)
+RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is always exact
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How much change between deliveries is plausible (see settings)."""
+
+    max_drop: float = 0.3  # a unit's goals or follow-ups may fall by at most this share
+    bunching: float = 0.05  # at most this share of a year's follow-ups on one day
+    gas_jump: float = 0.15  # a GAS score's share may move by at most this much
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Thresholds:
+        """EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING and EFFEKT_GATE_GAS_JUMP, else defaults."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(**{
+            name: float(env.get(f"EFFEKT_GATE_{name.upper()}", getattr(defaults, name)))
+            for name in ("max_drop", "bunching", "gas_jump")
+        })  # fmt: skip
+
+
+@dataclass
+class Failure:
+    suite: str
+    expectation: str
+    column: str
+    severity: str
+    explanation_da: str
+    explanation_en: str
+    unexpected_count: int
+    element_count: int
+    records: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class GateResult:
+    run_id: str
+    report_dir: Path
+    suites: dict[str, dict] = field(default_factory=dict)  # name -> {success, seconds, rows}
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Failure]:
+        return [f for f in self.failures if f.severity == "warning"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> dict:
+        return {
+            "run_id": self.run_id,
+            "passed": self.passed,
+            "errors": len(self.errors),
+            "warnings": len(self.warnings),
+            "suites": self.suites,
+            "failures": [
+                {k: v for k, v in f.__dict__.items() if k != "records"} for f in self.failures
+            ],
+        }
+
+    def failures_of(self, suite: str) -> list[Failure]:
+        return [f for f in self.failures if f.suite == suite]
+
+
+@contextmanager
+def gate_connection(settings: Settings, with_warehouse: bool):
+    """DuckDB read-only on the warehouse (or in memory before it exists), with the raw layer
+    attached read-only as raw_layer for the delivery suites."""
+    con = (
+        duckdb.connect(str(settings.warehouse), read_only=True)
+        if with_warehouse
+        else duckdb.connect()
+    )
+    try:
+        con.execute(f"attach '{settings.raw_database}' as raw_layer (read_only)")
+        yield con
+    finally:
+        con.close()
+
+
+def load_suite(name: str, thresholds: Thresholds) -> dict:
+    """The suite as kept in the repository, with thresholds filled in."""
+    spec = json.loads((SUITE_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    values = thresholds.__dict__
+    for expectation in spec["expectations"]:
+        for key, value in expectation["kwargs"].items():
+            if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
+                expectation["kwargs"][key] = values[value[1:-1]]
+    return spec
+
+
+def run_gate(
+    settings: Settings, run_id: str, report_dir: Path, suites: list[str],
+    thresholds: Thresholds = Thresholds(), gate_name: str = "build",
+) -> GateResult:  # fmt: skip
+    """Validate the named suites on the full data; write Data Docs under report_dir/data_docs
+    and the outcome, failing records included, to report_dir/gate-<gate_name>.json."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.add_data_docs_site(
+        site_name="run",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(report_dir / "data_docs"),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_pandas("effekt")
+    result = GateResult(run_id, report_dir)
+    needs_warehouse = any("{raw}" not in SUITES[name].sql for name in suites)
+    with gate_connection(settings, needs_warehouse) as con:
+        for name in suites:
+            started = time.perf_counter()
+            sql = SUITES[name].sql.format(raw="raw_layer.raw", max_drop=thresholds.max_drop)
+            frame = con.sql(sql).to_arrow_table().to_pandas()
+            spec = load_suite(name, thresholds)
+            suite = context.suites.add(
+                gx.ExpectationSuite(name=name, expectations=spec["expectations"], meta=spec["meta"])
+            )
+            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
+            definition = context.validation_definitions.add(
+                gx.ValidationDefinition(name=name, data=batch, suite=suite)
+            )
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=name,
+                    validation_definitions=[definition],
+                    actions=[UpdateDataDocsAction(name="data_docs", site_names=["run"])],
+                    result_format={
+                        "result_format": "COMPLETE",
+                        "unexpected_index_column_names": ID_COLUMNS,
+                    },
+                )
+            )
+            run = checkpoint.run(batch_parameters={"dataframe": frame})
+            for validation in run.run_results.values():
+                for r in validation.results:
+                    if not r.success:
+                        result.failures.append(_failure(name, r, len(frame)))
+            result.suites[name] = {
+                "success": run.success,
+                "rows": len(frame),
+                "seconds": round(time.perf_counter() - started, 2),
+            }
+            log.info(
+                "suite %s: %s on %s rows", name, "passed" if run.success else "failed", len(frame)
+            )
+    full = result.summary() | {"failures": [f.__dict__ for f in result.failures]}
+    (report_dir / f"gate-{gate_name}.json").write_text(
+        json.dumps(full, indent=2, default=str), encoding="utf-8"
+    )
+    return result
+
+
+def load_gate_results(report_dir: Path) -> GateResult:
+    """Every gate of a run as one result: what publishing and the reports go by."""
+    combined = GateResult(report_dir.name, report_dir)
+    for path in sorted(report_dir.glob("gate-*.json")):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        combined.suites.update(data["suites"])
+        combined.failures += [Failure(**f) for f in data["failures"]]
+    return combined
+
+
+def _failure(suite: str, r, rows: int) -> Failure:
+    config = r.expectation_config
+    meta = config.meta or {}
+    kwargs = config.kwargs
+    column = kwargs.get("column") or f"{kwargs.get('column_A')} / {kwargs.get('column_B')}"
+    records = [
+        {k: _plain(row.get(k)) for k in ID_COLUMNS}
+        for row in (r.result.get("unexpected_index_list") or [])[:RECORDS_KEPT]
+    ]
+    return Failure(
+        suite=suite, expectation=config.type, column=column, severity=meta.get("severity", "error"),
+        explanation_da=meta.get("explanation_da", ""), explanation_en=meta.get("explanation_en", ""),
+        unexpected_count=int(r.result.get("unexpected_count") or 0), element_count=rows,
+        records=records,
+    )  # fmt: skip
+
+
+def _plain(value):
+    """numpy scalars and NaN to plain JSON values."""
+    if value is None:
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value

@@ -1,0 +1,350 @@
+"""The quality gate's expectation suites: what is checked, how bad a failure is, and why.
+
+Each suite validates one DuckDB query over the warehouse (and, for the delivery suite, the raw
+layer's aggregates). Helper columns in the query turn references and cross-table rules into
+single-table expectations, and every row carries the columns that identify it in reports:
+delivery, entity, key, unit and source row, never a CPR number or free text.
+
+The suites are written as JSON into the Great Expectations file context under expectations/
+by `python -m orchestration.quality.suites`; a test fails while the files are stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestration.contract import codelist_values
+
+EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
+SUITE_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
+ID_COLUMNS = ["delivery_id", "entity", "row_key", "org_unit_id", "source_row"]
+CPR_LIKE = r"(^|[^0-9A-Za-z_-])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])(0[1-9]|1[0-2])[0-9]{2}-?[0-9]{4}($|[^0-9A-Za-z_-])"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation with its severity and a plain explanation for quality coordinators."""
+
+    type: str  # GX expectation class name, e.g. ExpectColumnValuesToNotBeNull
+    kwargs: dict
+    severity: str  # "error" blocks publishing; "warning" publishes and is listed
+    da: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    guards: tuple[str, ...]  # the asset the suite's check is attached to
+    sql: str  # the batch; {raw} is the attached raw layer
+    checks: list[Check] = field(default_factory=list)
+
+
+def _err(type_, da, en, **kwargs) -> Check:
+    return Check(type_, kwargs, "error", da, en)
+
+
+def _warn(type_, da, en, **kwargs) -> Check:
+    return Check(type_, kwargs, "warning", da, en)
+
+
+def _unique(column: str, what_da: str, what_en: str) -> Check:
+    return _err("ExpectColumnValuesToBeUnique", f"Samme {what_da} forekommer flere gange.",
+                f"The same {what_en} occurs more than once.", column=column)  # fmt: skip
+
+
+def _exists(column: str, what_da: str, what_en: str) -> Check:
+    return _err("ExpectColumnValuesToBeInSet", f"Rækken henviser til {what_da}, som ikke findes.",
+                f"The row refers to a {what_en} that does not exist.", column=column, value_set=[True])  # fmt: skip
+
+
+def _in(column: str, codelist: str, what_da: str, what_en: str) -> Check:
+    return _err("ExpectColumnValuesToBeInSet", f"Ukendt {what_da}.", f"Unknown {what_en}.",
+                column=column, value_set=codelist_values(codelist))  # fmt: skip
+
+
+def _after(later: str, earlier: str, da: str, en: str) -> Check:
+    return _err("ExpectColumnPairValuesAToBeGreaterThanB", da, en, column_A=later, column_B=earlier,
+                or_equal=True, ignore_row_if="either_value_is_missing")  # fmt: skip
+
+
+def _ids(entity: str, key: str, unit: str, alias: str | None = None) -> str:
+    """The identifying columns of a batch row; `alias` is the table the row comes from."""
+    own = f"{alias}." if alias else ""
+    return (f"{own}delivery_id, '{entity}' as entity, cast({key} as varchar) as row_key, "
+            f"{unit} as org_unit_id, {own}source_row")  # fmt: skip
+
+
+STAGED = [
+    Suite("stg_org_units", ("staging", "stg_org_units"),
+          f"select {_ids('org_units', 'org_unit_id', 'org_unit_id')}, org_level, org_role, opened_on, closed_on "
+          "from staging.stg_org_units", [
+        _unique("row_key", "enhed", "unit"),
+        _err("ExpectColumnValuesToBeInSet", "Niveau skal være 1, 2 eller 3.", "Level must be 1, 2 or 3.",
+             column="org_level", value_set=[1, 2, 3]),
+        _after("closed_on", "opened_on", "Enheden lukker før den åbner.", "The unit closes before it opens."),
+    ]),
+    Suite("stg_citizens", ("staging", "stg_citizens"),
+          f"select {_ids('citizens', 'null', 'null')}, citizen_key, sex, birth_year, target_group "
+          "from staging.stg_citizens", [
+        _err("ExpectColumnValuesToBeUnique", "Samme borger forekommer flere gange.",
+             "The same citizen occurs more than once.", column="citizen_key"),
+        _err("ExpectColumnValuesToBeInSet", "Køn skal være M eller F.", "Sex must be M or F.",
+             column="sex", value_set=["M", "F"]),
+        _err("ExpectColumnValuesToBeBetween", "Fødselsåret er ikke troværdigt.", "The birth year is not plausible.",
+             column="birth_year", min_value=1900, max_value=2100),
+        _in("target_group", "target_groups.target_group", "målgruppe", "target group"),
+    ]),
+    Suite("stg_cases", ("staging", "stg_cases"),
+          f"select {_ids('cases', 'c.case_id', 'c.authority_org_unit_id', 'c')}, c.legal_basis, c.opened_on, c.closed_on, "
+          "c.citizen_key in (select citizen_key from staging.stg_citizens) as citizen_exists, "
+          "c.authority_org_unit_id in (select org_unit_id from staging.stg_org_units where org_role = 'authority') "
+          "as authority_exists from staging.stg_cases c", [
+        _unique("row_key", "sag", "case"),
+        _exists("citizen_exists", "en borger", "citizen"),
+        _exists("authority_exists", "en myndighedsenhed", "authority unit"),
+        _in("legal_basis", "legal_bases.legal_basis", "lovgrundlag", "legal basis"),
+        _after("closed_on", "opened_on", "Sagen er lukket før den er åbnet.", "The case closes before it opens."),
+    ]),
+    Suite("stg_interventions", ("staging", "stg_interventions"),
+          f"select {_ids('interventions', 'i.intervention_id', 'i.provider_org_unit_id', 'i')}, i.intervention_type, "
+          "i.started_on, i.ended_on, i.case_id in (select case_id from staging.stg_cases) as case_exists, "
+          "i.provider_org_unit_id in (select org_unit_id from staging.stg_org_units where org_role = 'provider') "
+          "as provider_exists from staging.stg_interventions i", [
+        _unique("row_key", "indsats", "intervention"),
+        _exists("case_exists", "en sag", "case"),
+        _exists("provider_exists", "en udførerenhed", "provider unit"),
+        _in("intervention_type", "intervention_types.intervention_type", "indsatstype", "intervention type"),
+        _after("ended_on", "started_on", "Indsatsen slutter før den starter.", "The intervention ends before it starts."),
+    ]),
+    Suite("stg_assessments", ("staging", "stg_assessments"),
+          f"select {_ids('assessments', 'a.assessment_id', 'a.assessor_org_unit_id', 'a')}, a.instrument, "
+          "a.case_id in (select case_id from staging.stg_cases) as case_exists, "
+          "a.assessed_on between i.valid_from::date and i.valid_to::date as instrument_valid_on_date "
+          "from staging.stg_assessments a left join codes.instruments i using (instrument)", [
+        _unique("row_key", "udredning", "assessment"),
+        _exists("case_exists", "en sag", "case"),
+        _in("instrument", "instruments.instrument", "udredningsværktøj", "assessment instrument"),
+        _err("ExpectColumnValuesToBeInSet", "Værktøjet var ikke i brug på datoen (VUM2008 før, VUM2 efter 15. maj 2017).",
+             "The instrument was not in use on that day (VUM2008 before, VUM2 after 15 May 2017).",
+             column="instrument_valid_on_date", value_set=[True]),
+    ]),
+    Suite("stg_assessment_scores", ("staging", "stg_assessment_scores"),
+          f"select {_ids('assessment_scores', 's.assessment_id', 'a.assessor_org_unit_id', 's')}, s.theme, s.score, "
+          "a.assessment_id is not null as assessment_exists, "
+          "s.score between cast(i.scale_min as integer) and cast(i.scale_max as integer) as score_in_range "
+          "from staging.stg_assessment_scores s left join staging.stg_assessments a using (assessment_id) "
+          "left join codes.instruments i on i.instrument = a.instrument", [
+        _exists("assessment_exists", "en udredning", "assessment"),
+        _in("theme", "assessment_themes.theme", "tema", "theme"),
+        _err("ExpectColumnValuesToBeInSet", "Scoren ligger uden for værktøjets skala (VUM 0-4, Dialoglinealen 1-10).",
+             "The score is outside the instrument's scale (VUM 0-4, dialogue ruler 1-10).",
+             column="score_in_range", value_set=[True]),
+    ]),
+    Suite("stg_goals", ("staging", "stg_goals"),
+          f"select {_ids('goals', 'g.goal_id', 'i.provider_org_unit_id', 'g')}, g.goal_type, g.life_theme, g.weight, "
+          "g.set_on, g.due_on, i.intervention_id is not null as intervention_exists, "
+          "coalesce(i.intervention_type, '') <> 'compensating' as not_on_compensating "
+          "from staging.stg_goals g left join staging.stg_interventions i using (intervention_id)", [
+        _unique("row_key", "mål", "goal"),
+        _exists("intervention_exists", "en indsats", "intervention"),
+        _err("ExpectColumnValuesToBeInSet", "Mål må ikke sættes for kompenserende indsatser.",
+             "Goals must not be set for compensating interventions.", column="not_on_compensating", value_set=[True]),
+        _in("goal_type", "goal_types.goal_type", "måltype", "goal type"),
+        _in("life_theme", "life_themes.life_theme", "livstema", "life theme"),
+        _after("due_on", "set_on", "Målets frist ligger før det er sat.", "The goal is due before it was set."),
+        _warn("ExpectColumnValuesToBeBetween", "Usædvanlig vægt på målet.", "Unusual weight on the goal.",
+              column="weight", min_value=0.25, max_value=5),
+    ]),
+    Suite("stg_goal_followups", ("staging", "stg_goal_followups"),
+          f"select {_ids('goal_followups', 'f.followup_id', 'g.provider_org_unit_id', 'f')}, f.gas_score, "
+          "f.followed_up_on, g.set_on as goal_set_on, g.goal_id is not null as goal_exists "
+          "from staging.stg_goal_followups f left join marts.fct_goals g using (goal_id)", [
+        _unique("row_key", "opfølgning", "follow-up"),
+        _exists("goal_exists", "et mål", "goal"),
+        _err("ExpectColumnValuesToBeBetween", "GAS-scoren skal ligge fra -2 til +2.", "The GAS score must be from -2 to +2.",
+             column="gas_score", min_value=-2, max_value=2),
+        _after("followed_up_on", "goal_set_on", "Opfølgningen er dateret før målet blev sat.",
+               "The follow-up is dated before the goal was set."),
+    ]),
+]  # fmt: skip
+
+# The delivery against the previous one: internally valid, but implausible. {max_drop},
+# {bunching} and {gas_jump} come from the settings.
+DELIVERY = [
+    Suite("delivery_units", ("raw", "deliveries"),
+          """with current as (select delivery_id from {raw}.current_delivery),
+          previous as (select delivery_id from {raw}.deliveries where delivery_id <> (select delivery_id from current)
+                       and extract_time <= (select max(extract_time) from {raw}.deliveries) order by extract_time desc limit 1),
+          goal_units as (select g._delivery_id as d, i.provider_org_unit_id as unit, count(*) as goals
+                         from {raw}.goals g join {raw}.interventions i
+                           on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
+                         group by 1, 2),
+          followup_units as (select f._delivery_id as d, i.provider_org_unit_id as unit, count(*) as followups
+                             from {raw}.goal_followups f join {raw}.goals g on g.goal_id = f.goal_id and g._delivery_id = f._delivery_id
+                             join {raw}.interventions i on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
+                             group by 1, 2)
+          select (select delivery_id from current) as delivery_id, 'deliveries' as entity, p.unit as row_key,
+                 p.unit as org_unit_id, null::bigint as source_row,
+                 coalesce(c.goals, 0) / p.goals as goals_ratio,
+                 coalesce(cf.followups, 0) / pf.followups as followups_ratio, 1 - {max_drop} as allowed_ratio
+          from goal_units p
+          join followup_units pf on pf.d = p.d and pf.unit = p.unit
+          left join goal_units c on c.d = (select delivery_id from current) and c.unit = p.unit
+          left join followup_units cf on cf.d = (select delivery_id from current) and cf.unit = p.unit
+          where p.d = (select delivery_id from previous) and p.goals >= 20""",
+          [
+        _err("ExpectColumnPairValuesAToBeGreaterThanB",
+             "Enhedens antal mål er faldet mere end tilladt siden sidste udtræk.",
+             "The unit's number of goals fell more than allowed since the last extract.",
+             column_A="goals_ratio", column_B="allowed_ratio", or_equal=True),
+        _err("ExpectColumnPairValuesAToBeGreaterThanB",
+             "Enhedens antal opfølgninger er faldet mere end tilladt siden sidste udtræk.",
+             "The unit's number of follow-ups fell more than allowed since the last extract.",
+             column_A="followups_ratio", column_B="allowed_ratio", or_equal=True),
+    ]),
+    Suite("delivery_order", ("raw", "deliveries"),
+          """select delivery_id, 'deliveries' as entity, delivery_id as row_key, null as org_unit_id,
+                    null::bigint as source_row, extract_time,
+                    max(extract_time) over () as newest_extract_time
+             from {raw}.deliveries
+             where loaded_at = (select max(loaded_at) from {raw}.deliveries)""",
+          [
+        _err("ExpectColumnPairValuesAToBeGreaterThanB",
+             "Udtrækket er ældre end et udtræk, der allerede er indlæst.",
+             "The extract is older than one already loaded.",
+             column_A="extract_time", column_B="newest_extract_time", or_equal=True),
+    ]),
+    Suite("delivery_followup_days", ("raw", "deliveries"),
+          """with current as (select delivery_id from {raw}.current_delivery),
+          days as (select followed_up_on, count(*) as n from {raw}.goal_followups
+                   where _delivery_id = (select delivery_id from current) and followed_up_on >= (
+                       select cast(extract_time as date) - interval 365 day from {raw}.deliveries
+                       where delivery_id = (select delivery_id from current))
+                   group by 1)
+          select (select delivery_id from current) as delivery_id, 'goal_followups' as entity,
+                 cast(followed_up_on as varchar) as row_key, null as org_unit_id, null::bigint as source_row,
+                 n / sum(n) over () as share_of_year
+          from days""",
+          [
+        _warn("ExpectColumnValuesToBeBetween",
+              "Mange opfølgninger er registreret på samme dag; er de indtastet samlet?",
+              "Many follow-ups are recorded on one day; were they entered in bulk?",
+              column="share_of_year", max_value="{bunching}"),
+    ]),
+    Suite("delivery_gas_shares", ("raw", "deliveries"),
+          """with current as (select delivery_id from {raw}.current_delivery),
+          previous as (select delivery_id from {raw}.deliveries where delivery_id <> (select delivery_id from current)
+                       order by extract_time desc limit 1),
+          shares as (select _delivery_id as d, gas_score, count(*) / sum(count(*)) over (partition by _delivery_id) as share
+                     from {raw}.goal_followups group by 1, 2)
+          select (select delivery_id from current) as delivery_id, 'goal_followups' as entity,
+                 cast(c.gas_score as varchar) as row_key, null as org_unit_id, null::bigint as source_row,
+                 abs(c.share - p.share) as share_change
+          from shares c join shares p on p.gas_score = c.gas_score and p.d = (select delivery_id from previous)
+          where c.d = (select delivery_id from current)""",
+          [
+        _warn("ExpectColumnValuesToBeBetween",
+              "Andelen af en GAS-score har flyttet sig markant siden sidste udtræk.",
+              "The share of a GAS score moved markedly since the last extract.",
+              column="share_change", max_value="{gas_jump}"),
+    ]),
+]  # fmt: skip
+
+
+def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: list[tuple[str, str]],
+                     texts: list[str]) -> Suite:  # fmt: skip
+    checks = [
+        _err("ExpectColumnValuesToBeBetween", f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
+             column=p, min_value=0, max_value=100)
+        for p in percents
+    ]  # fmt: skip
+    checks.append(_err("ExpectColumnValuesToBeBetween",
+                       "En offentliggjort celle handler om for få borgere.",
+                       "A published cell is about too few citizens.", column="n_citizens", min_value=5))  # fmt: skip
+    checks += [
+        _err("ExpectColumnValuesToBeNull", f"En skjult celle viser alligevel {c}.", f"A suppressed cell still shows {c}.",
+             column=c, row_condition="is_suppressed == True", condition_parser="pandas")
+        for c in counts + percents
+    ]  # fmt: skip
+    checks += [
+        _err("ExpectColumnPairValuesAToBeGreaterThanB", f"{b} er større end {a}.", f"{b} is larger than {a}.",
+             column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing")
+        for a, b in pairs
+    ]  # fmt: skip
+    checks += [
+        _err("ExpectColumnValuesToNotMatchRegex", "Noget ligner et CPR-nummer.", "Something looks like a CPR number.",
+             column=t, regex=CPR_LIKE)
+        for t in texts
+    ]  # fmt: skip
+    ids = "null as delivery_id, 'indicators' as entity, period_label as row_key, org_unit_id, null::bigint as source_row"
+    return Suite(
+        table,
+        ("indicators", table),
+        f"select {ids}, * exclude (org_unit_id) from indicators.{table}",
+        checks,
+    )
+
+
+TEXTS = ["period_label", "org_unit_id", "org_unit_name"]
+INDICATORS = [
+    _indicator_suite("ind_goal_attainment", ["avg_goal_attainment_pct", "avg_gas_t_score"],
+                     ["n_citizens", "n_goals"], [("n_goals", "n_citizens")], [*TEXTS, "life_theme", "sub_theme"]),
+    _indicator_suite("ind_goal_type_achievement", ["pct_achieved", "pct_not_achieved"],
+                     ["n_goals", "n_achieved", "n_citizens"], [("n_goals", "n_achieved"), ("n_goals", "n_citizens")],
+                     [*TEXTS, "goal_type"]),
+    _indicator_suite("ind_functional_ability", ["pct_improved", "pct_unchanged", "pct_worsened"],
+                     ["n_citizens"], [], [*TEXTS, "theme"]),
+    _indicator_suite("ind_key_figures", [], ["value", "n_citizens"], [], [*TEXTS, "figure", "breakdown"]),
+    _indicator_suite("ind_data_quality", ["pct_rows_quarantined", "pct_goals_without_due_followup"],
+                     ["rows_loaded", "rows_quarantined", "n_citizens"],
+                     [("goals_due_followup", "goals_without_due_followup")], TEXTS),
+]  # fmt: skip
+
+SUITES: dict[str, Suite] = {s.name: s for s in STAGED + DELIVERY + INDICATORS}
+# Two gates: the delivery's after the ingest (blocking the build), the build's after dbt
+# (blocking publishing).
+DELIVERY_SUITES = [s.name for s in DELIVERY]
+BUILD_SUITES = [s.name for s in STAGED + INDICATORS]
+
+
+def suite_json(suite: Suite) -> dict:
+    """The suite in Great Expectations' file format, with severity and explanations as meta."""
+    return {
+        "name": suite.name,
+        "meta": {"guards": "/".join(suite.guards), "batch_sql": " ".join(suite.sql.split())},
+        "expectations": [
+            {
+                "type": _snake(c.type),
+                "kwargs": c.kwargs,
+                "meta": {"severity": c.severity, "explanation_da": c.da, "explanation_en": c.en},
+            }
+            for c in suite.checks
+        ],
+    }
+
+
+def _snake(name: str) -> str:
+    out = "".join("_" + ch.lower() if ch.isupper() else ch for ch in name)
+    return out.lstrip("_")
+
+
+def write_suites() -> list[Path]:
+    SUITE_DIR.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suite in SUITES.values():
+        path = SUITE_DIR / f"{suite.name}.json"
+        path.write_text(
+            json.dumps(suite_json(suite), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for path in write_suites():
+        print(path)
+    sys.exit(0)
