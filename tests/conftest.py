@@ -5,16 +5,22 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from orchestration.generate import GeneratedDelivery, GeneratorConfig, generate_delivery
 from orchestration.ingest.contract_checks import check_delivery
 from orchestration.ingest.delivery import load_raw, read_manifest
+from orchestration.ingest.load import ingest_delivery
+from orchestration.settings import Settings
+from orchestration.warehouse import BUILD_ARGS, run_dbt
 
 START, END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
+KEY = b"test-key-0123456789abcdef-not-a-real-secret"
 
 
 @pytest.fixture(scope="session")
@@ -50,3 +56,37 @@ def load_checked(folder: Path) -> duckdb.DuckDBPyConnection:
 
 def ground_truth(path: Path) -> list[dict]:
     return json.loads(path.read_text(encoding="utf-8"))["defects"]
+
+
+@dataclass
+class Warehouse:
+    settings: Settings
+
+    def query(self, sql: str) -> pd.DataFrame:
+        con = duckdb.connect(str(self.settings.warehouse), read_only=True)
+        try:
+            return con.execute(sql).df()
+        finally:
+            con.close()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.query(f"select * from {name}")
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory) -> Warehouse:
+    settings = Settings(data_dir=tmp_path_factory.mktemp("warehouse") / "data")
+    delivery = generate_delivery(
+        GeneratorConfig(
+            citizens=2000,
+            start=START,
+            end=END,
+            seed=11,
+            out=settings.landing_dir,
+            defects=0.005,
+            progress=False,
+        )
+    )
+    ingest_delivery(settings, delivery.path, KEY)
+    run_dbt(settings, BUILD_ARGS)
+    return Warehouse(settings)

@@ -71,6 +71,13 @@ def _after(later: str, earlier: str, da: str, en: str) -> Check:
                 or_equal=True, ignore_row_if="either_value_is_missing")  # fmt: skip
 
 
+def _first(table: str, key: str) -> str:
+    """One row per key of a parent table, so a duplicated parent never multiplies its children."""
+    return (
+        f"(select * from {table} qualify row_number() over (partition by {key} order by {key}) = 1)"
+    )
+
+
 def _ids(entity: str, key: str, unit: str, alias: str | None = None) -> str:
     """The identifying columns of a batch row; `alias` is the table the row comes from."""
     own = f"{alias}." if alias else ""
@@ -136,7 +143,7 @@ STAGED = [
           f"select {_ids('assessment_scores', 's.assessment_id', 'a.assessor_org_unit_id', 's')}, s.theme, s.score, "
           "a.assessment_id is not null as assessment_exists, "
           "s.score between cast(i.scale_min as integer) and cast(i.scale_max as integer) as score_in_range "
-          "from staging.stg_assessment_scores s left join staging.stg_assessments a using (assessment_id) "
+          f"from staging.stg_assessment_scores s left join {_first('staging.stg_assessments', 'assessment_id')} a using (assessment_id) "
           "left join codes.instruments i on i.instrument = a.instrument", [
         _exists("assessment_exists", "en udredning", "assessment"),
         _in("theme", "assessment_themes.theme", "tema", "theme"),
@@ -148,7 +155,7 @@ STAGED = [
           f"select {_ids('goals', 'g.goal_id', 'i.provider_org_unit_id', 'g')}, g.goal_type, g.life_theme, g.weight, "
           "g.set_on, g.due_on, i.intervention_id is not null as intervention_exists, "
           "coalesce(i.intervention_type, '') <> 'compensating' as not_on_compensating "
-          "from staging.stg_goals g left join staging.stg_interventions i using (intervention_id)", [
+          f"from staging.stg_goals g left join {_first('staging.stg_interventions', 'intervention_id')} i using (intervention_id)", [
         _unique("row_key", "mål", "goal"),
         _exists("intervention_exists", "en indsats", "intervention"),
         _err("ExpectColumnValuesToBeInSet", "Mål må ikke sættes for kompenserende indsatser.",
@@ -162,7 +169,7 @@ STAGED = [
     Suite("stg_goal_followups", ("staging", "stg_goal_followups"),
           f"select {_ids('goal_followups', 'f.followup_id', 'g.provider_org_unit_id', 'f')}, f.gas_score, "
           "f.followed_up_on, g.set_on as goal_set_on, g.goal_id is not null as goal_exists "
-          "from staging.stg_goal_followups f left join marts.fct_goals g using (goal_id)", [
+          f"from staging.stg_goal_followups f left join {_first('marts.fct_goals', 'goal_id')} g using (goal_id)", [
         _unique("row_key", "opfølgning", "follow-up"),
         _exists("goal_exists", "et mål", "goal"),
         _err("ExpectColumnValuesToBeBetween", "GAS-scoren skal ligge fra -2 til +2.", "The GAS score must be from -2 to +2.",

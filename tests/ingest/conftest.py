@@ -10,8 +10,7 @@ import pytest
 
 from orchestration.ingest.load import raw_connection
 from orchestration.settings import Settings
-
-KEY = b"test-key-0123456789abcdef-not-a-real-secret"
+from tests.conftest import KEY  # noqa: F401 (the ingest tests import it from here)
 
 
 @pytest.fixture

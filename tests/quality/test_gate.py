@@ -1,0 +1,156 @@
+"""The quality gate on the full data: clean builds pass; each error-level expectation catches its break."""
+
+import json
+import re
+
+import duckdb
+import pytest
+
+from orchestration.contract.cpr import CPR_IN_TEXT
+from orchestration.quality.gate import run_gate
+from orchestration.quality.reports import write_area_reports, write_index
+from orchestration.quality.suites import (
+    BUILD_SUITES,
+    DELIVERY_SUITES,
+    SUITE_DIR,
+    SUITES,
+    suite_json,
+)
+
+# One break per error-level expectation of the staged suites: (suite, column, SQL, failing rows).
+# Each statement changes other rows than the rest, so every count is exact.
+BREAKS = [
+    ("stg_org_units", "row_key", "insert into staging.stg_org_units select * from staging.stg_org_units where org_level = 3 limit 1", 2),
+    ("stg_org_units", "org_level", "update staging.stg_org_units set org_level = 4 where org_unit_id = (select max(org_unit_id) from staging.stg_org_units where org_level = 3 and org_role = 'provider')", 1),
+    ("stg_org_units", "closed_on / opened_on", "update staging.stg_org_units set closed_on = opened_on - 1 where org_level = 2 and org_unit_id = (select min(org_unit_id) from staging.stg_org_units where org_level = 2)", 1),
+    ("stg_citizens", "citizen_key", "insert into staging.stg_citizens select * from staging.stg_citizens order by citizen_key limit 1", 2),
+    ("stg_citizens", "sex", "update staging.stg_citizens set sex = 'X' where citizen_key = (select citizen_key from staging.stg_citizens order by citizen_key limit 1 offset 10)", 1),
+    ("stg_citizens", "birth_year", "update staging.stg_citizens set birth_year = 1850 where citizen_key = (select citizen_key from staging.stg_citizens order by citizen_key limit 1 offset 11)", 1),
+    ("stg_citizens", "target_group", "update staging.stg_citizens set target_group = 'seniors' where citizen_key = (select citizen_key from staging.stg_citizens order by citizen_key limit 1 offset 12)", 1),
+    ("stg_cases", "row_key", "insert into staging.stg_cases select * from staging.stg_cases order by case_id limit 1", 2),
+    ("stg_cases", "citizen_exists", "update staging.stg_cases set citizen_key = 'nobody' where case_id = (select case_id from staging.stg_cases order by case_id limit 1 offset 10)", 1),
+    ("stg_cases", "authority_exists", "update staging.stg_cases set authority_org_unit_id = 'ORG-none' where case_id = (select case_id from staging.stg_cases order by case_id limit 1 offset 11)", 1),
+    ("stg_cases", "legal_basis", "update staging.stg_cases set legal_basis = 'SEL_999' where case_id = (select case_id from staging.stg_cases order by case_id limit 1 offset 12)", 1),
+    ("stg_cases", "closed_on / opened_on", "update staging.stg_cases set closed_on = opened_on - 5 where case_id = (select case_id from staging.stg_cases order by case_id limit 1 offset 13)", 1),
+    ("stg_interventions", "row_key", "insert into staging.stg_interventions select * from staging.stg_interventions order by intervention_id limit 1", 2),
+    ("stg_interventions", "case_exists", "update staging.stg_interventions set case_id = -1 where intervention_id = (select intervention_id from staging.stg_interventions order by intervention_id limit 1 offset 10)", 1),
+    ("stg_interventions", "provider_exists", "update staging.stg_interventions set provider_org_unit_id = 'ORG-none' where intervention_id = (select intervention_id from staging.stg_interventions where intervention_type = 'compensating' order by intervention_id limit 1 offset 20)", 1),
+    ("stg_interventions", "intervention_type", "update staging.stg_interventions set intervention_type = 'rehab' where intervention_id = (select intervention_id from staging.stg_interventions where intervention_type = 'compensating' order by intervention_id limit 1 offset 21)", 1),
+    ("stg_interventions", "ended_on / started_on", "update staging.stg_interventions set ended_on = started_on - 3 where intervention_id = (select intervention_id from staging.stg_interventions order by intervention_id limit 1 offset 13)", 1),
+    ("stg_assessments", "row_key", "insert into staging.stg_assessments select * from staging.stg_assessments where instrument = 'DIALOG' order by assessment_id limit 1", 2),
+    ("stg_assessments", "case_exists", "update staging.stg_assessments set case_id = -1 where assessment_id = (select assessment_id from staging.stg_assessments order by assessment_id limit 1 offset 10)", 1),
+    ("stg_assessments", "instrument", "update staging.stg_assessments set instrument = 'VUM3' where assessment_id = (select assessment_id from staging.stg_assessments order by assessment_id limit 1 offset 11)", 1),
+    ("stg_assessments", "instrument_valid_on_date", "update staging.stg_assessments set instrument = 'VUM2008' where assessment_id = (select assessment_id from staging.stg_assessments where instrument = 'VUM2' order by assessment_id limit 1 offset 3)", 1),
+    ("stg_assessment_scores", "assessment_exists", "update staging.stg_assessment_scores set assessment_id = -1 where source_row = (select min(source_row) from staging.stg_assessment_scores)", 1),
+    ("stg_assessment_scores", "theme", "update staging.stg_assessment_scores set theme = 'sleepiness' where source_row = (select min(source_row) + 1 from staging.stg_assessment_scores)", 1),
+    ("stg_assessment_scores", "score_in_range", "update staging.stg_assessment_scores set score = 99 where source_row = (select min(source_row) + 2 from staging.stg_assessment_scores)", 1),
+    ("stg_goals", "row_key", "insert into staging.stg_goals select * from staging.stg_goals order by goal_id limit 1", 2),
+    ("stg_goals", "intervention_exists", "update staging.stg_goals set intervention_id = -1 where goal_id = (select goal_id from staging.stg_goals order by goal_id limit 1 offset 10)", 1),
+    ("stg_goals", "not_on_compensating", "update staging.stg_goals set intervention_id = (select intervention_id from staging.stg_interventions where intervention_type = 'compensating' order by intervention_id limit 1) where goal_id = (select goal_id from staging.stg_goals order by goal_id limit 1 offset 11)", 1),
+    ("stg_goals", "goal_type", "update staging.stg_goals set goal_type = 'dream' where goal_id = (select goal_id from staging.stg_goals order by goal_id limit 1 offset 12)", 1),
+    ("stg_goals", "life_theme", "update staging.stg_goals set life_theme = 'happiness' where goal_id = (select goal_id from staging.stg_goals order by goal_id limit 1 offset 13)", 1),
+    ("stg_goals", "due_on / set_on", "update staging.stg_goals set due_on = set_on - 1 where goal_id = (select goal_id from staging.stg_goals order by goal_id limit 1 offset 14)", 1),
+    ("stg_goal_followups", "row_key", "insert into staging.stg_goal_followups select * from staging.stg_goal_followups order by followup_id limit 1", 2),
+    ("stg_goal_followups", "goal_exists", "update staging.stg_goal_followups set goal_id = -1 where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 10)", 1),
+    ("stg_goal_followups", "gas_score", "update staging.stg_goal_followups set gas_score = 7 where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 11)", 1),
+    ("stg_goal_followups", "followed_up_on / goal_set_on", "update staging.stg_goal_followups set followed_up_on = date '2000-01-01' where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 12)", 1),
+]  # fmt: skip
+STAGED = [n for n in BUILD_SUITES if n.startswith("stg_")]
+
+
+def test_the_suites_in_the_repository_are_the_definitions():
+    for suite in SUITES.values():
+        on_disk = json.loads((SUITE_DIR / f"{suite.name}.json").read_text(encoding="utf-8"))
+        assert on_disk == json.loads(json.dumps(suite_json(suite))), (
+            f"{suite.name}: run python -m orchestration.quality.suites"
+        )
+        for expectation in on_disk["expectations"]:
+            meta = expectation["meta"]
+            assert meta["severity"] in ("error", "warning")
+            assert meta["explanation_da"] and meta["explanation_en"]
+
+
+def test_every_error_level_staged_expectation_has_a_break_here():
+    covered = {(s, c) for s, c, _, _ in BREAKS}
+    for name in STAGED:
+        for check in SUITES[name].checks:
+            if check.severity == "error":
+                column = (
+                    check.kwargs.get("column")
+                    or f"{check.kwargs['column_A']} / {check.kwargs['column_B']}"
+                )
+                assert (name, column) in covered, (name, column)
+
+
+def test_a_clean_build_passes_every_suite_on_every_row(warehouse, tmp_path):
+    result = run_gate(
+        warehouse.settings, "clean", tmp_path / "clean", BUILD_SUITES + DELIVERY_SUITES
+    )
+    assert result.passed, [f.__dict__ for f in result.errors]
+    rows = {name: info["rows"] for name, info in result.suites.items()}
+    staged_rows = warehouse.query("select count(*) as n from staging.stg_assessment_scores")["n"][0]
+    assert rows["stg_assessment_scores"] == staged_rows  # the full data, not a sample
+    assert (tmp_path / "clean" / "data_docs" / "index.html").exists()
+
+
+def test_each_broken_expectation_fails_with_its_count_and_the_reports_name_it(
+    own_warehouse, tmp_path
+):
+    con = duckdb.connect(str(own_warehouse.warehouse))
+    for _, _, sql, _ in BREAKS:
+        con.execute(sql)
+    con.close()
+    result = run_gate(own_warehouse, "broken", tmp_path / "broken", STAGED)
+    assert not result.passed
+    found = {(f.suite, f.column): f for f in result.errors}
+    for suite, column, _, count in BREAKS:
+        assert (suite, column) in found, (suite, column)
+        assert found[suite, column].unexpected_count == count, (suite, column)
+    assert set(found) == {(s, c) for s, c, _, _ in BREAKS}  # and nothing else fails
+    failure = found["stg_goal_followups", "gas_score"]
+    assert failure.records[0]["entity"] == "goal_followups" and failure.records[0]["source_row"]
+    # The reports name each failing expectation, per operating area, without CPR numbers.
+    areas = write_area_reports(own_warehouse, result)
+    index = write_index(tmp_path)
+    text = "".join(p.read_text() for p in areas.values())
+    for suite, column, _, _ in BREAKS:
+        assert f"<td>{suite}</td><td>{column}</td>" in text.replace("&#x27;", "'"), (suite, column)
+    assert "broken" in index.read_text()
+    for path in (tmp_path / "broken").rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".csv", ".json"):
+            assert not CPR_IN_TEXT.search(path.read_text(encoding="utf-8", errors="replace")), path
+
+
+def test_an_area_report_lists_only_that_area_s_units(own_warehouse, tmp_path):
+    con = duckdb.connect(str(own_warehouse.warehouse))
+    for _, _, sql, _ in BREAKS:
+        con.execute(sql)
+    units = dict(
+        con.execute(
+            "select org_unit_id, coalesce(operating_area, 'administration') from marts.dim_org_unit"
+        ).fetchall()
+    )
+    con.close()
+    result = run_gate(own_warehouse, "areas", tmp_path / "areas", STAGED)
+    write_area_reports(own_warehouse, result)
+    for csv_file in (tmp_path / "areas" / "areas").glob("*.csv"):
+        listed = set(re.findall(r"\bORG-\d+\b", csv_file.read_text()))
+        assert all(units.get(u) == csv_file.stem for u in listed), csv_file.stem
+    children = (tmp_path / "areas" / "areas" / "children_families.csv").read_text()
+    assert "stg_goal_followups" in children or "stg_goals" in children
+
+
+@pytest.mark.parametrize("suite", ["ind_goal_attainment", "ind_goal_type_achievement"])
+def test_indicator_suites_catch_unsuppressed_small_cells_and_cpr_like_text(
+    own_warehouse, tmp_path, suite
+):
+    con = duckdb.connect(str(own_warehouse.warehouse))
+    con.execute(f"update indicators.{suite} set n_citizens = 3 where not is_suppressed and org_level = 3 "
+                f"and rowid = (select min(rowid) from indicators.{suite} where not is_suppressed and org_level = 3)")  # fmt: skip
+    con.execute(
+        f"update indicators.{suite} set org_unit_name = 'Enhed 010203-1234' where rowid = 1"
+    )
+    con.close()
+    result = run_gate(own_warehouse, "ind", tmp_path / "ind", [suite])
+    failed = {f.column: f.unexpected_count for f in result.errors}
+    assert failed == {"n_citizens": 1, "org_unit_name": 1}
