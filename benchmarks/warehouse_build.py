@@ -1,4 +1,4 @@
-"""Generate N citizens, ingest them and run `dbt build`: does the warehouse build at that scale?
+"""Generate N citizens, ingest, `dbt build`, run the quality gate and publish: cost per stage.
 
     python benchmarks/warehouse_build.py --citizens 100000
 
@@ -24,6 +24,9 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.generate_scale import DOC, RESULTS, machine  # noqa: E402
 from orchestration.generate import GeneratorConfig, generate_delivery  # noqa: E402
 from orchestration.ingest.load import ingest_delivery  # noqa: E402
+from orchestration.publish import publish  # noqa: E402
+from orchestration.quality.gate import run_gate  # noqa: E402
+from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES  # noqa: E402
 from orchestration.settings import Settings  # noqa: E402
 from orchestration.warehouse import BUILD_ARGS, run_dbt  # noqa: E402
 
@@ -54,7 +57,17 @@ def run(citizens: int, workdir: Path) -> dict:
     output = run_dbt(settings, BUILD_ARGS)
     stages["dbt_build_s"] = round(time.perf_counter() - t, 1)
     done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", output)
+    t = time.perf_counter()
+    gate = run_gate(settings, "benchmark", workdir / "report", DELIVERY_SUITES + BUILD_SUITES)
+    stages["gate_s"] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    publish(settings, "benchmark", gate.summary())
+    stages["publish_s"] = round(time.perf_counter() - t, 1)
+    total = sum(v for k, v in stages.items() if k != "generate_s")
+    stages["gate_share_of_run"] = round(stages["gate_s"] / total, 3)
     return {
+        "gate_passed": gate.passed,
+        "rows_validated": sum(s["rows"] for s in gate.suites.values()),
         "citizens": citizens,
         "rows_loaded": sum(f.rows_loaded for f in result.files),
         "dbt": dict(zip(("pass", "warn", "error", "skip"), map(int, done.groups()), strict=True)),
@@ -81,14 +94,17 @@ def main() -> int:
     lines = [
         BEGIN,
         f"Measured {when} on {info['cores']} cores, {info['memory_gb']} GB RAM: generate (Parquet), "
-        "ingest, then `dbt build` (models, seeds and data tests; unit tests run in the test suite).",
+        "ingest, `dbt build` (models, seeds and data tests; unit tests run in the test suite), the "
+        "quality gate on every row (all suites, Great Expectations on pandas batches from DuckDB), "
+        "publish. The gate's share is of ingest + build + gate + publish.",
         "",
-        "| citizens | rows loaded | generate s | ingest s | dbt build s | dbt passed | dbt errors |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| citizens | rows loaded | ingest s | dbt build s | dbt passed / errors | gate s | rows validated | gate share | publish s |",
+        "|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     lines += [
-        f"| {r['citizens']:,} | {r['rows_loaded']:,} | {r['generate_s']} | {r['ingest_s']} "
-        f"| {r['dbt_build_s']} | {r['dbt']['pass']} | {r['dbt']['error']} |"
+        f"| {r['citizens']:,} | {r['rows_loaded']:,} | {r['ingest_s']} | {r['dbt_build_s']} "
+        f"| {r['dbt']['pass']} / {r['dbt']['error']} | {r['gate_s']} | {r['rows_validated']:,} "
+        f"| {r['gate_share_of_run']:.0%} | {r['publish_s']} |"
         for r in results
     ]
     lines.append(END)

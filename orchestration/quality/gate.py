@@ -114,11 +114,9 @@ def gate_connection(settings: Settings, with_warehouse: bool):
 def load_suite(name: str, thresholds: Thresholds) -> dict:
     """The suite as kept in the repository, with thresholds filled in."""
     spec = json.loads((SUITE_DIR / f"{name}.json").read_text(encoding="utf-8"))
-    values = thresholds.__dict__
     for expectation in spec["expectations"]:
-        for key, value in expectation["kwargs"].items():
-            if isinstance(value, str) and value.startswith("{") and value.endswith("}"):
-                expectation["kwargs"][key] = values[value[1:-1]]
+        for kwarg, setting in expectation["meta"].get("threshold", {}).items():
+            expectation["kwargs"][kwarg] = getattr(thresholds, setting)
     return spec
 
 

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.contract import codelist_values
+from orchestration.contract.cpr import CPR_IN_TEXT_SQL
 
 EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
 SUITE_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
 ID_COLUMNS = ["delivery_id", "entity", "row_key", "org_unit_id", "source_row"]
-CPR_LIKE = r"(^|[^0-9A-Za-z_-])(0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])(0[1-9]|1[0-2])[0-9]{2}-?[0-9]{4}($|[^0-9A-Za-z_-])"
+CPR_LIKE = CPR_IN_TEXT_SQL  # no capture groups: pandas warns on them
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Check:
     severity: str  # "error" blocks publishing; "warning" publishes and is listed
     da: str
     en: str
+    threshold: dict = field(default_factory=dict)  # kwarg -> Thresholds field overriding it
 
 
 @dataclass(frozen=True)
@@ -43,12 +45,12 @@ class Suite:
     checks: list[Check] = field(default_factory=list)
 
 
-def _err(type_, da, en, **kwargs) -> Check:
-    return Check(type_, kwargs, "error", da, en)
+def _err(type_, da, en, threshold=None, **kwargs) -> Check:
+    return Check(type_, kwargs, "error", da, en, threshold or {})
 
 
-def _warn(type_, da, en, **kwargs) -> Check:
-    return Check(type_, kwargs, "warning", da, en)
+def _warn(type_, da, en, threshold=None, **kwargs) -> Check:
+    return Check(type_, kwargs, "warning", da, en, threshold or {})
 
 
 def _unique(column: str, what_da: str, what_en: str) -> Check:
@@ -179,8 +181,9 @@ STAGED = [
     ]),
 ]  # fmt: skip
 
-# The delivery against the previous one: internally valid, but implausible. {max_drop},
-# {bunching} and {gas_jump} come from the settings.
+# The delivery against the previous one: internally valid, but implausible. The allowed drop is
+# a column of the batch ({max_drop}); other thresholds are defaults that meta.threshold names
+# for the settings to override (see gate.Thresholds).
 DELIVERY = [
     Suite("delivery_units", ("raw", "deliveries"),
           """with current as (select delivery_id from {raw}.current_delivery),
@@ -216,7 +219,7 @@ DELIVERY = [
     Suite("delivery_order", ("raw", "deliveries"),
           """select delivery_id, 'deliveries' as entity, delivery_id as row_key, null as org_unit_id,
                     null::bigint as source_row, extract_time,
-                    max(extract_time) over () as newest_extract_time
+                    (select max(extract_time) from {raw}.deliveries) as newest_extract_time
              from {raw}.deliveries
              where loaded_at = (select max(loaded_at) from {raw}.deliveries)""",
           [
@@ -240,7 +243,7 @@ DELIVERY = [
         _warn("ExpectColumnValuesToBeBetween",
               "Mange opfølgninger er registreret på samme dag; er de indtastet samlet?",
               "Many follow-ups are recorded on one day; were they entered in bulk?",
-              column="share_of_year", max_value="{bunching}"),
+              column="share_of_year", max_value=0.05, threshold={"max_value": "bunching"}),
     ]),
     Suite("delivery_gas_shares", ("raw", "deliveries"),
           """with current as (select delivery_id from {raw}.current_delivery),
@@ -257,7 +260,7 @@ DELIVERY = [
         _warn("ExpectColumnValuesToBeBetween",
               "Andelen af en GAS-score har flyttet sig markant siden sidste udtræk.",
               "The share of a GAS score moved markedly since the last extract.",
-              column="share_change", max_value="{gas_jump}"),
+              column="share_change", max_value=0.15, threshold={"max_value": "gas_jump"}),
     ]),
 ]  # fmt: skip
 
@@ -327,7 +330,8 @@ def suite_json(suite: Suite) -> dict:
             {
                 "type": _snake(c.type),
                 "kwargs": c.kwargs,
-                "meta": {"severity": c.severity, "explanation_da": c.da, "explanation_en": c.en},
+                "meta": {"severity": c.severity, "explanation_da": c.da, "explanation_en": c.en}
+                | ({"threshold": c.threshold} if c.threshold else {}),
             }
             for c in suite.checks
         ],

@@ -154,3 +154,12 @@ def test_indicator_suites_catch_unsuppressed_small_cells_and_cpr_like_text(
     result = run_gate(own_warehouse, "ind", tmp_path / "ind", [suite])
     failed = {f.column: f.unexpected_count for f in result.errors}
     assert failed == {"n_citizens": 1, "org_unit_name": 1}
+
+
+def test_the_file_context_in_the_repository_loads_every_suite():
+    import great_expectations as gx
+
+    from orchestration.quality.suites import EXPECTATIONS_DIR
+
+    context = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
+    assert {s.name for s in context.suites.all()} == set(SUITES)
