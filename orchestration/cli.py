@@ -17,8 +17,11 @@ from orchestration.generate.writer import DIALECTS
 from orchestration.ingest.contract_checks import check_delivery
 from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
 from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
-from orchestration.pipeline import PipelineFailed, PipelineRun, run_pipeline
+from orchestration.instance import ensure_dagster_home
+from orchestration.pipeline import PipelineFailed, PipelineRun, run_backfill, run_pipeline
+from orchestration.reporting import Quarter
 from orchestration.settings import Settings
+from orchestration.status import collect_status, format_status
 
 DEFAULT_DATA_DIR = Path("data")
 DEMO_CITIZENS = 2_000
@@ -143,12 +146,52 @@ def _print_outputs(settings: Settings, run: PipelineRun) -> None:
     print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
     print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*")
     current = settings.data_dir / "published" / "current"
+    if run.published_version:
+        print(f"Published version {run.published_version} (gate passed).")
     if current.exists():
         print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
         print(f"  restricted marts, Parquet, manifest:    {current}/")
     reports = settings.data_dir / "reports" / "index.html"
     if reports.exists():
         print(f"Validation reports (newest first):        {reports}")
+    print("Run history and failed checks:            effekt status")
+
+
+def _quarter(text: str) -> Quarter:
+    try:
+        return Quarter.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    print(f"Quarterly reporting for {args.first.label} to {args.last.label}, one run per quarter:")
+    runs = run_backfill(settings, args.first, args.last)
+    failed = [r for r in runs if not r.success]
+    for r in failed:
+        print(f"effekt: {r.quarter} failed: {r.error}", file=sys.stderr)
+    done = len(runs) - len(failed)
+    print(f"{done} of {len(runs)} quarters reported under {settings.data_dir / 'reporting'}")
+    return 1 if failed else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    status = collect_status(_settings(args), runs=args.runs)
+    print(json.dumps(status, indent=2) if args.json else format_status(status))
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """`dagster dev` on this checkout's workspace, with the data folder's own instance."""
+    settings = _settings(args)
+    home = ensure_dagster_home(settings)
+    env = dict(os.environ) | settings.env() | {"DAGSTER_HOME": str(home)}
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    command = ["dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
+    print(f"Dagster UI on http://localhost:{args.port} (instance {home}); Ctrl-C stops it.")
+    os.execvpe(command[0], command, env)
+    return 0  # not reached
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -213,11 +256,34 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--json", action="store_true", help="print the summary as JSON")
     v.set_defaults(func=cmd_validate)
 
-    r = sub.add_parser("run", help="ingest pending deliveries from landing and build the warehouse")
+    r = sub.add_parser("run", help="the daily refresh: ingest, build, gate and publish")
     r.add_argument(
         "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
     )
     r.set_defaults(func=cmd_run)
+
+    b = sub.add_parser("backfill", help="run quarterly reporting for a range of past quarters")
+    b.add_argument("--from", dest="first", type=_quarter, required=True, help="e.g. 2016Q1")
+    b.add_argument("--to", dest="last", type=_quarter, required=True, help="e.g. 2019Q2")
+    b.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
+    )
+    b.set_defaults(func=cmd_backfill)
+
+    st = sub.add_parser("status", help="last runs, published version, failed checks, alerts")
+    st.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
+    )
+    st.add_argument("--runs", type=int, default=5, help="how many recent runs to list")
+    st.add_argument("--json", action="store_true", help="print the status as JSON")
+    st.set_defaults(func=cmd_status)
+
+    u = sub.add_parser("ui", help="start the Dagster UI (dagster dev) on this data folder")
+    u.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
+    )
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(func=cmd_ui)
 
     d = sub.add_parser("demo", help="generate sample extracts and run the pipeline on them")
     d.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

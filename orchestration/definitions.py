@@ -1,34 +1,36 @@
-"""The Dagster code location (see workspace.yaml)."""
+"""The Dagster code location (see workspace.yaml): assets, checks, jobs, schedules, sensors."""
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
-from orchestration.ingest.assets import (
-    INGEST_GROUP,
-    ingest_deliveries,
-    ingest_job,
+from orchestration.alerts import alert_on_run_failure, default_sink
+from orchestration.automation import (
+    daily_refresh,
+    daily_schedule,
     landing_sensor,
+    quarterly_reporting,
+    quarterly_schedule,
 )
-from orchestration.publish.assets import PUBLISH_GROUP, published
+from orchestration.ingest.assets import ingest_deliveries
+from orchestration.pipeline import progress_logger
+from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
+from orchestration.reporting.assets import quarter_indicators
 from orchestration.resources import EffektSettings, PseudonymKey
 from orchestration.warehouse import dbt_executable
-from orchestration.warehouse.assets import WAREHOUSE_GROUP, dbt_project, warehouse
-
-refresh_job = dg.define_asset_job(
-    "refresh",
-    selection=dg.AssetSelection.groups(INGEST_GROUP, WAREHOUSE_GROUP, PUBLISH_GROUP),
-    description="Load new deliveries, build the warehouse, validate it and publish if the gate passes.",
-)
+from orchestration.warehouse.assets import dbt_project, warehouse
 
 defs = dg.Definitions(
-    assets=[ingest_deliveries, warehouse, published],
+    assets=[ingest_deliveries, warehouse, published, quarter_indicators],
     asset_checks=[delivery_gate, build_gate],
-    jobs=[ingest_job, refresh_job],
-    sensors=[landing_sensor],
+    jobs=[daily_refresh, quarterly_reporting],
+    schedules=[daily_schedule, quarterly_schedule],
+    sensors=[landing_sensor, alert_on_run_failure],
     resources={
         "effekt": EffektSettings(),
         "pseudonym_key": PseudonymKey(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+        "alerts": default_sink(),
     },
+    loggers={"console": dg.colored_console_logger, "progress": progress_logger},
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,3 +92,45 @@ def warehouse(tmp_path_factory) -> Warehouse:
     ingest_delivery(settings, delivery.path, KEY)
     run_dbt(settings, BUILD_ARGS)
     return Warehouse(settings)
+
+
+@dataclass
+class Operated:
+    """A data folder where the daily job ran in-process, as `effekt run` runs it."""
+
+    settings: Settings
+    run: object  # orchestration.pipeline.PipelineRun
+    delivery: Path  # the delivery as generated, before landing
+
+    def instance(self):
+        from orchestration.instance import get_instance
+
+        return get_instance(self.settings)
+
+
+def key_file(folder: Path) -> Path:
+    path = folder / "pseudonym.key"
+    path.write_bytes(KEY)
+    path.chmod(0o600)
+    return path
+
+
+def operated_settings(root: Path) -> Settings:
+    return Settings(data_dir=root / "data", pseudonym_key_file=key_file(root))
+
+
+@pytest.fixture(scope="session")
+def small_delivery(make_delivery) -> GeneratedDelivery:
+    """300 citizens as Parquet: enough for every group of the pipeline, quick to build."""
+    return make_delivery(citizens=300, seed=11, file_format="parquet", defects=0.01)
+
+
+@pytest.fixture(scope="session")
+def operated(tmp_path_factory, small_delivery) -> Operated:
+    from orchestration.pipeline import run_pipeline
+
+    os.environ.pop("DAGSTER_HOME", None)  # each data folder keeps its own instance
+    settings = operated_settings(tmp_path_factory.mktemp("operated"))
+    shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
+    run = run_pipeline(settings, progress=None)
+    return Operated(settings, run, small_delivery.path)

@@ -4,9 +4,6 @@ One asset per entity (`raw/<entity>`), plus the quarantine and the ingest log. T
 together from one step because a delivery loads all or nothing.
 """
 
-import hashlib
-import json
-
 import dagster as dg
 
 from orchestration.contract import load_contract
@@ -17,10 +14,12 @@ from orchestration.ingest.load import (
     ingest_delivery,
     pending_deliveries,
 )
+from orchestration.instance import WRITER_POOL
+from orchestration.locking import writer_lock
 from orchestration.resources import EffektSettings, PseudonymKey
 
 INGEST_GROUP = "ingest"
-WAREHOUSE_WRITER_POOL = "duckdb_writer"
+QUALITY_GROUP = "quality"  # what quality coordinators look at: refusals and reconciliation
 
 ENTITY_SPECS = [
     dg.AssetSpec(
@@ -35,7 +34,7 @@ ENTITY_SPECS = [
 LOG_SPECS = [
     dg.AssetSpec(
         ["raw", "quarantine"],
-        group_name=INGEST_GROUP,
+        group_name=QUALITY_GROUP,
         kinds={"duckdb"},
         skippable=True,
         description="Rows that broke the extract contract, with reason, file and row (restricted).",
@@ -56,7 +55,7 @@ LOG_SPECS = [
     ),
     dg.AssetSpec(
         ["raw", "ingest_log"],
-        group_name=INGEST_GROUP,
+        group_name=QUALITY_GROUP,
         kinds={"duckdb"},
         skippable=True,
         description="Per delivery and file: rows read = rows loaded + rows quarantined.",
@@ -68,9 +67,7 @@ class IngestConfig(dg.Config):
     delivery: str | None = None  # a folder name in landing; empty: every pending delivery
 
 
-@dg.multi_asset(
-    name="ingest_deliveries", specs=ENTITY_SPECS + LOG_SPECS, pool=WAREHOUSE_WRITER_POOL
-)
+@dg.multi_asset(name="ingest_deliveries", specs=ENTITY_SPECS + LOG_SPECS, pool=WRITER_POOL)
 def ingest_deliveries(
     context: dg.AssetExecutionContext,
     config: IngestConfig,
@@ -79,6 +76,11 @@ def ingest_deliveries(
 ):
     """Load pending deliveries from landing, oldest extract first, into the raw layer."""
     settings = effekt.settings()
+    with writer_lock(settings, context.log.info):
+        yield from _ingest(context, config, settings, pseudonym_key.key)
+
+
+def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, key: bytes):
     if config.delivery:
         folder = settings.landing_dir / config.delivery
         folders = [folder] if (folder / "manifest.json").is_file() else []
@@ -87,7 +89,7 @@ def ingest_deliveries(
     results: list[IngestResult] = []
     for folder in folders:
         try:
-            result = ingest_delivery(settings, folder, pseudonym_key.key)
+            result = ingest_delivery(settings, folder, key)
         except DeliveryRefused as refused:
             raise dg.Failure(
                 description=(
@@ -136,48 +138,3 @@ def ingest_deliveries(
             "archive": dg.MetadataValue.path(str(loaded[-1].archive_path)),
         },
     )
-
-
-ingest_job = dg.define_asset_job(
-    "ingest", selection=dg.AssetSelection.groups(INGEST_GROUP),
-    description="Load new deliveries from landing into the raw layer.",
-)  # fmt: skip
-
-
-def delivery_key(folder) -> str:
-    """Identity of a delivery in landing: its id and its manifest's hash."""
-    manifest = (folder / "manifest.json").read_bytes()
-    try:
-        delivery_id = json.loads(manifest)["delivery_id"]
-    except (ValueError, KeyError, TypeError):
-        delivery_id = folder.name  # the run will refuse it with a message
-    return f"{delivery_id}:{hashlib.sha256(manifest).hexdigest()[:16]}"
-
-
-@dg.sensor(
-    job=ingest_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts one ingest run per new complete delivery (manifest present) in landing.",
-)  # fmt: skip
-def landing_sensor(context: dg.SensorEvaluationContext, effekt: EffektSettings):
-    landing = effekt.settings().landing_dir
-    folders = (
-        sorted(p for p in landing.iterdir() if (p / "manifest.json").is_file())
-        if landing.is_dir()
-        else []
-    )
-    seen = set(json.loads(context.cursor)) if context.cursor else set()
-    current = {}
-    for folder in folders:
-        current[delivery_key(folder)] = folder
-    for key, folder in current.items():
-        if key in seen:
-            continue
-        yield dg.RunRequest(
-            run_key=key,
-            run_config=dg.RunConfig(ops={"ingest_deliveries": IngestConfig(delivery=folder.name)}),
-            tags={"effekt/delivery": key.split(":")[0]},
-        )
-    # Remember what is in landing now; loaded deliveries leave it, so the cursor stays small.
-    context.update_cursor(json.dumps(sorted(current)))
-    if not set(current) - seen:
-        yield dg.SkipReason(f"no new delivery in {landing}")

@@ -3,6 +3,8 @@ checks on them keep a failed build from ever being published."""
 
 import dagster as dg
 
+from orchestration.instance import WRITER_POOL
+from orchestration.locking import writer_lock
 from orchestration.publish import publish
 from orchestration.quality.gate import load_gate_results
 from orchestration.quality.suites import SUITES
@@ -26,7 +28,7 @@ GUARDED = sorted({suite.guards for suite in SUITES.values()})
     deps=[dg.AssetKey(k) for k in PUBLISHED_TABLES] + [dg.AssetKey(list(g)) for g in GUARDED],
     group_name=PUBLISH_GROUP,
     kinds={"duckdb", "parquet"},
-    pool="duckdb_writer",
+    pool=WRITER_POOL,
     description="A new published version (open indicators, restricted marts, Parquet, manifest), switched in atomically.",
 )
 def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.MaterializeResult:
@@ -35,12 +37,13 @@ def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.M
     if not (report_dir / "gate-build.json").exists():
         raise dg.Failure(f"no quality gate ran in run {context.run.run_id}; nothing is published")
     summary = load_gate_results(report_dir).summary()
-    version = publish(
-        settings,
-        context.run.run_id,
-        summary,
-        on_table=lambda t: context.log.debug(f"published {t}"),
-    )
+    with writer_lock(settings, context.log.info):
+        version = publish(
+            settings,
+            context.run.run_id,
+            summary,
+            on_table=lambda t: context.log.debug(f"published {t}"),
+        )
     return dg.MaterializeResult(
         metadata={
             "version": version.version,

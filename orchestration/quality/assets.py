@@ -6,6 +6,8 @@ warehouse) and the build gate after dbt (a failed build is never published).
 
 import dagster as dg
 
+from orchestration.instance import WRITER_POOL
+from orchestration.locking import writer_lock
 from orchestration.quality.gate import GateResult, Thresholds, load_gate_results, run_gate
 from orchestration.quality.reports import write_area_reports, write_index
 from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
@@ -28,9 +30,11 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
     settings = effekt.settings()
     root = settings.data_dir / "reports"
     report_dir = root / context.run.run_id
-    result: GateResult = run_gate(
-        settings, context.run.run_id, report_dir, names, Thresholds.from_env(), gate_name
-    )
+    # The gate only reads, but DuckDB lets no reader in while a writer holds the file.
+    with writer_lock(settings, context.log.info):
+        result: GateResult = run_gate(
+            settings, context.run.run_id, report_dir, names, Thresholds.from_env(), gate_name
+        )
     if settings.warehouse.exists():
         areas = write_area_reports(settings, load_gate_results(report_dir))
         area_folder = str(next(iter(areas.values())).parent)
@@ -61,13 +65,13 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
         )
 
 
-@dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate")
+@dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate", pool=WRITER_POOL)
 def delivery_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
     """The delivery against the previous one: implausible changes stop the build."""
     yield from _run(context, effekt, DELIVERY_SUITES, "delivery")
 
 
-@dg.multi_asset_check(specs=_specs(BUILD_SUITES), name="build_gate")
+@dg.multi_asset_check(specs=_specs(BUILD_SUITES), name="build_gate", pool=WRITER_POOL)
 def build_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
     """Staged entities and indicator tables on the full data: errors stop publishing."""
     yield from _run(context, effekt, BUILD_SUITES, "build")

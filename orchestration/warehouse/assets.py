@@ -12,11 +12,15 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.instance import WRITER_POOL
+from orchestration.locking import writer_lock
 from orchestration.resources import EffektSettings
 from orchestration.warehouse import BUILD_ARGS, DBT_PROJECT_DIR, dbt_executable
 
 WAREHOUSE_GROUP = "warehouse"
-WAREHOUSE_WRITER_POOL = "duckdb_writer"
+QUALITY_GROUP = "quality"
+# What quality coordinators read beside the gate's reports: quarantined rows, data-quality figures.
+QUALITY_MODELS = {"stg_quarantine", "ind_data_quality"}
 # Sources that are views over, or parts of, what the ingest step writes.
 SOURCE_ALIASES = {"current_delivery": "deliveries"}
 
@@ -52,6 +56,8 @@ class EffektDbtTranslator(DagsterDbtTranslator):
         return dg.AssetKey([dbt_resource_props["config"]["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["name"] in QUALITY_MODELS:
+            return QUALITY_GROUP
         return WAREHOUSE_GROUP
 
 
@@ -59,7 +65,7 @@ class EffektDbtTranslator(DagsterDbtTranslator):
     manifest=ensure_manifest(),
     project=dbt_project,
     dagster_dbt_translator=EffektDbtTranslator(),
-    pool=WAREHOUSE_WRITER_POOL,
+    pool=WRITER_POOL,
 )
 def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: EffektSettings):
     """Build staging, marts and indicators; dbt's tests run after each model."""
@@ -67,4 +73,5 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: Ef
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     os.environ.update(settings.env())  # dbt's profile reads the paths from the environment
     target = settings.data_dir / "dbt" / "target"
-    yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
+    with writer_lock(settings, context.log.info):
+        yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()

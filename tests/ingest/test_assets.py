@@ -3,13 +3,13 @@
 import dagster as dg
 import pytest
 
+from orchestration.automation import landing_sensor
 from orchestration.definitions import defs
 from orchestration.ingest.assets import (
     ENTITY_SPECS,
     LOG_SPECS,
     IngestConfig,
     ingest_deliveries,
-    landing_sensor,
 )
 from orchestration.resources import EffektSettings, PseudonymKey
 from tests.ingest.conftest import KEY, drop
@@ -31,7 +31,7 @@ def test_definitions_load_with_one_asset_per_entity_in_the_ingest_group():
     assert {f"raw/{e}" for e in ("citizens", "cases", "goals", "goal_followups")} <= keys
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey(["raw", "citizens"])).group_name == "ingest"
-    assert defs.resolve_job_def("ingest") is not None
+    assert graph.get(dg.AssetKey(["raw", "quarantine"])).group_name == "quality"
 
 
 def test_materialising_loads_the_delivery_and_reports_row_counts(settings, generated, monkeypatch):
@@ -98,6 +98,7 @@ def test_the_sensor_requests_one_run_per_new_delivery_and_none_on_the_next_tick(
     context = dg.build_sensor_context(resources=_sensor_resources(settings), cursor=context.cursor)
     requests = [r for r in landing_sensor(context) if isinstance(r, dg.RunRequest)]
     assert len(requests) == 1
+    assert landing_sensor.job_name == "daily_refresh"
     assert requests[0].run_key.startswith(delivery.path.name)
     config = requests[0].run_config["ops"]["ingest_deliveries"]["config"]
     assert IngestConfig(**config).delivery == delivery.path.name

@@ -44,7 +44,7 @@ def refresh(tmp_path, monkeypatch):
         shutil.copytree(delivery.path, folder)
         if cut_area:
             _cut_goals_in_half(folder, cut_area)
-        return defs.resolve_job_def("refresh").execute_in_process(
+        return defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
 

@@ -92,4 +92,4 @@ def test_dbt_models_are_dagster_assets_downstream_of_the_ingest():
         if c.asset_key == dg.AssetKey(["indicators", "ind_goal_attainment"])
     }
     assert any(name.startswith("no_lone_suppressed_sibling") for name in checks)
-    assert defs.resolve_job_def("refresh") is not None
+    assert defs.resolve_job_def("daily_refresh") is not None

@@ -1,0 +1,53 @@
+"""The Dagster instance the commands and `dagster dev` share: run history, pools, run queue.
+
+`DAGSTER_HOME` defaults to `<data folder>/dagster`. Its `dagster.yaml` is written on first use
+and sets what keeps the DuckDB files safe: the `duckdb_writer` pool admits one step at a time,
+and at most one run that writes the warehouse is in progress (the run queue holds the others).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import yaml
+
+from orchestration.settings import Settings
+
+WRITER_POOL = "duckdb_writer"
+WRITER_RUN_TAG = "effekt/writes_warehouse"
+INSTANCE_CONFIG = {
+    "concurrency": {
+        "pools": {"default_limit": 1},
+        "runs": {
+            "max_concurrent_runs": 4,
+            "tag_concurrency_limits": [{"key": WRITER_RUN_TAG, "limit": 1}],
+        },
+    },
+    "telemetry": {"enabled": False},
+}
+
+
+def dagster_home(settings: Settings) -> Path:
+    """`$DAGSTER_HOME` when set, else the data folder's own."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) if home else (settings.data_dir / "dagster").resolve()
+
+
+def ensure_dagster_home(settings: Settings) -> Path:
+    """Create the instance folder and its dagster.yaml (kept if someone has edited it)."""
+    home = dagster_home(settings)
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(
+            "# Written by effekt (orchestration/instance.py); edit freely, it is not overwritten.\n"
+            + yaml.safe_dump(INSTANCE_CONFIG, sort_keys=False)
+        )
+    return home
+
+
+def get_instance(settings: Settings) -> dg.DagsterInstance:
+    """The persistent instance, so `effekt status` and the UI see every run."""
+    return dg.DagsterInstance.from_config(str(ensure_dagster_home(settings)))
