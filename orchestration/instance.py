@@ -12,6 +12,7 @@ from pathlib import Path
 
 import dagster as dg
 import yaml
+from filelock import FileLock
 
 from orchestration.settings import Settings
 
@@ -50,4 +51,9 @@ def ensure_dagster_home(settings: Settings) -> Path:
 
 def get_instance(settings: Settings) -> dg.DagsterInstance:
     """The persistent instance, so `effekt status` and the UI see every run."""
-    return dg.DagsterInstance.from_config(str(ensure_dagster_home(settings)))
+    home = ensure_dagster_home(settings)
+    # Two commands started together on a fresh folder would both create the SQLite tables.
+    with FileLock(home / ".init.lock"):
+        instance = dg.DagsterInstance.from_config(str(home))
+        instance.get_run_records(limit=1)  # every storage created before the lock is let go
+    return instance

@@ -38,8 +38,10 @@ cells as (
         {{ cell_columns | join(', ') }},
         count(*) as n_citizens,
         sum(n_goals) as n_goals,
-        avg(100.0 * n_achieved / n_goals) as avg_goal_attainment_pct,
-        avg({{ gas_t_score('sum_wx', 'sum_w2', 'sum_w') }}) as avg_gas_t_score,
+        -- Averaged as fixed-point numbers: a float sum depends on the order rows arrive in, and
+        -- the same data must publish the same figures to the last digit.
+        avg(cast(100.0 * n_achieved / n_goals as {{ dbt.type_numeric() }})) as avg_goal_attainment_pct,
+        avg(cast({{ gas_t_score('sum_wx', 'sum_w2', 'sum_w') }} as {{ dbt.type_numeric() }})) as avg_gas_t_score,
         {{ is_small_cell('count(*)') }} as is_suppressed
     from per_citizen
     group by {{ cell_columns | join(', ') }}
