@@ -8,6 +8,11 @@
 | EFFEKT_WAREHOUSE | $DATA/warehouse/effekt.duckdb | dbt's DuckDB file (staging onwards, no CPR) |
 | EFFEKT_PSEUDONYM_KEY | (none) | the pseudonymisation secret itself |
 | EFFEKT_PSEUDONYM_KEY_FILE | (none) | or a file holding it |
+| DAGSTER_HOME | $DATA/dagster | the Dagster instance: run history, pools, run queue |
+| EFFEKT_WRITER_LOCK_TIMEOUT | 21600 | seconds a writing step waits for another writer |
+| EFFEKT_ALERT_WEBHOOK | (none) | also post run-failure alerts as JSON to this URL |
+| EFFEKT_UI_URL | http://localhost:3000 | the Dagster UI, for links in alerts |
+| EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING, EFFEKT_GATE_GAS_JUMP | 0.3, 0.05, 0.15 | quality gate thresholds (docs/quality-gate.md) |
 """
 
 from __future__ import annotations
