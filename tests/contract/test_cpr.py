@@ -94,6 +94,10 @@ def test_fictitious_numbers_refuse_new_year_birthdays():
         ("effekt-synth_20190630T020000", False),
         ("sha 8bfc7f7b4f7c3cd7808cedb817b77939579826c3", False),
         ("case 100000123", False),
+        ("avg 47.2812038451", False),  # a fraction's digits
+        ("ref.0102031234", True),
+        ("1;0102031234;x", True),
+        ("7,0102031234", True),  # a comma-delimited row
     ],
 )
 def test_the_cpr_detector_finds_cpr_numbers_and_not_other_digits(text, found):
