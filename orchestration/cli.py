@@ -19,7 +19,7 @@ from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manife
 from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
 from orchestration.instance import ensure_dagster_home
 from orchestration.pipeline import PipelineFailed, PipelineRun, run_backfill, run_pipeline
-from orchestration.reporting import Quarter
+from orchestration.reporting import Quarter, fact_sheet_dir
 from orchestration.settings import Settings
 from orchestration.status import collect_status, format_status
 
@@ -173,6 +173,11 @@ def cmd_backfill(args: argparse.Namespace) -> int:
         print(f"effekt: {r.quarter} failed: {r.error}", file=sys.stderr)
     done = len(runs) - len(failed)
     print(f"{done} of {len(runs)} quarters reported under {settings.data_dir / 'reporting'}")
+    if done:
+        last = next(r for r in reversed(runs) if r.success)
+        print(
+            f"Barometer for {last.quarter}: {fact_sheet_dir(settings, Quarter.parse(last.quarter)) / 'index.html'}"
+        )
     return 1 if failed else 0
 
 
@@ -188,7 +193,9 @@ def cmd_ui(args: argparse.Namespace) -> int:
     home = ensure_dagster_home(settings)
     env = dict(os.environ) | settings.env() | {"DAGSTER_HOME": str(home)}
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
-    command = ["dagster", "dev", "-w", str(workspace), "-p", str(args.port)]
+    beside = Path(sys.executable).with_name("dagster")  # the venv's, even when not activated
+    command = [str(beside) if beside.exists() else "dagster", "dev", "-w", str(workspace),
+               "-p", str(args.port)]  # fmt: skip
     print(f"Dagster UI on http://localhost:{args.port} (instance {home}); Ctrl-C stops it.")
     os.execvpe(command[0], command, env)
     return 0  # not reached
@@ -224,7 +231,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     except PipelineFailed as e:
         print(f"effekt: {e}", file=sys.stderr)
         return 1
+    quarter = Quarter.of(DEMO_END)
+    print(f"Quarterly reporting for {quarter.label}: snapshot, fact sheets, barometer ...")
+    [report] = run_backfill(settings, quarter, quarter)
+    if not report.success:
+        print(f"effekt: {report.error}", file=sys.stderr)
+        return 1
     _print_outputs(settings, run)
+    print(
+        f"Fact sheets and barometer for {quarter.label}:  {fact_sheet_dir(settings, quarter) / 'index.html'}"
+    )
     return 0
 
 

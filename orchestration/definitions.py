@@ -15,13 +15,13 @@ from orchestration.ingest.assets import ingest_deliveries
 from orchestration.pipeline import progress_logger
 from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
-from orchestration.reporting.assets import quarter_indicators
+from orchestration.reporting.assets import fact_sheets, quarter_indicators
 from orchestration.resources import EffektSettings, PseudonymKey
 from orchestration.warehouse import dbt_executable
 from orchestration.warehouse.assets import dbt_project, warehouse
 
 defs = dg.Definitions(
-    assets=[ingest_deliveries, warehouse, published, quarter_indicators],
+    assets=[ingest_deliveries, warehouse, published, quarter_indicators, fact_sheets],
     asset_checks=[delivery_gate, build_gate],
     jobs=[daily_refresh, quarterly_reporting],
     schedules=[daily_schedule, quarterly_schedule],

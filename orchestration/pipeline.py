@@ -115,9 +115,21 @@ def _tool_output(settings: Settings) -> Iterator[Path]:
         yield path
 
 
-def _defs(settings: Settings):
+@contextmanager
+def run_environment(settings: Settings) -> Iterator[None]:
+    """The settings as environment variables for the run (resources and dbt read them there),
+    restored afterwards so that the next command in this process starts from its own."""
+    saved = dict(os.environ)
     os.environ.update(settings.env())
-    from orchestration.definitions import defs  # reads the settings from the environment
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _defs():
+    from orchestration.definitions import defs
 
     return defs
 
@@ -125,10 +137,14 @@ def _defs(settings: Settings):
 def run_pipeline(settings: Settings, progress: Callable[[str], None] | None = print) -> PipelineRun:
     """Run the daily refresh: ingest every pending delivery, build, gate and publish."""
     load_key(settings)  # refuse to start without a key, before anything moves
-    defs = _defs(settings)
+    defs = _defs()
     if progress:
         progress(f"Daily refresh: deliveries from {settings.landing_dir} to {settings.warehouse}")
-    with get_instance(settings) as instance, _tool_output(settings) as log_file:
+    with (
+        run_environment(settings),
+        get_instance(settings) as instance,
+        _tool_output(settings) as log_file,
+    ):
         result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
             instance=instance,
             run_config=_run_config(progress is not None),
@@ -159,15 +175,14 @@ def run_backfill(
     """
     from orchestration.reporting.assets import quarter_partition_key
 
-    defs = _defs(settings)
-    job = defs.resolve_job_def(QUARTERLY_JOB)
+    job = _defs().resolve_job_def(QUARTERLY_JOB)
     backfill_id = f"effekt-{uuid.uuid4().hex[:8]}"
     quarters = first.until(last)
     runs = []
     for n, quarter in enumerate(quarters, 1):
         if progress:
             progress(f"[{n}/{len(quarters)}] {quarter.label}")
-        with get_instance(settings) as instance, _tool_output(settings):
+        with run_environment(settings), get_instance(settings) as instance, _tool_output(settings):
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=quarter_partition_key(quarter),

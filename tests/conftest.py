@@ -13,11 +13,15 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
+import yaml
 
 from orchestration.generate import GeneratedDelivery, GeneratorConfig, generate_delivery
 from orchestration.ingest.contract_checks import check_delivery
 from orchestration.ingest.delivery import load_raw, read_manifest
 from orchestration.ingest.load import ingest_delivery
+from orchestration.publish import current_version
+from orchestration.reporting import Quarter, fact_sheet_dir
+from orchestration.reporting.factsheets import TARGETS_FILE
 from orchestration.settings import Settings
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 
@@ -134,3 +138,62 @@ def operated(tmp_path_factory, small_delivery) -> Operated:
     shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
     run = run_pipeline(settings, progress=None)
     return Operated(settings, run, small_delivery.path)
+
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "build" / "test-artifacts"  # screenshots; CI keeps this folder
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium, as CI installs it from the Debian packages."""
+    if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+        if os.environ.get("CI"):
+            pytest.fail(
+                "headless Chromium is missing: .ci/run installs chromium and chromium-driver"
+            )
+        pytest.skip("install the Debian packages chromium and chromium-driver to run browser tests")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                "--window-size=1600,1000"):  # fmt: skip
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(120)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+QUARTER = Quarter.parse("2019Q2")
+
+
+@dataclass
+class Reported:
+    operated: object
+    quarter: Quarter
+    sheets: Path  # the quarter's factsheets folder
+    version: Path  # the published version they were made from
+
+
+@pytest.fixture(scope="session")
+def reported(operated, tmp_path_factory) -> Reported:
+    """Targets from a file of our own: the 300 test citizens spread thin over 20 units."""
+    from orchestration.pipeline import run_backfill
+
+    targets = yaml.safe_load(TARGETS_FILE.read_text()) | {"min_citizens_for_unit_sheet": 12}
+    path = tmp_path_factory.mktemp("targets") / "targets.yaml"
+    path.write_text(yaml.safe_dump(targets))
+    os.environ["EFFEKT_BAROMETER_TARGETS"] = str(path)
+    [run] = run_backfill(operated.settings, QUARTER, QUARTER, progress=None)
+    assert run.success, run.error
+    return Reported(
+        operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
+        current_version(operated.settings),
+    )  # fmt: skip

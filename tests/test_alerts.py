@@ -1,7 +1,6 @@
 """A failed run leaves an alert naming the failed step and where to look, and nothing personal."""
 
 import json
-import os
 import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -12,6 +11,7 @@ from orchestration.alerts import FileAlertSink, WebhookAlertSink, alert_on_run_f
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.definitions import defs
 from orchestration.instance import get_instance
+from orchestration.pipeline import run_environment
 from orchestration.resources import EffektSettings
 from tests.conftest import operated_settings
 
@@ -20,10 +20,10 @@ def _failed_run(settings, delivery):
     """The daily job on a delivery whose goals file does not match its manifest's checksum."""
     shutil.copytree(delivery, settings.landing_dir / delivery.name)
     instance = get_instance(settings)
-    os.environ.update(settings.env())
-    result = defs.resolve_job_def("daily_refresh").execute_in_process(
-        instance=instance, raise_on_error=False
-    )
+    with run_environment(settings):
+        result = defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=instance, raise_on_error=False
+        )
     assert not result.success
     return instance, result
 

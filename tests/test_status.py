@@ -6,7 +6,8 @@ from orchestration.cli import main
 
 
 def test_status_lists_the_last_run_the_published_version_and_the_gate(operated, capsys):
-    assert main(["status", "--data-dir", str(operated.settings.data_dir), "--json"]) == 0
+    data_dir = str(operated.settings.data_dir)
+    assert main(["status", "--data-dir", data_dir, "--json", "--runs", "50"]) == 0
     status = json.loads(capsys.readouterr().out)
     runs = {r["run_id"]: r for r in status["runs"]}
     assert runs[operated.run.run_id]["status"] == "SUCCESS"

@@ -19,11 +19,11 @@ import numpy as np
 CPR_PATTERN = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
 # A CPR-like number inside other text, for redaction and the privacy scans: a plausible day
 # (01-31, or 61-91 for replacement numbers) and month, then the year and four digits. Digits
-# after a decimal point (47.2812038451) are a fraction, not a CPR number.
+# right after a point (47.2812038451, .2309699292 in plotly.js) are a fraction, not a CPR number.
 _CPR_BODY = r"(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])(?:0[1-9]|1[0-2])[0-9]{2}-?[0-9]{4}"
-CPR_IN_TEXT = re.compile(rf"(?<![\w-])(?<!\d\.){_CPR_BODY}(?![\w-])")
+CPR_IN_TEXT = re.compile(rf"(?<![\w.-]){_CPR_BODY}(?![\w-])")
 # RE2 has no look-behind: the character before is matched instead.
-CPR_IN_TEXT_SQL = rf"(?:^|[^0-9A-Za-z_.-]|(?:^|[^0-9])\.){_CPR_BODY}(?:$|[^0-9A-Za-z_-])"
+CPR_IN_TEXT_SQL = rf"(?:^|[^0-9A-Za-z_.-]){_CPR_BODY}(?:$|[^0-9A-Za-z_-])"
 MOD11_WEIGHTS = (4, 3, 2, 7, 6, 5, 4, 3, 2, 1)
 REPLACEMENT_DAY_OFFSET = 60
 

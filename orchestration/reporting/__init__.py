@@ -4,7 +4,8 @@ A quarter's snapshot holds, per indicator table, the rows of every period that e
 quarter (the quarter itself, the rolling four quarters up to it, and the year when it is Q4), so
 a fact sheet for 2019Q2 keeps showing what was published for 2019Q2 after later deliveries.
 
-    reporting/<2019Q2>/ind_*.parquet, snapshot.json
+    reporting/<2019Q2>/indicators/ind_*.parquet, snapshot.json
+    reporting/<2019Q2>/factsheets/index.html (the barometer) and one page per level
 """
 
 from __future__ import annotations
@@ -80,8 +81,16 @@ class Quarter:
         return quarters
 
 
-def snapshot_dir(settings: Settings, quarter: Quarter) -> Path:
+def quarter_dir(settings: Settings, quarter: Quarter) -> Path:
     return settings.data_dir / "reporting" / quarter.label
+
+
+def snapshot_dir(settings: Settings, quarter: Quarter) -> Path:
+    return quarter_dir(settings, quarter) / "indicators"
+
+
+def fact_sheet_dir(settings: Settings, quarter: Quarter) -> Path:
+    return quarter_dir(settings, quarter) / "factsheets"
 
 
 def write_quarter_snapshot(settings: Settings, quarter: Quarter) -> dict:

@@ -4,7 +4,15 @@ import datetime as dt
 
 import dagster as dg
 
-from orchestration.reporting import NothingToReport, Quarter, write_quarter_snapshot
+from orchestration.publish import current_version
+from orchestration.reporting import (
+    NothingToReport,
+    Quarter,
+    fact_sheet_dir,
+    snapshot_dir,
+    write_quarter_snapshot,
+)
+from orchestration.reporting.factsheets import write_fact_sheets
 from orchestration.resources import EffektSettings
 
 REPORTING_GROUP = "reporting"
@@ -54,6 +62,46 @@ def quarter_indicators(
             "published_version": snapshot["published_version"],
             "dagster/row_count": sum(snapshot["row_counts"].values()),
             "row_counts": snapshot["row_counts"],
-            "path": dg.MetadataValue.path(str(settings.data_dir / "reporting" / quarter.label)),
+            "path": dg.MetadataValue.path(str(snapshot_dir(settings, quarter))),
+        }
+    )
+
+
+class FactSheetConfig(dg.Config):
+    language: str = "da"  # da or en
+
+
+@dg.asset(
+    key=["reporting", "fact_sheets"],
+    deps=[quarter_indicators],
+    partitions_def=quarters,
+    group_name=REPORTING_GROUP,
+    kinds={"html", "plotly"},
+    description=(
+        "Self-contained HTML fact sheets for the administration, each operating area and each "
+        "unit with enough citizens, and the barometer (index.html), from the published indicators."
+    ),
+)
+def fact_sheets(
+    context: dg.AssetExecutionContext, config: FactSheetConfig, effekt: EffektSettings
+) -> dg.MaterializeResult:
+    settings = effekt.settings()
+    quarter = partition_quarter(context.partition_key)
+    version = current_version(settings)
+    if version is None:
+        raise dg.Failure(description="nothing is published yet: run the daily refresh first")
+    out = fact_sheet_dir(settings, quarter)
+    try:
+        written = write_fact_sheets(version, quarter, out, lang=config.language)
+    except NothingToReport as e:
+        raise dg.Failure(description=f"{quarter.label}: {e}") from None
+    return dg.MaterializeResult(
+        metadata={
+            "quarter": quarter.label,
+            "language": written["language"],
+            "fact_sheets": len(written["sheets"]),
+            "units_without_sheet": ", ".join(written["units_without_sheet"]) or "none",
+            "barometer": dg.MetadataValue.path(written["index"]),
+            "published_version": written["published_version"],
         }
     )

@@ -95,7 +95,8 @@ def test_fictitious_numbers_refuse_new_year_birthdays():
         ("sha 8bfc7f7b4f7c3cd7808cedb817b77939579826c3", False),
         ("case 100000123", False),
         ("avg 47.2812038451", False),  # a fraction's digits
-        ("ref.0102031234", True),
+        ("u=.2309699292", False),
+        ("nr:0102031234", True),
         ("1;0102031234;x", True),
         ("7,0102031234", True),  # a comma-delimited row
     ],

@@ -9,6 +9,7 @@ from orchestration.reporting import (
     INDICATOR_TABLES,
     NothingToReport,
     Quarter,
+    fact_sheet_dir,
     snapshot_dir,
     write_quarter_snapshot,
 )
@@ -49,6 +50,11 @@ def test_a_backfill_over_four_quarters_materialises_four_partitions(operated):
             for r in instance.get_run_records(dg.RunsFilter(run_ids=[r.run_id for r in runs]))
         }
     assert partitions >= {"2018-07-01", "2018-10-01", "2019-01-01", "2019-04-01"}
+    # One fact-sheet set per quarter, each from that quarter's figures.
+    for run in runs:
+        sheets = fact_sheet_dir(operated.settings, Quarter.parse(run.quarter))
+        assert (sheets / "index.html").exists() and (sheets / "administration.html").exists()
+        assert f"Kvartal {run.quarter}" in (sheets / "administration.html").read_text()
     assert len(backfills) == 1 and None not in backfills
 
 

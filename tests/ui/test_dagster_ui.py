@@ -3,7 +3,7 @@
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.ui.conftest import ARTIFACTS
+from tests.conftest import ARTIFACTS
 
 GROUPS = ("ingest", "quality", "warehouse", "publish", "reporting")
 

@@ -1,0 +1,580 @@
+"""Fact sheets and the barometer: self-contained HTML pages from the published indicators.
+
+Read like any BI client reads them: `published/current/indicators.duckdb`, read-only, periods up
+to the quarter reported. One page per level: the administration, each operating area, each unit
+with enough citizens; and a barometer listing every unit with traffic lights against targets.
+Each page carries plotly.js inline, so it opens offline, on a tablet, from a mail attachment.
+Suppressed cells are shown as "<5", never as zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import plotly.graph_objects as go
+import yaml
+from plotly.offline import get_plotlyjs
+
+from orchestration.reporting import INDICATOR_TABLES, NothingToReport, Quarter
+from orchestration.reporting.text import LANGUAGES, TEXT
+
+TARGETS_FILE = Path(__file__).with_name("targets.yaml")
+DATA_BREAK = dt.date(2017, 5, 15)
+CODE_TABLES = ("indicator_labels", "life_themes", "goal_types", "assessment_themes")
+COLOURS = {"achieved": "#2e7d32", "not_achieved": "#bdbdbd", "improved": "#2e7d32",
+           "unchanged": "#9e9e9e", "worsened": "#c62828"}  # fmt: skip
+LIGHTS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#bdbdbd"}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Whom a fact sheet is about: the administration, an operating area, or one unit."""
+
+    kind: str  # administration, area or unit
+    org_role: str
+    org_level: int
+    org_unit_id: str
+    org_unit_name: str
+
+    @property
+    def file_name(self) -> str:
+        return "administration.html" if self.kind == "administration" else (
+            f"{self.kind}-{self.org_unit_id}.html"
+        )  # fmt: skip
+
+
+@dataclass
+class Published:
+    """The published indicator tables up to a quarter, and the code lists with labels."""
+
+    tables: dict[str, pd.DataFrame]
+    codes: dict[str, pd.DataFrame]
+    manifest: dict
+    quarter: Quarter
+
+    @classmethod
+    def load(cls, version: Path, quarter: Quarter) -> Published:
+        con = duckdb.connect(str(version / "indicators.duckdb"), read_only=True)
+        try:
+            tables = {
+                t: con.execute(
+                    f"select * from main.{t} where period_end <= ? order by all", [quarter.end]
+                ).df()
+                for t in INDICATOR_TABLES
+            }
+            codes = {c: con.execute(f"select * from codes.{c}").df() for c in CODE_TABLES}
+        finally:
+            con.close()
+        manifest = json.loads((version / "manifest.json").read_text())
+        if not (tables["ind_goal_attainment"]["period_label"] == quarter.label).any():
+            raise NothingToReport(
+                f"published version {manifest['version']} has no indicators for {quarter.label}"
+            )
+        return cls(tables, codes, manifest, quarter)
+
+    def rows(self, table: str, subject: Subject, role: str | None = None, **where) -> pd.DataFrame:
+        df = self.tables[table]
+        mask = (
+            (df.org_role == (role or subject.org_role))
+            & (df.org_level == subject.org_level)
+            & (df.org_unit_id == subject.org_unit_id)
+        )
+        for column, value in where.items():
+            mask &= df[column] == value
+        return df[mask]
+
+
+def rolling_label(quarter: Quarter) -> str:
+    first = quarter
+    for _ in range(3):
+        first = first.previous()
+    return f"{first.label}-{quarter.label}"
+
+
+def year_ago(quarter: Quarter) -> Quarter:
+    for _ in range(4):
+        quarter = quarter.previous()
+    return quarter
+
+
+def load_targets(path: Path | None = None) -> dict:
+    path = path or Path(os.environ.get("EFFEKT_BAROMETER_TARGETS", TARGETS_FILE))
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def _number(value: float, decimals: int, lang: str) -> str:
+    text = f"{value:,.{decimals}f}"
+    if lang == "da":  # 1.234,5
+        text = text.replace(",", "\u00a0").replace(".", ",").replace("\u00a0", ".")
+    return text
+
+
+def fmt(value, lang: str, *, suppressed: bool = False, pct: bool = False, decimals: int = 0) -> str:
+    """A figure as people read it: "<5" when suppressed, "–" when there is none."""
+    if suppressed:
+        return TEXT[lang]["suppressed"]
+    if value is None or pd.isna(value):
+        return "\u2013"
+    text = _number(float(value), decimals, lang)
+    return f"{text}\u00a0%" if pct and lang == "da" else f"{text}%" if pct else text
+
+
+def fmt_change(now, before, lang: str) -> str:
+    """Percentage points, rounded as shown: +6, −25, ±0; "–" without a figure to compare."""
+    if now is None or before is None or pd.isna(now) or pd.isna(before):
+        return "\u2013"
+    change = round(float(now) - float(before))
+    sign = "+" if change > 0 else "\u2212" if change < 0 else "\u00b1"
+    return f"{sign}{_number(abs(change), 0, lang)}"
+
+
+def _cell(key: str, text: str, css: str = "") -> str:
+    cls = f' class="{css}"' if css else ""
+    return f'<td data-cell="{html.escape(key)}"{cls}>{html.escape(text)}</td>'
+
+
+def _label(codes: pd.DataFrame, code: str, lang: str, column: str = "label") -> str:
+    match = codes[codes.iloc[:, 0] == code] if column == "label" else codes
+    return str(match.iloc[0][f"{column}_{lang}"]) if len(match) else code
+
+
+# ---------------------------------------------------------------- subjects
+
+
+def subjects(published: Published, targets: dict) -> tuple[list[Subject], list[Subject]]:
+    """Who gets a fact sheet, and the units with too few citizens for one."""
+    ga = published.tables["ind_goal_attainment"]
+    rolling = ga[(ga.period_label == rolling_label(published.quarter)) & (ga.life_theme == "all")
+                 & (ga.sub_theme == "all")]  # fmt: skip
+    units = ga[ga.period_label == published.quarter.label][
+        ["org_role", "org_level", "org_unit_id", "org_unit_name"]
+    ].drop_duplicates()
+    sheets, too_few = [], []
+    for level, kind in ((1, "administration"), (2, "area")):
+        for row in units[(units.org_level == level) & (units.org_role == "provider")].itertuples():
+            sheets.append(Subject(kind, "provider", level, row.org_unit_id, row.org_unit_name))
+    minimum = targets.get("min_citizens_for_unit_sheet", 20)
+    for row in units[units.org_level == 3].sort_values(["org_role", "org_unit_name"]).itertuples():
+        subject = Subject("unit", row.org_role, 3, row.org_unit_id, row.org_unit_name)
+        cell = rolling[
+            (rolling.org_role == row.org_role) & (rolling.org_unit_id == row.org_unit_id)
+        ]
+        enough = len(cell) and not cell.iloc[0].is_suppressed and cell.iloc[0].n_citizens >= minimum
+        (sheets if enough else too_few).append(subject)
+    return sheets, too_few
+
+
+# ---------------------------------------------------------------- charts
+
+
+def _figure_html(fig: go.Figure, div_id: str) -> str:
+    fig.update_layout(
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        font={"family": "system-ui, sans-serif", "size": 13},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.15},
+    )
+    return fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config={"displaylogo": False, "responsive": True},
+    )
+
+
+def goal_attainment_section(published: Published, subject: Subject, lang: str) -> str:
+    t, q = TEXT[lang], published.quarter
+    year, prev_year = rolling_label(q), rolling_label(year_ago(q))
+    ga = published.rows("ind_goal_attainment", subject)
+    themes = published.codes["life_themes"].sort_values("sort_order")
+    order = [("all", "all")]
+    for theme in themes.life_theme.drop_duplicates():
+        order.append((theme, "all"))
+        order += [(theme, s) for s in themes[themes.life_theme == theme].sub_theme]
+
+    def get(label, theme, sub):
+        row = ga[(ga.period_label == label) & (ga.life_theme == theme) & (ga.sub_theme == sub)]
+        return row.iloc[0] if len(row) else None
+
+    def name(theme, sub):
+        if theme == "all":
+            return t["all"]
+        rows = themes[themes.life_theme == theme]
+        if sub == "all":
+            return str(rows.iloc[0][f"life_theme_label_{lang}"])
+        return str(rows[rows.sub_theme == sub].iloc[0][f"sub_theme_label_{lang}"])
+
+    body = []
+    for theme, sub in order:
+        cells = []
+        for label, previous in ((year, prev_year), (q.label, q.previous().label)):
+            now, before = get(label, theme, sub), get(previous, theme, sub)
+            suppressed = now is not None and bool(now.is_suppressed)
+            key = f"ind_goal_attainment|{label}|{theme}|{sub}"
+            avg = None if now is None else now.avg_goal_attainment_pct
+            n = None if now is None else now.n_citizens
+            prior = (
+                None if before is None or before.is_suppressed else before.avg_goal_attainment_pct
+            )
+            cells += [
+                _cell(
+                    f"{key}|avg_goal_attainment_pct",
+                    fmt(avg, lang, suppressed=suppressed, pct=True),
+                ),
+                _cell(f"{key}|n_citizens", fmt(n, lang, suppressed=suppressed)),
+                _cell(f"{key}|change", "\u2013" if suppressed else fmt_change(avg, prior, lang)),
+            ]
+        css = "total" if sub == "all" else "sub"
+        body.append(
+            f'<tr class="{css}"><th scope="row">{html.escape(name(theme, sub))}</th>{"".join(cells)}</tr>'
+        )
+    head = (
+        f'<tr><th rowspan="2">{t["theme"]}</th><th colspan="3">{t["year"].format(label=year)}</th>'
+        f'<th colspan="3">{t["quarter"].format(label=q.label)}</th></tr>'
+        + "<tr>"
+        + f"<th>{t['avg']}</th><th>{t['n']}</th><th>{t['change']}</th>" * 2
+        + "</tr>"
+    )
+    table = f'<table class="figures">{head}{"".join(body)}</table>'
+
+    bars = [(theme, get(year, theme, "all")) for theme, sub in order if sub == "all"]
+    labels = [name(theme, "all") + (f" ({t['suppressed']})" if r is not None and r.is_suppressed else "")
+              for theme, r in bars]  # fmt: skip
+    values = [
+        None if r is None or r.is_suppressed else float(r.avg_goal_attainment_pct) for _, r in bars
+    ]
+    fig = go.Figure(go.Bar(
+        x=values, y=labels, orientation="h", marker_color="#1565c0",
+        text=[fmt(v, lang, pct=True) if v is not None else "" for v in values],
+        textposition="auto", customdata=[theme for theme, _ in bars],
+        hovertemplate="%{y}: %{x:.1f}%<extra></extra>",
+    ))  # fmt: skip
+    fig.update_layout(xaxis={"range": [0, 100], "ticksuffix": "%"}, yaxis={"autorange": "reversed"},
+                      height=80 + 40 * len(bars))  # fmt: skip
+    return _section(t["goal_attainment"], _figure_html(fig, "chart-goal-attainment"),
+                    t["goal_attainment_note"]) + _section("", table, t["table_note"], css="table")  # fmt: skip
+
+
+def goal_type_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    rows = published.rows(
+        "ind_goal_type_achievement", subject, period_label=rolling_label(published.quarter)
+    )
+    codes = published.codes["goal_types"]
+    labels, achieved, not_achieved, types = [], [], [], []
+    for row in rows[rows.goal_type != "all"].sort_values("goal_type").itertuples():
+        name = _label(codes, row.goal_type, lang)
+        labels.append(f"{name} ({t['suppressed']})" if row.is_suppressed else name)
+        achieved.append(None if row.is_suppressed else float(row.pct_achieved))
+        not_achieved.append(None if row.is_suppressed else float(row.pct_not_achieved))
+        types.append(row.goal_type)
+    fig = go.Figure([
+        go.Bar(name=t["achieved"], x=achieved, y=labels, orientation="h", customdata=types,
+               marker_color=COLOURS["achieved"], text=[fmt(v, lang, pct=True) if v is not None else "" for v in achieved]),
+        go.Bar(name=t["not_achieved"], x=not_achieved, y=labels, orientation="h", customdata=types,
+               marker_color=COLOURS["not_achieved"], text=[fmt(v, lang, pct=True) if v is not None else "" for v in not_achieved]),
+    ])  # fmt: skip
+    fig.update_layout(barmode="stack", xaxis={"range": [0, 100], "ticksuffix": "%"},
+                      height=120 + 45 * max(len(labels), 1))  # fmt: skip
+    return _section(t["goal_types"], _figure_html(fig, "chart-goal-types"), t["goal_types_note"])
+
+
+def timeseries_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    ga = published.rows("ind_goal_attainment", subject, period_type="quarter", sub_theme="all")
+    themes = published.codes["life_themes"].sort_values("sort_order")
+    traces = []
+    for theme in ["all", *themes.life_theme.drop_duplicates()]:
+        series = ga[ga.life_theme == theme].sort_values("period_start")
+        if series.empty:
+            continue
+        name = t["all"] if theme == "all" else str(
+            themes[themes.life_theme == theme].iloc[0][f"life_theme_label_{lang}"])  # fmt: skip
+        values = [
+            None if s else float(v)
+            for s, v in zip(series.is_suppressed, series.avg_goal_attainment_pct, strict=True)
+        ]
+        traces.append(go.Scatter(
+            x=series.period_start, y=values, name=name, mode="lines+markers", connectgaps=False,
+            customdata=series.period_label, line={"width": 3 if theme == "all" else 1.5},
+            hovertemplate="%{customdata}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
+        ))  # fmt: skip
+    fig = go.Figure(traces)
+    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time()).timestamp() * 1000,
+                  line_dash="dash", line_color="#6d4c41",
+                  annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
+    fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=380)
+    return _section(t["timeseries"], _figure_html(fig, "chart-timeseries"), t["timeseries_note"])
+
+
+def functional_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    rows = published.rows(
+        "ind_functional_ability", subject, period_label=rolling_label(published.quarter)
+    )
+    codes = published.codes["assessment_themes"]
+    rows = rows.merge(codes, on=["instrument_family", "theme"], how="left").sort_values(
+        ["instrument_family", "sort_order"], na_position="first")  # fmt: skip
+    labels, keys = [], []
+    data = {k: [] for k in ("improved", "unchanged", "worsened")}
+    for row in rows.itertuples():
+        name = (
+            t["all"]
+            if row.theme == "all"
+            else (
+                getattr(row, f"label_{lang}")
+                if pd.notna(getattr(row, f"label_{lang}"))
+                else row.theme
+            )
+        )
+        label = f"{row.instrument_family}: {name}"
+        labels.append(f"{label} ({t['suppressed']})" if row.is_suppressed else label)
+        keys.append(f"{row.instrument_family}|{row.theme}")
+        for k in data:
+            data[k].append(None if row.is_suppressed else float(getattr(row, f"pct_{k}")))
+    fig = go.Figure([
+        go.Bar(name=t[k], x=v, y=labels, orientation="h", marker_color=COLOURS[k], customdata=keys,
+               text=[fmt(x, lang, pct=True) if x is not None else "" for x in v])
+        for k, v in data.items()
+    ])  # fmt: skip
+    fig.update_layout(barmode="stack", xaxis={"range": [0, 100], "ticksuffix": "%"},
+                      yaxis={"autorange": "reversed"}, height=120 + 32 * max(len(labels), 1))  # fmt: skip
+    return _section(t["functional"], _figure_html(fig, "chart-functional"), t["functional_note"])
+
+
+def key_figures_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    labels = published.codes["indicator_labels"]
+    labels = labels[labels.domain == "figure"]
+    q = published.quarter.label
+    own = published.rows("ind_key_figures", subject, period_label=q, breakdown="all")
+    if subject.kind != "unit":  # case figures exist for authorities only
+        authority = published.rows(
+            "ind_key_figures", subject, role="authority", period_label=q, breakdown="all"
+        )
+        own = pd.concat([own, authority[~authority.figure.isin(own.figure)]])
+    body = []
+    for row in labels.itertuples():
+        match = own[own.figure == row.code]
+        if match.empty:
+            continue
+        r = match.iloc[0]
+        decimals = 1 if r.unit in ("percent", "cases_per_caseworker") else 0
+        value = fmt(
+            r.value,
+            lang,
+            suppressed=bool(r.is_suppressed),
+            pct=r.unit == "percent",
+            decimals=decimals,
+        )
+        body.append(f"<tr><th scope=\"row\">{html.escape(getattr(row, f'label_{lang}'))}</th>"
+                    f"{_cell(f'ind_key_figures|{q}|{row.code}|value', value)}</tr>")  # fmt: skip
+    table = (f'<table class="figures"><tr><th>{t["figure"]}</th><th>{t["quarter"].format(label=q)}</th></tr>'
+             f'{"".join(body) or "<tr><td colspan=2>" + t["no_data"] + "</td></tr>"}</table>')  # fmt: skip
+    return _section(t["key_figures"], table, t["key_figures_note"], css="table")
+
+
+def data_quality_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    q, year = published.quarter.label, rolling_label(published.quarter)
+    head = f"<tr><th></th><th>{t['quarter'].format(label=q)}</th><th>{t['year'].format(label=year)}</th></tr>"
+    body = []
+    for measure, pct in (("pct_rows_quarantined", True), ("pct_goals_without_due_followup", True),
+                         ("rows_loaded", False)):  # fmt: skip
+        cells = []
+        for label in (q, year):
+            rows = published.rows("ind_data_quality", subject, period_label=label)
+            r = rows.iloc[0] if len(rows) else None
+            text = (
+                "\u2013"
+                if r is None
+                else fmt(
+                    r[measure],
+                    lang,
+                    suppressed=bool(r.is_suppressed),
+                    pct=pct,
+                    decimals=1 if pct else 0,
+                )
+            )
+            cells.append(_cell(f"ind_data_quality|{label}|{measure}", text))
+        body.append(f'<tr><th scope="row">{t[measure]}</th>{"".join(cells)}</tr>')
+    table = f'<table class="figures">{head}{"".join(body)}</table>'
+    return _section(t["data_quality"], table, t["data_quality_note"], css="table quality")
+
+
+def _section(title: str, content: str, note: str, css: str = "chart") -> str:
+    heading = f"<h2>{html.escape(title)}</h2>" if title else ""
+    return (f'<section class="{css}">{heading}{content}'
+            f'<p class="note">{html.escape(note)}</p></section>')  # fmt: skip
+
+
+# ---------------------------------------------------------------- pages
+
+CSS = """
+body{font-family:system-ui,sans-serif;margin:0;color:#212121;background:#f5f5f5}
+header{background:#0d47a1;color:#fff;padding:1rem 1.5rem}
+header h1{margin:0;font-size:1.5rem} header p{margin:.3rem 0 0;opacity:.9}
+main{max-width:1100px;margin:auto;padding:1rem;display:grid;gap:1rem}
+section{background:#fff;border-radius:8px;padding:1rem;box-shadow:0 1px 3px #0002;overflow-x:auto}
+h2{font-size:1.15rem;margin:.2rem 0 .6rem}
+.note{font-size:.9rem;color:#555;margin:.5rem 0 0}
+table{border-collapse:collapse;width:100%;font-size:.95rem}
+th,td{padding:.35rem .5rem;border-bottom:1px solid #e0e0e0;text-align:right}
+th[scope=row],td.name{text-align:left} tr.total th{font-weight:600} tr.sub th{font-weight:400;padding-left:1.5rem}
+.light{display:inline-block;min-width:4.5rem;padding:.2rem .4rem;border-radius:1rem;color:#fff;text-align:center}
+a{color:#0d47a1} footer{font-size:.8rem;color:#666;text-align:center;padding:1rem}
+@media (max-width:700px){main{padding:.4rem} th,td{padding:.25rem}}
+"""
+
+
+def _page(title: str, subtitle: str, body: str, lang: str, footer: str) -> str:
+    return f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(title)}</title><style>{CSS}</style>
+<script type="text/javascript">{get_plotlyjs()}</script></head>
+<body><header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>
+<main>{body}</main><footer>{footer}</footer></body></html>
+"""
+
+
+def _subject_title(subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    if subject.kind == "administration":
+        return f"{subject.org_unit_name}: {t['administration']}"
+    if subject.kind == "area":
+        return f"{t['area']}: {subject.org_unit_name}"
+    return f"{subject.org_unit_name} ({t['unit_' + subject.org_role]})"
+
+
+def fact_sheet_html(published: Published, subject: Subject, lang: str = "da") -> str:
+    t = TEXT[lang]
+    sections = [
+        goal_attainment_section(published, subject, lang),
+        goal_type_section(published, subject, lang),
+        timeseries_section(published, subject, lang),
+        functional_section(published, subject, lang),
+        key_figures_section(published, subject, lang),
+        data_quality_section(published, subject, lang),
+    ]
+    m = published.manifest
+    footer = (html.escape(t["published"].format(version=m["version"], deliveries=", ".join(
+        d["delivery_id"] for d in m["deliveries"]))) + f' · <a href="index.html">{t["back"]}</a>')  # fmt: skip
+    return _page(f"{t['title']} · {_subject_title(subject, lang)}",
+                 t["subtitle"].format(quarter=published.quarter.label), "".join(sections), lang, footer)  # fmt: skip
+
+
+# ---------------------------------------------------------------- barometer
+
+
+def light(value, target: dict) -> str:
+    if value is None or pd.isna(value):
+        return "grey"
+    better = (lambda a, b: a <= b) if target.get("lower_is_better") else (lambda a, b: a >= b)
+    if better(value, target["green"]):
+        return "green"
+    return "amber" if better(value, target["amber"]) else "red"
+
+
+def barometer_measures(published: Published, subject: Subject) -> dict[str, float | None]:
+    """The figures the barometer judges, for the last four quarters."""
+    year = rolling_label(published.quarter)
+
+    def one(table, column, role=None, **where):
+        rows = published.rows(table, subject, role=role, period_label=year, **where)
+        if rows.empty or rows.iloc[0].is_suppressed:
+            return None
+        return float(rows.iloc[0][column])
+
+    return {
+        "goal_attainment_pct": one("ind_goal_attainment", "avg_goal_attainment_pct", life_theme="all", sub_theme="all"),
+        "improved_pct": one("ind_functional_ability", "pct_improved", instrument_family="VUM", theme="all")
+        if not published.rows("ind_functional_ability", subject, period_label=year, instrument_family="VUM", theme="all").empty
+        else one("ind_functional_ability", "pct_improved", instrument_family="DIALOG", theme="all"),
+        "followups_on_time_pct": one("ind_key_figures", "value", role="authority" if subject.kind != "unit" else None,
+                                     figure="share_followups_on_time", breakdown="all"),
+        "goals_without_followup_pct": one("ind_data_quality", "pct_goals_without_due_followup"),
+    }  # fmt: skip
+
+
+def barometer_html(published: Published, sheets: list[Subject], too_few: list[Subject],
+                   targets: dict, lang: str = "da") -> str:  # fmt: skip
+    t = TEXT[lang]
+    measures = (
+        "goal_attainment_pct",
+        "improved_pct",
+        "followups_on_time_pct",
+        "goals_without_followup_pct",
+    )
+    head = "".join(f"<th>{t[m]}</th>" for m in measures)
+    rows = []
+    for subject in [*sheets, *too_few]:
+        has_sheet = subject in sheets
+        name = html.escape(_subject_title(subject, lang))
+        link = (
+            f'<a href="{subject.file_name}">{name}</a>'
+            if has_sheet
+            else f"{name} <small>({t['too_few']})</small>"
+        )
+        values = barometer_measures(published, subject) if has_sheet else dict.fromkeys(measures)
+        cells = []
+        for m in measures:
+            colour = light(values[m], targets[m])
+            text = fmt(values[m], lang, pct=True) if values[m] is not None else "\u2013"
+            cells.append(
+                f'<td data-cell="{subject.org_unit_id}|{subject.org_role}|{m}" data-light="{colour}">'
+                f'<span class="light" style="background:{LIGHTS[colour]}" aria-label="{colour}">{text}</span></td>'
+            )
+        rows.append(f'<tr><td class="name">{link}</td>{"".join(cells)}</tr>')
+    table = f'<table class="figures"><tr><th style="text-align:left">{t["unit"]}</th>{head}</tr>{"".join(rows)}</table>'
+    footer = html.escape(t["published"].format(version=published.manifest["version"], deliveries=", ".join(
+        d["delivery_id"] for d in published.manifest["deliveries"])))  # fmt: skip
+    return _page(f"{t['barometer']} · {rolling_label(published.quarter)}",
+                 t["subtitle"].format(quarter=published.quarter.label),
+                 _section("", table, t["barometer_note"], css="table"), lang, footer)  # fmt: skip
+
+
+def write_fact_sheets(version: Path, quarter: Quarter, out: Path, lang: str = "da",
+                      targets: dict | None = None) -> dict:  # fmt: skip
+    """Write every fact sheet and the barometer (index.html) for the quarter into `out`."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"language {lang!r}: choose from {', '.join(LANGUAGES)}")
+    targets = targets or load_targets()
+    published = Published.load(version, quarter)
+    sheets, too_few = subjects(published, targets)
+    incoming = out.with_name(f".incoming-{out.name}")
+    if incoming.exists():
+        for p in incoming.iterdir():
+            p.unlink()
+    incoming.mkdir(parents=True, exist_ok=True)
+    for subject in sheets:
+        (incoming / subject.file_name).write_text(
+            fact_sheet_html(published, subject, lang), encoding="utf-8"
+        )
+    (incoming / "index.html").write_text(
+        barometer_html(published, sheets, too_few, targets, lang), encoding="utf-8"
+    )
+    if out.exists():
+        for p in out.iterdir():
+            p.unlink()
+        out.rmdir()
+    incoming.rename(out)
+    return {
+        "quarter": quarter.label,
+        "language": lang,
+        "sheets": [s.file_name for s in sheets],
+        "units_without_sheet": [s.org_unit_id for s in too_few],
+        "index": str(out / "index.html"),
+        "published_version": published.manifest["version"],
+    }

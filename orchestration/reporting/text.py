@@ -1,0 +1,158 @@
+"""Words on the fact sheets, in Danish (default) and English: titles and how to read each chart."""
+
+from __future__ import annotations
+
+TEXT: dict[str, dict[str, str]] = {
+    "da": {
+        "title": "Faktablad",
+        "barometer": "Barometer",
+        "subtitle": "Effektstyring: målopfyldelse og funktionsevne, {quarter}",
+        "administration": "Hele forvaltningen",
+        "area": "Driftsområde",
+        "unit_provider": "Leverandør",
+        "unit_authority": "Myndighed",
+        "published": "Bygger på publiceret version {version}, leverance(r) {deliveries}.",
+        "year": "Seneste 4 kvartaler ({label})",
+        "quarter": "Kvartal {label}",
+        "avg": "Gns. målopf.",
+        "n": "N (unikke borgere)",
+        "change": "Ændring",
+        "theme": "Livstema / delmål",
+        "all": "I alt",
+        "suppressed": "<5",
+        "goal_attainment": "Gennemsnitlig målopfyldelse pr. livstema",
+        "goal_attainment_note": (
+            "Søjlen er den gennemsnitlige andel af borgernes mål, der er nået (GAS 0 eller mere), "
+            "for de seneste fire kvartaler. \u201c<5\u201d betyder, at færre end fem borgere indgår, "
+            "så tallet vises ikke."
+        ),
+        "table_note": (
+            "Ændring er mod den foregående periode: kvartalet før og de fire kvartaler før. "
+            "Procentpoint."
+        ),
+        "goal_types": "Nåede og ikke-nåede mål pr. måltype",
+        "goal_types_note": (
+            "Hver søjle er mål af én type, fulgt op i de seneste fire kvartaler: grøn er nået, "
+            "grå er ikke nået."
+        ),
+        "achieved": "Nået",
+        "not_achieved": "Ikke nået",
+        "timeseries": "Målopfyldelse over tid pr. livstema",
+        "timeseries_note": (
+            "Hvert punkt er et kvartal. Den stiplede linje er databruddet i maj 2017, da VUM2 "
+            "afløste VUM2008: tal på tværs af den skal læses med forsigtighed. Huller er kvartaler "
+            "med færre end fem borgere."
+        ),
+        "data_break": "Databrud (VUM2, maj 2017)",
+        "functional": "Ændring i funktionsevne pr. tema",
+        "functional_note": (
+            "Andelen af borgere, hvis behov for støtte er faldet (forbedret), uændret eller steget "
+            "(forværret) mellem to udredninger, seneste fire kvartaler. VUM for voksne, "
+            "dialogredskabet for børn."
+        ),
+        "improved": "Forbedret",
+        "unchanged": "Uændret",
+        "worsened": "Forværret",
+        "key_figures": "Nøgletal",
+        "key_figures_note": "Nøgletal for kvartalet. Myndighedstal (sager) vises for myndigheder.",
+        "figure": "Nøgletal",
+        "value": "Værdi",
+        "data_quality": "Datakvalitet",
+        "data_quality_note": (
+            "Hvor meget af leverancen der blev sat i karantæne ved indlæsning, og hvor mange "
+            "mål der manglede en rettidig opfølgning. Lave tal er gode."
+        ),
+        "pct_rows_quarantined": "Rækker i karantæne (%)",
+        "pct_goals_without_due_followup": "Mål uden rettidig opfølgning (%)",
+        "rows_loaded": "Rækker indlæst",
+        "barometer_note": (
+            "Grøn: målet er nået. Gul: tæt på. Rød: under. Grå: intet tal eller for få borgere. "
+            "Mål fastsættes i targets.yaml."
+        ),
+        "unit": "Enhed",
+        "level": "Niveau",
+        "followups_on_time_pct": "Rettidig opfølgning",
+        "improved_pct": "Forbedret funktionsevne",
+        "goal_attainment_pct": "Målopfyldelse",
+        "goals_without_followup_pct": "Mål uden opfølgning",
+        "too_few": "for få borgere til et faktablad",
+        "back": "Til barometeret",
+        "no_data": "Ingen tal for denne periode.",
+    },
+    "en": {
+        "title": "Fact sheet",
+        "barometer": "Barometer",
+        "subtitle": "Effect management: goal attainment and functional ability, {quarter}",
+        "administration": "Whole administration",
+        "area": "Operating area",
+        "unit_provider": "Provider",
+        "unit_authority": "Authority",
+        "published": "From published version {version}, delivery(ies) {deliveries}.",
+        "year": "Last 4 quarters ({label})",
+        "quarter": "Quarter {label}",
+        "avg": "Avg. attainment",
+        "n": "N (unique citizens)",
+        "change": "Change",
+        "theme": "Life theme / sub-theme",
+        "all": "Total",
+        "suppressed": "<5",
+        "goal_attainment": "Average goal attainment per life theme",
+        "goal_attainment_note": (
+            "The bar is the average share of citizens' goals achieved (GAS 0 or more) over the "
+            "last four quarters. \u201c<5\u201d means fewer than five citizens, so no figure is shown."
+        ),
+        "table_note": (
+            "Change is against the previous period: the quarter before and the four quarters "
+            "before. Percentage points."
+        ),
+        "goal_types": "Achieved and not achieved goals by goal type",
+        "goal_types_note": (
+            "Each bar is the goals of one type followed up in the last four quarters: green "
+            "achieved, grey not achieved."
+        ),
+        "achieved": "Achieved",
+        "not_achieved": "Not achieved",
+        "timeseries": "Goal attainment over time per life theme",
+        "timeseries_note": (
+            "Each point is a quarter. The dashed line is the May 2017 data break, when VUM2 "
+            "replaced VUM2008: read figures across it with care. Gaps are quarters with fewer "
+            "than five citizens."
+        ),
+        "data_break": "Data break (VUM2, May 2017)",
+        "functional": "Change in functional ability per theme",
+        "functional_note": (
+            "The share of citizens whose need for support fell (improved), stayed (unchanged) or "
+            "rose (worsened) between two assessments, last four quarters. VUM for adults, the "
+            "dialogue ruler for children."
+        ),
+        "improved": "Improved",
+        "unchanged": "Unchanged",
+        "worsened": "Worsened",
+        "key_figures": "Key figures",
+        "key_figures_note": "Key figures for the quarter. Case figures are shown for authorities.",
+        "figure": "Figure",
+        "value": "Value",
+        "data_quality": "Data quality",
+        "data_quality_note": (
+            "How much of the delivery the ingest quarantined, and how many goals lacked a timely "
+            "follow-up. Low is good."
+        ),
+        "pct_rows_quarantined": "Rows quarantined (%)",
+        "pct_goals_without_due_followup": "Goals without timely follow-up (%)",
+        "rows_loaded": "Rows loaded",
+        "barometer_note": (
+            "Green: target met. Amber: close. Red: below. Grey: no figure or too few citizens. "
+            "Targets are set in targets.yaml."
+        ),
+        "unit": "Unit",
+        "level": "Level",
+        "followups_on_time_pct": "Timely follow-up",
+        "improved_pct": "Improved functional ability",
+        "goal_attainment_pct": "Goal attainment",
+        "goals_without_followup_pct": "Goals without follow-up",
+        "too_few": "too few citizens for a fact sheet",
+        "back": "Back to the barometer",
+        "no_data": "No figures for this period.",
+    },
+}
+LANGUAGES = tuple(TEXT)

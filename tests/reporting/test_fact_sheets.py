@@ -1,0 +1,156 @@
+"""Fact sheets and the barometer show exactly what was published, suppressed cells as "<5"."""
+
+from html.parser import HTMLParser
+
+import duckdb
+import pandas as pd
+import pytest
+from plotly.offline import get_plotlyjs
+
+from orchestration.contract.cpr import CPR_IN_TEXT
+from orchestration.reporting.factsheets import (
+    Published,
+    barometer_measures,
+    fmt,
+    light,
+    load_targets,
+    rolling_label,
+    subjects,
+    write_fact_sheets,
+)
+
+
+class Cells(HTMLParser):
+    """The text of every element carrying data-cell (or data-light), by its key."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: dict[str, str] = {}
+        self.lights: dict[str, str] = {}
+        self._key: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-cell" in attrs:
+            self._key = attrs["data-cell"]
+            self.cells[self._key] = ""
+            if "data-light" in attrs:
+                self.lights[self._key] = attrs["data-light"]
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._key = None
+
+    def handle_data(self, data):
+        if self._key is not None:
+            self.cells[self._key] += data
+
+
+def cells(path) -> Cells:
+    parser = Cells()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def published_rows(version, sql: str) -> pd.DataFrame:
+    con = duckdb.connect(str(version / "indicators.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def test_every_level_has_a_fact_sheet_and_the_barometer_links_them(reported):
+    published = Published.load(reported.version, reported.quarter)
+    sheets, too_few = subjects(published, load_targets())
+    names = {p.name for p in reported.sheets.glob("*.html")}
+    assert "administration.html" in names and "index.html" in names
+    areas = published_rows(reported.version, """
+        select distinct org_unit_id from main.ind_goal_attainment
+        where org_level = 2 and org_role = 'provider' and period_label = '2019Q2'""")  # fmt: skip
+    assert {f"area-{a}.html" for a in areas.org_unit_id} <= names
+    units = [s for s in sheets if s.kind == "unit"]
+    assert units, "no unit had enough citizens for a fact sheet"
+    assert {s.file_name for s in units} <= names
+    barometer = (reported.sheets / "index.html").read_text(encoding="utf-8")
+    for subject in sheets:
+        assert f'href="{subject.file_name}"' in barometer
+    for subject in too_few:
+        assert f'href="{subject.file_name}"' not in barometer and subject.org_unit_name in barometer
+
+
+def test_figures_on_the_administration_sheet_equal_the_published_indicators(reported):
+    shown = cells(reported.sheets / "administration.html").cells
+    year = rolling_label(reported.quarter)
+    rows = published_rows(reported.version, f"""
+        select * from main.ind_goal_attainment
+        where org_level = 1 and org_role = 'provider'
+          and period_label in ('{year}', '2019Q2')""")  # fmt: skip
+    assert len(rows) > 10
+    checked = suppressed = 0
+    for row in rows.itertuples():
+        key = f"ind_goal_attainment|{row.period_label}|{row.life_theme}|{row.sub_theme}"
+        if f"{key}|avg_goal_attainment_pct" not in shown:
+            continue
+        expected_avg = fmt(
+            row.avg_goal_attainment_pct, "da", suppressed=row.is_suppressed, pct=True
+        )
+        expected_n = fmt(row.n_citizens, "da", suppressed=row.is_suppressed)
+        assert shown[f"{key}|avg_goal_attainment_pct"] == expected_avg, key
+        assert shown[f"{key}|n_citizens"] == expected_n, key
+        checked += 1
+        suppressed += bool(row.is_suppressed)
+    assert checked >= 10
+    key_figure = published_rows(reported.version, """
+        select value from main.ind_key_figures where org_level = 1 and org_role = 'authority'
+          and period_label = '2019Q2' and figure = 'active_cases' and breakdown = 'all'""")  # fmt: skip
+    assert shown["ind_key_figures|2019Q2|active_cases|value"] == fmt(key_figure.value[0], "da")
+
+
+def test_a_suppressed_cell_is_shown_as_suppressed_never_as_zero(reported):
+    rows = published_rows(reported.version, """
+        select org_role, org_level, org_unit_id, period_label, life_theme, sub_theme
+        from main.ind_goal_attainment
+        where is_suppressed and period_label = '2019Q2' and org_level in (1, 2)
+          and org_role = 'provider'
+        order by all""")  # fmt: skip
+    assert len(rows), "the small test data should leave some quarter cells suppressed"
+    for row in rows.head(5).itertuples():
+        sheet = "administration.html" if row.org_level == 1 else f"area-{row.org_unit_id}.html"
+        shown = cells(reported.sheets / sheet).cells
+        key = f"ind_goal_attainment|2019Q2|{row.life_theme}|{row.sub_theme}"
+        assert shown[f"{key}|avg_goal_attainment_pct"] == "<5", key
+        assert shown[f"{key}|n_citizens"] == "<5", key
+
+
+def test_the_barometer_lights_follow_the_targets(reported):
+    targets = load_targets()
+    assert light(65, targets["goal_attainment_pct"]) == "green"
+    assert light(55, targets["goal_attainment_pct"]) == "amber"
+    assert light(10, targets["goal_attainment_pct"]) == "red"
+    assert light(None, targets["goal_attainment_pct"]) == "grey"
+    assert light(2, targets["goals_without_followup_pct"]) == "green"  # lower is better
+    assert light(40, targets["goals_without_followup_pct"]) == "red"
+    published = Published.load(reported.version, reported.quarter)
+    sheets, _ = subjects(published, targets)
+    admin = next(s for s in sheets if s.kind == "administration")
+    lights = cells(reported.sheets / "index.html").lights
+    for measure, value in barometer_measures(published, admin).items():
+        assert lights[f"{admin.org_unit_id}|{admin.org_role}|{measure}"] == light(
+            value, targets[measure]
+        )
+
+
+def test_english_on_request_and_nothing_personal_on_any_page(reported, tmp_path):
+    out = tmp_path / "en"
+    written = write_fact_sheets(reported.version, reported.quarter, out, lang="en")
+    page = (out / "administration.html").read_text(encoding="utf-8")
+    assert '<html lang="en">' in page and "Average goal attainment per life theme" in page
+    assert written["language"] == "en"
+    library = get_plotlyjs()  # vendored code: its hash constants look like numbers of any kind
+    for path in [*reported.sheets.glob("*.html"), *out.glob("*.html")]:
+        page = path.read_text(encoding="utf-8")
+        assert library in page  # works offline
+        assert not CPR_IN_TEXT.search(page.replace(library, "")), path
+    with pytest.raises(ValueError, match="language 'fr'"):
+        write_fact_sheets(reported.version, reported.quarter, tmp_path / "fr", lang="fr")

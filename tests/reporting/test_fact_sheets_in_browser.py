@@ -1,0 +1,45 @@
+"""A leader's view: the fact sheet opens in a browser, every chart draws, and shows what was published."""
+
+from tests.conftest import ARTIFACTS
+from tests.reporting.test_fact_sheets import published_rows
+
+CHART_DATA = """return Array.from(document.querySelectorAll('.js-plotly-plot')).map(gd => ({
+    id: gd.id,
+    drawn: gd.querySelector('svg.main-svg') !== null,
+    traces: gd.data.map(t => ({x: Array.from(t.x || []), y: Array.from(t.y || []),
+                               customdata: Array.from(t.customdata || [])}))}));"""
+
+
+def test_the_fact_sheet_draws_every_chart_without_errors(reported, browser):
+    browser.get((reported.sheets / "administration.html").as_uri())
+    charts = browser.execute_script(CHART_DATA)
+    assert {c["id"] for c in charts} == {
+        "chart-goal-attainment", "chart-goal-types", "chart-timeseries", "chart-functional"
+    }  # fmt: skip
+    assert all(c["drawn"] for c in charts)
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    browser.save_screenshot(str(ARTIFACTS / "fact-sheet-administration.png"))
+
+    # The attainment bars are the published figures, a suppressed theme has no bar (not zero).
+    bars = next(c for c in charts if c["id"] == "chart-goal-attainment")["traces"][0]
+    rows = published_rows(reported.version, """
+        select life_theme, avg_goal_attainment_pct, is_suppressed from main.ind_goal_attainment
+        where org_level = 1 and org_role = 'provider' and sub_theme = 'all'
+          and period_label = '2018Q3-2019Q2'""").set_index("life_theme")  # fmt: skip
+    for theme, x in zip(bars["customdata"], bars["x"], strict=True):
+        row = rows.loc[theme]
+        if row.is_suppressed:
+            assert x is None
+        else:
+            assert abs(x - row.avg_goal_attainment_pct) < 1e-9, theme
+
+
+def test_the_barometer_opens_and_links_to_the_sheets(reported, browser):
+    browser.get((reported.sheets / "index.html").as_uri())
+    links = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a')).map(a => a.getAttribute('href'))"
+    )
+    assert "administration.html" in links
+    assert all((reported.sheets / link).exists() for link in links if link.endswith(".html"))
+    browser.save_screenshot(str(ARTIFACTS / "barometer.png"))
