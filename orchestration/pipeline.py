@@ -7,7 +7,6 @@ the UI show them beside scheduled runs, and the instance's writer pool applies t
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import time
 import uuid
@@ -21,7 +20,7 @@ import dagster as dg
 from orchestration.ingest.pseudonyms import load_key
 from orchestration.instance import get_instance
 from orchestration.reporting import Quarter
-from orchestration.settings import Settings
+from orchestration.settings import Settings, environment
 
 DAILY_JOB = "daily_refresh"
 QUARTERLY_JOB = "quarterly_reporting"
@@ -115,19 +114,6 @@ def _tool_output(settings: Settings) -> Iterator[Path]:
         yield path
 
 
-@contextmanager
-def run_environment(settings: Settings) -> Iterator[None]:
-    """The settings as environment variables for the run (resources and dbt read them there),
-    restored afterwards so that the next command in this process starts from its own."""
-    saved = dict(os.environ)
-    os.environ.update(settings.env())
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _defs():
     from orchestration.definitions import defs
 
@@ -141,7 +127,7 @@ def run_pipeline(settings: Settings, progress: Callable[[str], None] | None = pr
     if progress:
         progress(f"Daily refresh: deliveries from {settings.landing_dir} to {settings.warehouse}")
     with (
-        run_environment(settings),
+        environment(settings),
         get_instance(settings) as instance,
         _tool_output(settings) as log_file,
     ):
@@ -182,7 +168,7 @@ def run_backfill(
     for n, quarter in enumerate(quarters, 1):
         if progress:
             progress(f"[{n}/{len(quarters)}] {quarter.label}")
-        with run_environment(settings), get_instance(settings) as instance, _tool_output(settings):
+        with environment(settings), get_instance(settings) as instance, _tool_output(settings):
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=quarter_partition_key(quarter),

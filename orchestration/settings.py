@@ -18,6 +18,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,6 +83,19 @@ class Settings:
         if self.pseudonym_key_file:
             out["EFFEKT_PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file.resolve())
         return out
+
+
+@contextmanager
+def environment(settings: Settings) -> Iterator[None]:
+    """The settings as environment variables for a while (Dagster resources and dbt's profile
+    read them there), restored afterwards so that nothing leaks into the next run in this process."""
+    saved = dict(os.environ)
+    os.environ.update(settings.env())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def _path(value: str | None) -> Path | None:

@@ -11,8 +11,8 @@ from orchestration.alerts import FileAlertSink, WebhookAlertSink, alert_on_run_f
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.definitions import defs
 from orchestration.instance import get_instance
-from orchestration.pipeline import run_environment
 from orchestration.resources import EffektSettings
+from orchestration.settings import environment
 from tests.conftest import operated_settings
 
 
@@ -20,7 +20,7 @@ def _failed_run(settings, delivery):
     """The daily job on a delivery whose goals file does not match its manifest's checksum."""
     shutil.copytree(delivery, settings.landing_dir / delivery.name)
     instance = get_instance(settings)
-    with run_environment(settings):
+    with environment(settings):
         result = defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=instance, raise_on_error=False
         )

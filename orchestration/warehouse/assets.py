@@ -3,7 +3,6 @@
 dbt sources are the ingest's raw assets, so lineage runs from a delivery to every indicator.
 """
 
-import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,6 +14,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.resources import EffektSettings
+from orchestration.settings import environment
 from orchestration.warehouse import BUILD_ARGS, DBT_PROJECT_DIR, dbt_executable
 
 WAREHOUSE_GROUP = "warehouse"
@@ -71,7 +71,7 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: Ef
     """Build staging, marts and indicators; dbt's tests run after each model."""
     settings = effekt.settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    os.environ.update(settings.env())  # dbt's profile reads the paths from the environment
     target = settings.data_dir / "dbt" / "target"
-    with writer_lock(settings, context.log.info):
+    # dbt's profile reads the paths from the environment.
+    with environment(settings), writer_lock(settings, context.log.info):
         yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
