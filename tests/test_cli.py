@@ -44,7 +44,8 @@ def test_bad_arguments_get_a_clear_message(tmp_path, capsys):
 
 
 def test_demo_creates_a_key_generates_and_runs_the_pipeline(tmp_path, capsys, monkeypatch):
-    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE", "EFFEKT_DATA_DIR"):
+    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE", "EFFEKT_DATA_DIR",
+                     "EFFEKT_BAROMETER_TARGETS"):  # fmt: skip
         monkeypatch.delenv(variable, raising=False)
     assert main(["demo", "--data-dir", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -53,6 +54,12 @@ def test_demo_creates_a_key_generates_and_runs_the_pipeline(tmp_path, capsys, mo
     assert "Deliveries loaded: effekt-synth_20190630T020000" in out
     assert str(tmp_path / "warehouse" / "effekt.duckdb") in out
     assert (tmp_path / "warehouse" / "effekt.duckdb").exists()
+    # It ends with the 2019Q2 report: a fact sheet for every level and the barometer.
+    sheets = tmp_path / "reporting" / "2019Q2" / "factsheets"
+    assert str(sheets / "index.html") in out
+    names = {p.name for p in sheets.glob("*.html")}
+    assert {"index.html", "administration.html"} <= names
+    assert any(n.startswith("area-") for n in names) and any(n.startswith("unit-") for n in names)
     # Running again finds nothing new and changes nothing.
     assert main(["run", "--data-dir", str(tmp_path)]) == 0
     assert "Deliveries loaded: none new" in capsys.readouterr().out
