@@ -92,8 +92,13 @@ def attribute(df: pd.DataFrame, anc: pd.DataFrame, leaf_columns: dict[str, str])
 
 
 def in_periods(df: pd.DataFrame, per: pd.DataFrame, date_column: str) -> pd.DataFrame:
-    merged = df.merge(per, how="cross")
-    return merged[(merged[date_column] >= merged["start"]) & (merged[date_column] <= merged["end"])]
+    """Rows repeated for every period their date falls in, one period at a time (a cross join
+    with all periods before filtering needs rows x periods of memory: 24 GB at tier M)."""
+    parts = [
+        df[(df[date_column] >= p["start"]) & (df[date_column] <= p["end"])].assign(**p)
+        for p in per.to_dict("records")
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else df.assign(**{c: None for c in per})
 
 
 CELL = ["period_type", "period_label", "org_role", "org_unit_id"]
@@ -124,27 +129,34 @@ def t_score(sum_wx, sum_w2, sum_w):
 
 def goal_attainment(staged: Staged) -> pd.DataFrame:
     per = periods(staged)
-    goals = attribute(
-        latest_followups(staged, per), ancestors(staged),
-        {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"},
-    )  # fmt: skip
-    variants = [
-        goals.assign(sub_theme="all"),
-        goals.assign(life_theme="all", sub_theme="all"),
-        goals,
-    ]
-    themed = pd.concat(variants, ignore_index=True)
+    anc = ancestors(staged)
+    latest = latest_followups(staged, per)[["period_type", "period_label", "goal_id", "citizen_key", "weight",
+                                            "gas_score", "achieved", "life_theme", "sub_theme",
+                                            "provider_org_unit_id", "authority_org_unit_id"]]  # fmt: skip
     keys = [*CELL, "life_theme", "sub_theme"]
-    themed = themed.assign(wx=themed["weight"] * themed["gas_score"], w2=themed["weight"] ** 2)
-    per_citizen = themed.groupby([*keys, "citizen_key"]).agg(
-        n=("goal_id", "size"), share=("achieved", "mean"), wx=("wx", "sum"), w2=("w2", "sum"),
-        w=("weight", "sum"),
-    ).reset_index()  # fmt: skip
-    per_citizen["t"] = t_score(per_citizen["wx"], per_citizen["w2"], per_citizen["w"])
-    return per_citizen.groupby(keys).agg(
-        n_citizens=("citizen_key", "nunique"), n_goals=("n", "sum"),
-        avg_goal_attainment_pct=("share", lambda s: 100 * s.mean()), avg_gas_t_score=("t", "mean"),
-    ).reset_index()  # fmt: skip
+    out = []
+    # One period at a time: cells never span periods, and all at once needs ~10 GB at tier M.
+    for _, in_period in latest.groupby(["period_type", "period_label"]):
+        goals = attribute(
+            in_period,
+            anc,
+            {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"},
+        )
+        goals = goals.assign(wx=goals["weight"] * goals["gas_score"], w2=goals["weight"] ** 2)
+        themed = pd.concat([goals, goals.assign(sub_theme="all"),
+                            goals.assign(life_theme="all", sub_theme="all")], ignore_index=True)  # fmt: skip
+        per_citizen = themed.groupby([*keys, "citizen_key"]).agg(
+            n=("goal_id", "size"), share=("achieved", "mean"), wx=("wx", "sum"), w2=("w2", "sum"),
+            w=("weight", "sum"),
+        ).reset_index()  # fmt: skip
+        per_citizen["t"] = t_score(per_citizen["wx"], per_citizen["w2"], per_citizen["w"])
+        cells = per_citizen.groupby(keys).agg(
+            n_citizens=("citizen_key", "nunique"), n_goals=("n", "sum"),
+            avg_goal_attainment_pct=("share", "mean"), avg_gas_t_score=("t", "mean"),
+        ).reset_index()  # fmt: skip
+        cells["avg_goal_attainment_pct"] *= 100
+        out.append(cells)
+    return pd.concat(out, ignore_index=True)
 
 
 def goal_type_achievement(staged: Staged) -> pd.DataFrame:
@@ -210,26 +222,33 @@ def ability_changes(staged: Staged) -> pd.DataFrame:
 
 def functional_ability(staged: Staged) -> pd.DataFrame:
     per = periods(staged)
-    ch = in_periods(ability_changes(staged), per, "assessed_on")
-    ch = ch.sort_values(["assessed_on", "assessment_id"])
-    latest = ch.groupby(["period_type", "period_label", "citizen_key", "family", "theme"]).tail(1)
     anc = ancestors(staged)
-    by_authority = attribute(latest, anc, {"authority": "authority_org_unit_id"})
     ints = staged.interventions[["case_id", "provider_org_unit_id", "started_on", "ended_on"]]
-    prov = latest.merge(ints, on="case_id")
-    prov = prov[(prov["started_on"] <= prov["assessed_on"])
-                & (prov["ended_on"].isna() | (prov["ended_on"] >= prov["prev_on"]))]  # fmt: skip
-    by_provider = attribute(prov, anc, {"provider": "provider_org_unit_id"})
+    # Only the columns used below: every further join multiplies the rows (providers, levels).
+    changes = ability_changes(staged)[["citizen_key", "family", "theme", "assessed_on", "assessment_id",
+                                       "prev_on", "change", "crosses", "case_id", "authority_org_unit_id"]]  # fmt: skip
     keys = [*CELL, "family", "theme", "citizen_key", "change", "crosses"]
-    both = pd.concat([by_authority, by_provider], ignore_index=True)[keys].drop_duplicates()
-    themed = pd.concat([both, both.assign(theme="all")], ignore_index=True)
-    out = themed.groupby([*CELL, "family", "theme"]).agg(
-        n=("citizen_key", "size"), n_citizens=("citizen_key", "nunique"),
-        improved=("change", lambda c: (c == "improved").sum()),
-        unchanged=("change", lambda c: (c == "unchanged").sum()),
-        worsened=("change", lambda c: (c == "worsened").sum()),
-        crossing=("crosses", "any"),
-    ).reset_index()  # fmt: skip
+    out = []
+    # One period at a time: cells never span periods, and all at once needs over 24 GB at tier M.
+    for _, ch in in_periods(changes, per[["period_type", "period_label", "start", "end"]],
+                            "assessed_on").groupby(["period_type", "period_label"]):  # fmt: skip
+        ch = ch.sort_values(["assessed_on", "assessment_id"])
+        latest = ch.groupby(["citizen_key", "family", "theme"]).tail(1)
+        by_authority = attribute(latest, anc, {"authority": "authority_org_unit_id"})
+        prov = latest.merge(ints, on="case_id")
+        prov = prov[(prov["started_on"] <= prov["assessed_on"])
+                    & (prov["ended_on"].isna() | (prov["ended_on"] >= prov["prev_on"]))]  # fmt: skip
+        by_provider = attribute(prov, anc, {"provider": "provider_org_unit_id"})
+        both = pd.concat([by_authority, by_provider], ignore_index=True)[keys].drop_duplicates()
+        themed = pd.concat([both, both.assign(theme="all")], ignore_index=True)
+        for k in ("improved", "unchanged", "worsened"):
+            themed[k] = themed["change"] == k
+        out.append(themed.groupby([*CELL, "family", "theme"]).agg(
+            n=("citizen_key", "size"), n_citizens=("citizen_key", "nunique"),
+            improved=("improved", "sum"), unchanged=("unchanged", "sum"), worsened=("worsened", "sum"),
+            crossing=("crosses", "any"),
+        ).reset_index())  # fmt: skip
+    out = pd.concat(out, ignore_index=True)
     for k in ("improved", "unchanged", "worsened"):
         out[f"pct_{k}"] = 100 * out[k] / out["n"]
     out = out.merge(

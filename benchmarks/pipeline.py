@@ -242,7 +242,8 @@ def measure(stage: str, *args: str, log: Path) -> dict:
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"stage {stage} failed; see {log}")
+        tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
+        raise RuntimeError(f"stage {stage} failed; the end of {log}:\n{tail}")
     figures = json.loads(result_file.read_text())
     return {
         "wall_s": round(wall, 2),
@@ -373,8 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.tier:
         parser.error("--tier is required")
-    with tempfile.TemporaryDirectory(prefix=f"effekt-bench-{args.tier}-", dir=args.workdir) as tmp:
-        report = run_tier(args.tier, Path(tmp), args.cache)
+    workdir = Path(tempfile.mkdtemp(prefix=f"effekt-bench-{args.tier}-", dir=args.workdir))
+    try:
+        report = run_tier(args.tier, workdir, args.cache)
+    except BaseException:
+        print(f"kept {workdir} for a look at the failed run", file=sys.stderr)
+        raise
+    shutil.rmtree(workdir)
     info, when = machine(), dt.date.today().isoformat()
     report |= {"machine": info, "date": when}
     args.results.mkdir(parents=True, exist_ok=True)
