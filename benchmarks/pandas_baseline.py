@@ -24,8 +24,8 @@ class Staged:
     """The staging tables as DataFrames with proper dates."""
 
     def __init__(self, query) -> None:
-        def load(name: str) -> pd.DataFrame:
-            df = query(f"select * from staging.{name}")
+        def load(name: str, columns: str = "*") -> pd.DataFrame:
+            df = query(f"select {columns} from staging.{name}")
             for column in df.columns:
                 if column.endswith("_on") or column == "extract_date":
                     df[column] = pd.to_datetime(df[column])
@@ -35,7 +35,7 @@ class Staged:
         self.cases = load("stg_cases")
         self.interventions = load("stg_interventions")
         self.assessments = load("stg_assessments")
-        self.scores = load("stg_assessment_scores")
+        self.scores = load("stg_assessment_scores", "assessment_id, theme, sub_theme, score")
         self.goals = load("stg_goals")
         self.followups = load("stg_goal_followups")
         self.quarantine = load("stg_quarantine")
@@ -183,24 +183,17 @@ def goal_type_achievement(staged: Staged) -> pd.DataFrame:
 def theme_scores(staged: Staged) -> pd.DataFrame:
     crosswalk = {r["sub_theme"]: r["vum_theme"] for r in codelist("vum2_crosswalk")}
     family = {r["instrument"]: r["instrument_family"] for r in codelist("instruments")}
-    s = staged.scores.merge(staged.assessments, on="assessment_id")
-    sub = s[s["sub_theme"].notna()].copy()
-    sub["theme"] = sub["sub_theme"].map(crosswalk)
-    sub = sub.groupby([c for c in s.columns if c not in ("sub_theme", "score", "source_row",
-                       "delivery_id_x", "delivery_id_y", "source_row_x", "source_row_y")]).agg(
-        score=("score", "mean")).reset_index()  # fmt: skip
+    # Sub-theme scores to theme scores on the narrow scores table, then the assessments' columns:
+    # scores are ~87% of all rows, so merging first would copy every assessment column 30 times.
+    s = staged.scores[["assessment_id", "theme", "sub_theme", "score"]]
+    sub = s[s["sub_theme"].notna()].assign(theme=lambda d: d["sub_theme"].map(crosswalk))
+    sub = sub.groupby(["assessment_id", "theme"])["score"].mean().reset_index()
     sub["score"] = np.floor(sub["score"] + 0.5)
-    whole = s[s["sub_theme"].isna()]
-    cols = [
-        "assessment_id",
-        "citizen_key",
-        "case_id",
-        "instrument",
-        "assessed_on",
-        "theme",
-        "score",
+    whole = s[s["sub_theme"].isna()][["assessment_id", "theme", "score"]]
+    assessments = staged.assessments[
+        ["assessment_id", "citizen_key", "case_id", "instrument", "assessed_on"]
     ]
-    out = pd.concat([sub[cols], whole[cols]], ignore_index=True)
+    out = pd.concat([sub, whole], ignore_index=True).merge(assessments, on="assessment_id")
     out["family"] = out["instrument"].map(family)
     out["need"] = np.where(out["family"] == "VUM", out["score"] / 4, (10 - out["score"]) / 9)
     return out

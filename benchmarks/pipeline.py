@@ -120,9 +120,14 @@ def stage_dbt_build(data_dir: str) -> dict:
     done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+)", output)
     if not done or int(done.group(3)):
         raise RuntimeError(f"dbt build failed: {output[-2000:]}")
+    results = json.loads((settings.data_dir / "dbt" / "target" / "run_results.json").read_text())
+    timed = sorted(results["results"], key=lambda r: -r["execution_time"])
     return {"rows_in": _count(settings.raw_database, ("raw",)),
             "rows_out": _count(settings.warehouse, ("staging", "intermediate", "marts", "indicators")),
-            "dbt_passed": int(done.group(1))}  # fmt: skip
+            "dbt_passed": int(done.group(1)),
+            # Where the time goes: the slowest nodes (two threads, so they overlap).
+            "slowest": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in timed[:6]},
+            "memory_limit": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT", "80%")}  # fmt: skip
 
 
 def stage_gate(data_dir: str) -> dict:
@@ -224,6 +229,20 @@ def stage_baseline(data_dir: str) -> dict:
             "cells_compared": checked, "compute_s": round(compute_s, 2)}  # fmt: skip
 
 
+def stage_dbt_same_tables(data_dir: str) -> dict:
+    """Like for like with the pandas baseline: dbt builds only the models the two tables need,
+    from the same staged tables (no staging, seeds or tests)."""
+    from orchestration.warehouse import run_dbt
+
+    settings = _settings(data_dir)
+    run_dbt(settings, ["run", "--select", "+ind_goal_attainment +ind_functional_ability",
+                       "--exclude", "path:models/staging"])  # fmt: skip
+    results = json.loads((settings.data_dir / "dbt" / "target" / "run_results.json").read_text())
+    models = [r["unique_id"].split(".")[-1] for r in results["results"]]
+    return {"rows_in": _count(settings.warehouse, ("staging",)),
+            "rows_out": _count(settings.warehouse, ("indicators",)), "models": models}  # fmt: skip
+
+
 STAGES = {name[6:]: fn for name, fn in globals().items() if name.startswith("stage_")}
 
 
@@ -265,6 +284,7 @@ def run_tier(tier: str, workdir: Path, cache: Path) -> dict:
     print(f"{tier}: the floor and the pandas baseline ...", flush=True)
     report["floor"] = measure("floor", str(data), str(full), log=log)
     report["pandas_baseline"] = measure("baseline", str(data), log=log)
+    report["dbt_same_tables"] = measure("dbt_same_tables", str(data), log=log)
     for stage in DAILY_STAGES:
         print(f"{tier} daily delivery on top: {stage} ...", flush=True)
         args = [str(data), str(daily)] if stage == "ingest" else [str(data)]
@@ -281,6 +301,7 @@ def run_tier(tier: str, workdir: Path, cache: Path) -> dict:
         "vs_floor": round(full_s / report["floor"]["wall_s"], 1),
         "baseline_s": report["pandas_baseline"]["wall_s"],
         "dbt_vs_baseline": round(report["full_run"]["dbt_build"]["wall_s"] / report["pandas_baseline"]["wall_s"], 2),
+        "same_tables_vs_baseline": round(report["dbt_same_tables"]["wall_s"] / report["pandas_baseline"]["wall_s"], 2),
         "cells_agreeing": report["pandas_baseline"]["cells_compared"],
     }  # fmt: skip
     report["targets"] = targets_met(tier, report["summary"])
@@ -297,9 +318,10 @@ def targets_met(tier: str, s: dict) -> dict:
     }
     out = {k: {"target": t[k], "value": round(v, 3), "met": ok(v, t[k])}
            for k, (_, v, ok) in checks.items() if k in t}  # fmt: skip
-    if tier == "M":  # faster than the pandas baseline: dbt builds every table, pandas two of them
-        out["faster_than_pandas"] = {"target": "dbt build < baseline",
-                                     "value": s["dbt_vs_baseline"], "met": s["dbt_vs_baseline"] < 1}  # fmt: skip
+    if tier == "M":  # faster than the pandas baseline, like for like: the same two tables
+        out["faster_than_pandas"] = {"target": "dbt (same tables) / pandas < 1",
+                                     "value": s["same_tables_vs_baseline"],
+                                     "met": s["same_tables_vs_baseline"] < 1}  # fmt: skip
     return out
 
 
@@ -321,7 +343,7 @@ def markdown(report: dict, info: dict, when: str) -> str:
         for stage, m in report[run].items():
             lines.append(f"| {run.replace('_', ' ')} | {stage} | {m['wall_s']} | {m['cpu_s']} | "
                          f"{m['peak_rss_mb']:,} | {m['rows_in']:,} | {m['rows_out']:,} |")  # fmt: skip
-    for name in ("floor", "pandas_baseline"):
+    for name in ("floor", "pandas_baseline", "dbt_same_tables"):
         m = report[name]
         lines.append(f"| reference | {name.replace('_', ' ')} | {m['wall_s']} | {m['cpu_s']} | "
                      f"{m['peak_rss_mb']:,} | {m['rows_in']:,} | {m['rows_out']:,} |")  # fmt: skip
@@ -329,11 +351,17 @@ def markdown(report: dict, info: dict, when: str) -> str:
         "",
         f"Full run {s['full_run_s']} s ({s['vs_floor']}x the I/O floor), gate {s['gate_share']:.0%} "
         f"of it, peak RSS {s['peak_rss_mb']:,} MB; a new daily delivery on top {s['daily_run_s']} s "
-        f"({s['daily_share']:.0%} of the full run). dbt build / pandas baseline = {s['dbt_vs_baseline']} "
-        f"(pandas computes two indicator tables from staged data; dbt builds all of them from raw). "
+        f"({s['daily_share']:.0%} of the full run). Like for like, dbt computing the two tables the "
+        f"pandas baseline computes, from the same staged tables, takes {s['same_tables_vs_baseline']}x "
+        f"the baseline's time; the whole dbt build (staging from raw, every table, the data tests) "
+        f"{s['dbt_vs_baseline']}x. "
         f"The baseline agrees with the pipeline on all {s['cells_agreeing']:,} published cells of "
         "`ind_goal_attainment` and `ind_functional_ability`.",
     ]
+    slowest = report["full_run"]["dbt_build"].get("slowest", {})
+    if slowest:
+        lines += ["", "Slowest dbt nodes in the full run (seconds, two threads): "
+                  + ", ".join(f"`{k}` {v}" for k, v in slowest.items()) + "."]  # fmt: skip
     if report["targets"]:
         lines += ["", "| target | limit | measured | met |", "|---|---|---|---|"]
         lines += [f"| {k} | {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |"
