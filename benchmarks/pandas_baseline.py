@@ -371,15 +371,32 @@ def data_quality(staged: Staged) -> pd.DataFrame:
         rows_loaded=("q", lambda s: (s == 0).sum()), rows_quarantined=("q", "sum")
     )
 
-    runs = goals.assign(run_end=goals["ended_on"].fillna(goals["due_on"])).merge(per, how="cross")
-    begin = runs[["set_on", "start"]].max(axis=1) + pd.Timedelta(days=INTERVAL)
-    finish = runs[["due_on", "run_end", "observed_end"]].min(axis=1)
-    runs = runs[begin <= finish]
-    fu_in = in_periods(staged.followups[["goal_id", "followed_up_on"]], per, "followed_up_on")
-    seen = set(zip(fu_in["goal_id"], fu_in["period_type"], fu_in["period_label"], strict=True))
+    # Goals owe follow-ups in a period they ran in, once they had run for an interval by its end.
+    goals = goals.assign(until=goals[["due_on", "ended_on"]].min(axis=1))  # NaT: still runs
+    runs = goals.merge(per, how="cross")
+    reached = runs["set_on"] + pd.Timedelta(days=INTERVAL)
+    runs = runs[(runs["until"].isna() | (runs["until"] >= runs["start"]))
+                & (reached <= runs[["until", "observed_end"]].min(axis=1))]  # fmt: skip
+    # Overdue from interval + grace after the setting or a follow-up, to the next one or the end.
+    events = pd.concat([
+        goals[["goal_id", "set_on"]].rename(columns={"set_on": "on"}),
+        staged.followups[["goal_id", "followed_up_on"]].rename(columns={"followed_up_on": "on"}),
+    ]).sort_values(["goal_id", "on"])  # fmt: skip
+    events["next"] = events.groupby("goal_id")["on"].shift(-1) - pd.Timedelta(days=1)
+    events = events.merge(goals[["goal_id", "until"]], on="goal_id")
+    events["from"] = events["on"] + pd.Timedelta(days=INTERVAL + GRACE + 1)
+    events["to"] = events[["next", "until"]].min(axis=1)
+    spells = events[events["to"].isna() | (events["from"] <= events["to"])]
+    hits = runs[["goal_id", "period_type", "period_label", "start", "observed_end"]].merge(
+        spells[["goal_id", "from", "to"]], on="goal_id"
+    )
+    hits = hits[
+        (hits["from"] <= hits["observed_end"]) & (hits["to"].isna() | (hits["to"] >= hits["start"]))
+    ]
+    overdue = set(zip(hits["goal_id"], hits["period_type"], hits["period_label"], strict=True))
     runs = runs.assign(
         has=[
-            (a, b, c) in seen
+            (a, b, c) not in overdue
             for a, b, c in zip(
                 runs["goal_id"], runs["period_type"], runs["period_label"], strict=True
             )

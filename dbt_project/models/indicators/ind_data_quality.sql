@@ -1,5 +1,5 @@
 -- Where data is thin, per unit and period: the current delivery's rows the ingest quarantined,
--- and goals due a follow-up in the period that got none. Rows count for the unit they name:
+-- and goals that owed follow-ups in the period but were overdue in it. Rows count for the unit they name:
 -- cases and assessments for the authority, interventions, goals and follow-ups for the provider.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id'] %}
@@ -83,42 +83,20 @@ row_counts as (
     group by {{ cell_columns | join(', ') }}
 ),
 
--- A goal is due a follow-up in a period when it ran for at least one follow-up interval inside
--- the period: from the later of its set day and the period's start, to the earlier of its due
--- day, its intervention's end and the period's end.
-goal_runs as (
-    select goals.*, coalesce(intervention_ends.ended_on, goals.due_on) as intervention_end
-    from goals
-    left join interventions as intervention_ends
-        on intervention_ends.intervention_id = goals.intervention_id
-),
-
-goals_due as (
-    select
-        periods.period_type, periods.period_label, goal_runs.goal_id, goal_runs.citizen_key,
-        goal_runs.provider_org_unit_id, goal_runs.authority_org_unit_id,
-        max(case when followups.followup_id is not null then 1 else 0 end) as has_followup
-    from goal_runs
-    inner join periods
-        on {{ dbt.dateadd('day', var('followup_interval_days'),
-                          'greatest(goal_runs.set_on, periods.period_start)') }}
-           <= least(goal_runs.due_on, goal_runs.intervention_end, periods.observed_end)
-    left join followups
-        on followups.goal_id = goal_runs.goal_id
-        and followups.followed_up_on between periods.period_start and periods.period_end
-    group by periods.period_type, periods.period_label, goal_runs.goal_id, goal_runs.citizen_key,
-        goal_runs.provider_org_unit_id, goal_runs.authority_org_unit_id
+-- Goals that owed follow-ups in the period, and whether each was overdue at some day of it.
+goal_dues as (
+    select * from {{ ref('int_goal_followup_dues') }}
 ),
 
 due_cells as (
-    {{ attribute_to_units('goals_due',
+    {{ attribute_to_units('goal_dues',
                           {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
 due_counts as (
     select {{ cell_columns | join(', ') }},
         count(*) as goals_due_followup,
-        sum(1 - has_followup) as goals_without_due_followup,
+        sum(case when is_overdue then 1 else 0 end) as goals_without_due_followup,
         count(distinct citizen_key) as n_citizens
     from due_cells
     group by {{ cell_columns | join(', ') }}
