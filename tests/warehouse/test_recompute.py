@@ -110,3 +110,15 @@ def test_periods_match_pandas(warehouse, staged):
     merged = published.merge(expected, on=["period_type", "period_label"])
     assert (pd.to_datetime(merged["period_start"]) == merged["start"]).all()
     assert (merged["spans_data_break"] == merged["spans_break"]).all()
+
+
+def test_goals_owe_follow_ups_in_every_quarter_once_a_follow_up_interval_has_passed(warehouse):
+    """A quarter (90-92 days) is about as long as the follow-up interval (91 days): goals owe
+    follow-ups in every quarter, not only in those long enough to hold a whole interval."""
+    dq = warehouse.table("indicators.ind_data_quality")
+    top = dq[(dq["period_type"] == "quarter") & (dq["org_level"] == 1) & ~dq["is_suppressed"]]
+    for role, quarters in top.sort_values("period_start").groupby("org_role"):
+        later = quarters.iloc[2:]  # goals set in the first quarter owe from the second on
+        assert len(later) >= 4 and (later["goals_due_followup"] > 0).all(), role
+        assert (later["goals_without_due_followup"] <= later["goals_due_followup"]).all()
+    assert (top["goals_without_due_followup"] > 0).any()
