@@ -127,7 +127,7 @@ TABLES = {
         ],
     ),
     "ind_data_quality": (
-        "Where data is thin, per unit and period: the share of the current delivery's rows that the ingest quarantined, and the share of goals due a follow-up in the period that got none.",
+        "Where data is thin, per unit and period: the share of the current delivery's rows that the ingest quarantined, and the share of goals owing follow-ups in the period that fell overdue in it.",
         [
             (
                 "rows_loaded",
@@ -143,12 +143,12 @@ TABLES = {
             (
                 "goals_due_followup",
                 "bigint",
-                "Goals running in the period that were set at least one follow-up interval before its end.",
+                "Goals that owed follow-ups in the period; they ran in it and had run for at least one follow-up interval by its end (by the extract, for a running period).",
             ),
             (
                 "goals_without_due_followup",
                 "bigint",
-                "Of those, goals with no follow-up in the period.",
+                "Of those, goals overdue at some day of the period; more than the interval plus the grace (by default 91 + 14 days) after their setting or latest follow-up, while they still ran.",
             ),
             (
                 "pct_goals_without_due_followup",
