@@ -1,51 +1,17 @@
 """No CPR number outside the raw layer: not in a table, a log line or a file the pipeline writes."""
 
 import logging
-from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from orchestration.contract.cpr import CPR_IN_TEXT, CPR_IN_TEXT_SQL
+from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.ingest.assets import ingest_deliveries
 from orchestration.resources import EffektSettings, PseudonymKey
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 from tests.ingest.conftest import KEY, drop
-
-
-def tables_with_cpr(database: Path) -> dict[str, int]:
-    """Every column of every table, cast to text, searched for CPR-like numbers."""
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        columns = con.execute(
-            "select table_catalog, table_schema, table_name, column_name from information_schema.columns"
-        ).fetchall()
-        hits = {}
-        for catalog, schema, table, column in columns:
-            (n,) = con.execute(
-                f'select count(*) from "{catalog}"."{schema}"."{table}" '
-                f'where regexp_matches(cast("{column}" as varchar), ?)',
-                [CPR_IN_TEXT_SQL],
-            ).fetchone()
-            if n:
-                hits[f"{schema}.{table}.{column}"] = n
-        return hits
-    finally:
-        con.close()
-
-
-def files_with_cpr(root: Path, skip: list[Path]) -> list[str]:
-    """Text of every file below root; DuckDB files are searched column by column instead."""
-    found = []
-    for path in root.rglob("*"):
-        skipped = any(path.is_relative_to(s) for s in skip) or path.suffix in (".duckdb", ".wal")
-        if (
-            path.is_file()
-            and not skipped
-            and CPR_IN_TEXT.search(path.read_bytes().decode("latin-1"))
-        ):
-            found.append(str(path.relative_to(root)))
-    return found
+from tests.privacy_scan import files_with_cpr
+from tests.privacy_scan import tables_matching as tables_with_cpr
 
 
 def test_no_cpr_number_leaves_the_raw_layer(settings, generated, monkeypatch, caplog, capsys):
