@@ -103,3 +103,28 @@
         on periods.period_type = {{ relation }}.period_type
         and periods.period_label = {{ relation }}.period_label
 {%- endmacro %}
+
+{#- Cells counted by unit id alone (cheaper to group on) with the unit's level, name and parent
+    joined back, in the order indicator_key_columns expects, and primary suppression on
+    `n_citizens`. `columns` are the relation's columns after org_unit_id. -#}
+{% macro named_unit_cells(relation, columns) -%}
+    select
+        {{ relation }}.period_type,
+        {{ relation }}.period_label,
+        {{ relation }}.org_role,
+        units.org_level,
+        {{ relation }}.org_unit_id,
+        units.org_unit_name,
+        units.org_parent_id,
+        {%- for column in columns %}
+        {{ relation }}.{{ column }},
+        {%- endfor %}
+        {{ is_small_cell(relation ~ '.n_citizens') }} as is_suppressed
+    from {{ relation }}
+    inner join (
+        select distinct org_role, org_level, org_unit_id, org_unit_name, org_parent_id
+        from {{ ref('int_org_ancestors') }}
+    ) as units
+        on units.org_role = {{ relation }}.org_role
+        and units.org_unit_id = {{ relation }}.org_unit_id
+{%- endmacro %}

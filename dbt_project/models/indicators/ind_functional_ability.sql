@@ -6,6 +6,13 @@
     'org_unit_name', 'org_parent_id', 'instrument_family', 'theme'] %}
 {%- set fa_columns = ['period_type', 'period_label', 'citizen_key', 'instrument_family', 'theme',
     'change_class', 'crosses_data_break'] %}
+{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id', 'instrument_family'] %}
+{%- set change_counts -%}
+        sum(case when change_class = 'improved' then 1 else 0 end) as n_improved,
+        sum(case when change_class = 'unchanged' then 1 else 0 end) as n_unchanged,
+        sum(case when change_class = 'worsened' then 1 else 0 end) as n_worsened,
+        max(case when crosses_data_break then 1 else 0 end) = 1 as any_crossing
+{%- endset %}
 with changes as (
     select * from {{ ref('fct_functional_ability_change') }}
 ),
@@ -33,11 +40,14 @@ latest_in_period as (
 ),
 
 compared as (
-    select * from latest_in_period where recency = 1
+    select {{ fa_columns | join(', ') }}, case_id, authority_org_unit_id, assessed_on, previous_assessed_on
+    from latest_in_period
+    where recency = 1
 ),
 
 provider_comparisons as (
-    select distinct compared.*, interventions.provider_org_unit_id
+    select distinct
+        {% for column in fa_columns %}compared.{{ column }}, {% endfor %}interventions.provider_org_unit_id
     from compared
     inner join interventions
         on interventions.case_id = compared.case_id
@@ -45,41 +55,55 @@ provider_comparisons as (
         and (interventions.ended_on is null or interventions.ended_on >= compared.previous_assessed_on)
 ),
 
+-- Units are carried by id alone; their names, levels and parents join the few cells at the end.
 attributed as (
-    select {{ fa_columns | join(', ') }}, org_role, org_level, org_unit_id, org_unit_name, org_parent_id
+    select {{ fa_columns | join(', ') }}, org_role, org_unit_id
     from ({{ attribute_to_units('compared', {'authority': 'authority_org_unit_id'}) }}) as by_authority
     union all
-    select {{ fa_columns | join(', ') }}, org_role, org_level, org_unit_id, org_unit_name, org_parent_id
+    select {{ fa_columns | join(', ') }}, org_role, org_unit_id
     from ({{ attribute_to_units('provider_comparisons', {'provider': 'provider_org_unit_id'}) }}) as by_provider
 ),
 
--- A citizen counts once per cell even when two of their providers share an area.
+-- A citizen counts once per cell even when two of their providers share an area: one row per
+-- citizen and theme in each unit's period.
 distinct_comparisons as (
-    select distinct
-        {{ cell_columns[:8] | join(', ') }}, theme, citizen_key, change_class, crosses_data_break
+    select distinct {{ key_columns | join(', ') }}, theme, citizen_key, change_class, crosses_data_break
     from attributed
 ),
 
-themed as (
-    select {{ cell_columns | join(', ') }}, citizen_key, change_class, crosses_data_break
+-- Per theme a citizen has one comparison, so counting rows counts citizens.
+theme_cells as (
+    select
+        {{ key_columns | join(', ') }},
+        theme,
+        count(*) as n_comparisons,
+        count(*) as n_citizens,
+        {{ change_counts }}
     from distinct_comparisons
+    group by {{ key_columns | join(', ') }}, theme
+),
+
+-- All themes together: every comparison, each citizen once.
+family_cells as (
+    select
+        {{ key_columns | join(', ') }},
+        'all' as theme,
+        count(*) as n_comparisons,
+        count(distinct citizen_key) as n_citizens,
+        {{ change_counts }}
+    from distinct_comparisons
+    group by {{ key_columns | join(', ') }}
+),
+
+counted_cells as (
+    select * from theme_cells
     union all
-    select {{ cell_columns[:8] | join(', ') }}, 'all', citizen_key, change_class, crosses_data_break
-    from distinct_comparisons
+    select * from family_cells
 ),
 
 cells as (
-    select
-        {{ cell_columns | join(', ') }},
-        count(*) as n_comparisons,
-        count(distinct citizen_key) as n_citizens,
-        sum(case when change_class = 'improved' then 1 else 0 end) as n_improved,
-        sum(case when change_class = 'unchanged' then 1 else 0 end) as n_unchanged,
-        sum(case when change_class = 'worsened' then 1 else 0 end) as n_worsened,
-        max(case when crosses_data_break then 1 else 0 end) = 1 as any_crossing,
-        {{ is_small_cell('count(distinct citizen_key)') }} as is_suppressed
-    from themed
-    group by {{ cell_columns | join(', ') }}
+    {{ named_unit_cells('counted_cells', ['instrument_family', 'theme', 'n_comparisons', 'n_citizens',
+                                          'n_improved', 'n_unchanged', 'n_worsened', 'any_crossing']) }}
 ),
 
 {{ secondary_suppression(

@@ -2,6 +2,9 @@
 -- follow-ups for the provider and, through the case, the authority.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id'] %}
+{#- Figures are counted by unit id; names, levels and parents join the few cells at the end. #}
+{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
+{%- set can_have_goals = "intervention_type in ('developing', 'maintaining')" %}
 {%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
 with periods as (
     select * from {{ ref('int_periods') }}
@@ -57,25 +60,35 @@ case_cells as (
     {{ attribute_to_units('case_periods', {'authority': 'authority_org_unit_id'}) }}
 ),
 
+-- Every case figure of a cell in one pass over its cases; one row per figure below.
+case_counts as (
+    select
+        {{ key_columns | join(', ') }},
+        count(*) as n_active,
+        count(distinct citizen_key) as n_citizens_active,
+        sum(case when is_new then 1 else 0 end) as n_new,
+        count(distinct case when is_new then citizen_key end) as n_citizens_new,
+        sum(case when is_closed then 1 else 0 end) as n_closed,
+        count(distinct case when is_closed then citizen_key end) as n_citizens_closed,
+        count(distinct caseworker_id) as n_caseworkers
+    from case_cells
+    group by {{ key_columns | join(', ') }}
+),
+
 case_figures as (
-    select {{ cell_columns | join(', ') }}, 'active_cases' as figure, 'all' as breakdown,
-        cast(count(*) as double) as value, 'cases' as unit, count(distinct citizen_key) as n_citizens
-    from case_cells group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'active_cases' as figure, 'all' as breakdown,
+        cast(n_active as double) as value, 'cases' as unit, n_citizens_active as n_citizens
+    from case_counts
     union all
-    select {{ cell_columns | join(', ') }}, 'new_cases', 'all',
-        cast(sum(case when is_new then 1 else 0 end) as double), 'cases',
-        count(distinct case when is_new then citizen_key end)
-    from case_cells group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'new_cases', 'all', cast(n_new as double), 'cases', n_citizens_new
+    from case_counts
     union all
-    select {{ cell_columns | join(', ') }}, 'closed_cases', 'all',
-        cast(sum(case when is_closed then 1 else 0 end) as double), 'cases',
-        count(distinct case when is_closed then citizen_key end)
-    from case_cells group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'closed_cases', 'all', cast(n_closed as double), 'cases', n_citizens_closed
+    from case_counts
     union all
-    select {{ cell_columns | join(', ') }}, 'cases_per_caseworker', 'all',
-        1.0 * count(*) / count(distinct caseworker_id), 'cases_per_caseworker',
-        count(distinct citizen_key)
-    from case_cells group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'cases_per_caseworker', 'all',
+        1.0 * n_active / n_caseworkers, 'cases_per_caseworker', n_citizens_active
+    from case_counts
 ),
 
 -- Interventions active in the period, for their provider and for their case's authority.
@@ -100,23 +113,39 @@ intervention_cells as (
                           {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
+-- Every intervention figure of a cell in one pass, but the breakdown by legal basis. A cell
+-- gets a median only where interventions ended, a goal share only where some could have goals.
+intervention_counts as (
+    select
+        {{ key_columns | join(', ') }},
+        count(*) as n_active,
+        count(distinct citizen_key) as n_citizens_active,
+        sum(case when ended_in_period then 1 else 0 end) as n_ended,
+        {{ median('case when ended_in_period then duration_days end') }} as median_days,
+        count(distinct case when ended_in_period then citizen_key end) as n_citizens_ended,
+        sum(case when {{ can_have_goals }} then 1 else 0 end) as n_can_have_goals,
+        sum(case when {{ can_have_goals }} and has_goal then 1 else 0 end) as n_with_goals,
+        count(distinct case when {{ can_have_goals }} then citizen_key end) as n_citizens_can_have_goals
+    from intervention_cells
+    group by {{ key_columns | join(', ') }}
+),
+
 intervention_figures as (
-    select {{ cell_columns | join(', ') }}, 'active_interventions' as figure, 'all' as breakdown,
-        cast(count(*) as double) as value, 'interventions' as unit, count(distinct citizen_key) as n_citizens
-    from intervention_cells group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'active_interventions' as figure, 'all' as breakdown,
+        cast(n_active as double) as value, 'interventions' as unit, n_citizens_active as n_citizens
+    from intervention_counts
     union all
-    select {{ cell_columns | join(', ') }}, 'active_interventions', legal_basis,
+    select {{ key_columns | join(', ') }}, 'active_interventions', legal_basis,
         cast(count(*) as double), 'interventions', count(distinct citizen_key)
-    from intervention_cells group by {{ cell_columns | join(', ') }}, legal_basis
+    from intervention_cells group by {{ key_columns | join(', ') }}, legal_basis
     union all
-    select {{ cell_columns | join(', ') }}, 'median_intervention_days', 'all',
-        cast({{ median('duration_days') }} as double), 'days', count(distinct citizen_key)
-    from intervention_cells where ended_in_period group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'median_intervention_days', 'all',
+        cast(median_days as double), 'days', n_citizens_ended
+    from intervention_counts where n_ended > 0
     union all
-    select {{ cell_columns | join(', ') }}, 'share_interventions_with_goals', 'all',
-        100.0 * sum(case when has_goal then 1 else 0 end) / count(*), 'percent', count(distinct citizen_key)
-    from intervention_cells where intervention_type in ('developing', 'maintaining')
-    group by {{ cell_columns | join(', ') }}
+    select {{ key_columns | join(', ') }}, 'share_interventions_with_goals', 'all',
+        100.0 * n_with_goals / n_can_have_goals, 'percent', n_citizens_can_have_goals
+    from intervention_counts where n_can_have_goals > 0
 ),
 
 -- Follow-ups on time: within the interval plus grace of the goal's previous follow-up (or of
@@ -158,21 +187,25 @@ goal_event_cells as (
 ),
 
 goal_figures as (
-    select {{ cell_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
+    select {{ key_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
         100.0 * sum(hit) / count(*) as value, 'percent' as unit, count(distinct citizen_key) as n_citizens
-    from goal_event_cells where kind = 'on_time' group by {{ cell_columns | join(', ') }}
+    from goal_event_cells where kind = 'on_time' group by {{ key_columns | join(', ') }}
     union all
-    select {{ cell_columns | join(', ') }}, 'overdue_followups', 'all',
+    select {{ key_columns | join(', ') }}, 'overdue_followups', 'all',
         cast(sum(hit) as double), 'goals', count(distinct case when hit = 1 then citizen_key end)
-    from goal_event_cells where kind = 'overdue' group by {{ cell_columns | join(', ') }}
+    from goal_event_cells where kind = 'overdue' group by {{ key_columns | join(', ') }}
+),
+
+figures as (
+    select * from case_figures
+    union all
+    select * from intervention_figures
+    union all
+    select * from goal_figures
 ),
 
 cells as (
-    select *, {{ is_small_cell('n_citizens') }} as is_suppressed from case_figures
-    union all
-    select *, {{ is_small_cell('n_citizens') }} from intervention_figures
-    union all
-    select *, {{ is_small_cell('n_citizens') }} from goal_figures
+    {{ named_unit_cells('figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
 ),
 
 {{ secondary_suppression(
