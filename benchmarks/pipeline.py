@@ -127,7 +127,7 @@ def stage_dbt_build(data_dir: str) -> dict:
             "dbt_passed": int(done.group(1)),
             # Where the time goes: the slowest nodes (two threads, so they overlap).
             "slowest": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in timed[:6]},
-            "memory_limit": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT", "80%")}  # fmt: skip
+            "memory_limit": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT", "3GB (default)")}  # fmt: skip
 
 
 def stage_gate(data_dir: str) -> dict:
@@ -334,7 +334,8 @@ def markdown(report: dict, info: dict, when: str) -> str:
         f"### Tier {report['tier']}: {report['citizens']:,} citizens, {report['start']} to {report['end']}",
         "",
         f"Measured {when} on {info['cores']} cores, {info['memory_gb']} GB RAM, Python {info['python']}. "
-        "Each stage in its own process; peak RSS is the stage's largest process (dbt included).",
+        "Each stage in its own process; peak RSS is the stage's largest process (dbt included). "
+        f"DuckDB's memory cap in dbt: {report['full_run']['dbt_build'].get('memory_limit', '?')}.",
         "",
         "| run | stage | wall s | CPU s | peak RSS MB | rows in | rows out |",
         "|---|---|---:|---:|---:|---:|---:|",
