@@ -3,7 +3,7 @@
 -- cases and assessments for the authority, interventions, goals and follow-ups for the provider.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id'] %}
-{#- A cell is keyed by period, role and unit; level, name and parent follow from the unit. -#}
+{#- A cell is keyed by period, role and unit; level, name and parent join the few cells at the end. -#}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 with periods as (
     select * from {{ ref('int_periods') }}
@@ -65,8 +65,7 @@ quarantined_rows as (
 ),
 
 row_cells as (
-    select periods.period_type, periods.period_label,
-        {% for c in cell_columns[2:] %}ancestors.{{ c }}, {% endfor %}
+    select periods.period_type, periods.period_label, ancestors.org_role, ancestors.org_unit_id,
         all_rows.citizen_key, all_rows.is_quarantined
     from (select * from loaded_rows union all select * from quarantined_rows) as all_rows
     inner join periods on all_rows.row_date between periods.period_start and periods.period_end
@@ -75,12 +74,11 @@ row_cells as (
 ),
 
 row_counts as (
-    select {{ cell_columns | join(', ') }},
+    select {{ key_columns | join(', ') }},
         sum(1 - is_quarantined) as rows_loaded,
-        sum(is_quarantined) as rows_quarantined,
-        count(distinct citizen_key) as n_citizens
+        sum(is_quarantined) as rows_quarantined
     from row_cells
-    group by {{ cell_columns | join(', ') }}
+    group by {{ key_columns | join(', ') }}
 ),
 
 -- Goals that owed follow-ups in the period, and whether each was overdue at some day of it.
@@ -94,45 +92,47 @@ due_cells as (
 ),
 
 due_counts as (
-    select {{ cell_columns | join(', ') }},
+    select {{ key_columns | join(', ') }},
         count(*) as goals_due_followup,
-        sum(case when is_overdue then 1 else 0 end) as goals_without_due_followup,
-        count(distinct citizen_key) as n_citizens
+        sum(case when is_overdue then 1 else 0 end) as goals_without_due_followup
     from due_cells
-    group by {{ cell_columns | join(', ') }}
+    group by {{ key_columns | join(', ') }}
 ),
 
 cell_keys as (
-    select {{ cell_columns | join(', ') }} from row_counts
+    select {{ key_columns | join(', ') }} from row_counts
     union
-    select {{ cell_columns | join(', ') }} from due_counts
+    select {{ key_columns | join(', ') }} from due_counts
 ),
 
 -- Citizens behind the cell: those of its loaded rows and of its goals due a follow-up.
 cell_citizens as (
-    select {{ cell_columns | join(', ') }}, count(distinct citizen_key) as n_citizens
+    select {{ key_columns | join(', ') }}, count(distinct citizen_key) as n_citizens
     from (
-        select {{ cell_columns | join(', ') }}, citizen_key from row_cells where citizen_key is not null
+        select {{ key_columns | join(', ') }}, citizen_key from row_cells where citizen_key is not null
         union all
-        select {{ cell_columns | join(', ') }}, citizen_key from due_cells
+        select {{ key_columns | join(', ') }}, citizen_key from due_cells
     ) as citizens
-    group by {{ cell_columns | join(', ') }}
+    group by {{ key_columns | join(', ') }}
 ),
 
-cells as (
+counted_cells as (
     select
-        {% for c in key_columns %}{{ c }}, {% endfor %}
-        {% for c in cell_columns if c not in key_columns %}cell_keys.{{ c }}, {% endfor %}
+        {% for c in key_columns %}cell_keys.{{ c }}, {% endfor %}
         coalesce(row_counts.rows_loaded, 0) as rows_loaded,
         coalesce(row_counts.rows_quarantined, 0) as rows_quarantined,
         coalesce(due_counts.goals_due_followup, 0) as goals_due_followup,
         coalesce(due_counts.goals_without_due_followup, 0) as goals_without_due_followup,
-        coalesce(cell_citizens.n_citizens, 0) as n_citizens,
-        {{ is_small_cell('coalesce(cell_citizens.n_citizens, 0)') }} as is_suppressed
+        coalesce(cell_citizens.n_citizens, 0) as n_citizens
     from cell_keys
     left join row_counts using ({{ key_columns | join(', ') }})
     left join due_counts using ({{ key_columns | join(', ') }})
     left join cell_citizens using ({{ key_columns | join(', ') }})
+),
+
+cells as (
+    {{ named_unit_cells('counted_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
+                                          'goals_without_due_followup', 'n_citizens']) }}
 ),
 
 {{ secondary_suppression(

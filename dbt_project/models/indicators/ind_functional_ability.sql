@@ -7,6 +7,7 @@
 {%- set fa_columns = ['period_type', 'period_label', 'citizen_key', 'instrument_family', 'theme',
     'change_class', 'crosses_data_break'] %}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id', 'instrument_family'] %}
+{%- set comparison_columns = key_columns + ['theme', 'citizen_key', 'change_class', 'crosses_data_break'] %}
 {%- set change_counts -%}
         sum(case when change_class = 'improved' then 1 else 0 end) as n_improved,
         sum(case when change_class = 'unchanged' then 1 else 0 end) as n_unchanged,
@@ -56,19 +57,14 @@ provider_comparisons as (
 ),
 
 -- Units are carried by id alone; their names, levels and parents join the few cells at the end.
-attributed as (
-    select {{ fa_columns | join(', ') }}, org_role, org_unit_id
+-- A comparison has one case and so one authority: its rows are one per citizen and theme in each
+-- unit's period already. Two of a citizen's providers can share an area, so theirs are made so.
+distinct_comparisons as (
+    select {{ comparison_columns | join(', ') }}
     from ({{ attribute_to_units('compared', {'authority': 'authority_org_unit_id'}) }}) as by_authority
     union all
-    select {{ fa_columns | join(', ') }}, org_role, org_unit_id
+    select distinct {{ comparison_columns | join(', ') }}
     from ({{ attribute_to_units('provider_comparisons', {'provider': 'provider_org_unit_id'}) }}) as by_provider
-),
-
--- A citizen counts once per cell even when two of their providers share an area: one row per
--- citizen and theme in each unit's period.
-distinct_comparisons as (
-    select distinct {{ key_columns | join(', ') }}, theme, citizen_key, change_class, crosses_data_break
-    from attributed
 ),
 
 -- Per theme a citizen has one comparison, so counting rows counts citizens.

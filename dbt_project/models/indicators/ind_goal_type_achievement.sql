@@ -1,25 +1,46 @@
 -- Achieved against not-achieved goals by goal type, from each goal's latest follow-up in the period.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id', 'goal_type'] %}
+{#- Counted by unit id; names, levels and parents join the few cells at the end. #}
+{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 with goal_cells as (
     select * from {{ ref('int_goal_cells') }}
 ),
 
-typed as (
-    select {{ cell_columns[:7] | join(', ') }}, goal_type, citizen_key, is_achieved from goal_cells
+-- One row per citizen and goal type in a unit's period, then per citizen over all types: each
+-- cell counts its citizens by counting rows.
+per_citizen_type as (
+    select
+        {{ key_columns | join(', ') }},
+        goal_type,
+        citizen_key,
+        count(*) as n_goals,
+        sum(case when is_achieved then 1 else 0 end) as n_achieved
+    from goal_cells
+    group by {{ key_columns | join(', ') }}, goal_type, citizen_key
+),
+
+per_citizen as (
+    select * from per_citizen_type
     union all
-    select {{ cell_columns[:7] | join(', ') }}, 'all', citizen_key, is_achieved from goal_cells
+    select {{ key_columns | join(', ') }}, 'all', citizen_key, sum(n_goals), sum(n_achieved)
+    from per_citizen_type
+    group by {{ key_columns | join(', ') }}, citizen_key
+),
+
+counted_cells as (
+    select
+        {{ key_columns | join(', ') }},
+        goal_type,
+        sum(n_goals) as n_goals,
+        sum(n_achieved) as n_achieved,
+        count(*) as n_citizens
+    from per_citizen
+    group by {{ key_columns | join(', ') }}, goal_type
 ),
 
 cells as (
-    select
-        {{ cell_columns | join(', ') }},
-        count(*) as n_goals,
-        sum(case when is_achieved then 1 else 0 end) as n_achieved,
-        count(distinct citizen_key) as n_citizens,
-        {{ is_small_cell('count(distinct citizen_key)') }} as is_suppressed
-    from typed
-    group by {{ cell_columns | join(', ') }}
+    {{ named_unit_cells('counted_cells', ['goal_type', 'n_goals', 'n_achieved', 'n_citizens']) }}
 ),
 
 {{ secondary_suppression(
