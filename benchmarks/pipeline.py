@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -111,8 +112,6 @@ def stage_ingest(data_dir: str, delivery: str) -> dict:
 
 
 def stage_dbt_build(data_dir: str) -> dict:
-    import re
-
     from orchestration.warehouse import BUILD_ARGS, run_dbt
 
     settings = _settings(data_dir)
@@ -127,7 +126,16 @@ def stage_dbt_build(data_dir: str) -> dict:
             "dbt_passed": int(done.group(1)),
             # Where the time goes: the slowest nodes (two threads, so they overlap).
             "slowest": {r["unique_id"].split(".")[-1]: round(r["execution_time"], 1) for r in timed[:6]},
-            "memory_limit": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT", "3GB (default)")}  # fmt: skip
+            "memory_limit": dbt_memory_limit()}  # fmt: skip
+
+
+def dbt_memory_limit() -> str:
+    """The cap DuckDB runs with in dbt: the environment's, else the default in the profile."""
+    if value := os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT"):
+        return value
+    profile = (ROOT / "dbt_project" / "profiles.yml").read_text(encoding="utf-8")
+    default = re.search(r"env_var\('EFFEKT_DUCKDB_MEMORY_LIMIT', '([^']+)'\)", profile)
+    return f"{default.group(1)} (the profile's default)"
 
 
 def stage_gate(data_dir: str) -> dict:

@@ -58,7 +58,8 @@ provider_comparisons as (
 
 -- Units are carried by id alone; their names, levels and parents join the few cells at the end.
 -- A comparison has one case and so one authority: its rows are one per citizen and theme in each
--- unit's period already. Two of a citizen's providers can share an area, so theirs are made so.
+-- unit's period already. Two of a citizen's providers can share an area, so their rows need the
+-- distinct.
 distinct_comparisons as (
     select {{ comparison_columns | join(', ') }}
     from ({{ attribute_to_units('compared', {'authority': 'authority_org_unit_id'}) }}) as by_authority
