@@ -17,9 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import great_expectations as gx
-from great_expectations.checkpoint import UpdateDataDocsAction
-from great_expectations.data_context.types.base import ProgressBarsConfig
 
 from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
 from orchestration.settings import Settings
@@ -126,6 +123,11 @@ def run_gate(
 ) -> GateResult:  # fmt: skip
     """Validate the named suites on the full data; write Data Docs under report_dir/data_docs
     and the outcome, failing records included, to report_dir/gate-<gate_name>.json."""
+    # Imported here: GX takes seconds to import, and status and reports only read results.
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     report_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
