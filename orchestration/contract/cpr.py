@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is for the generator; checking a CPR number does without it
+    import numpy as np
 
 CPR_PATTERN = re.compile(r"^(\d{2})(\d{2})(\d{2})-?(\d{4})$")
 # A CPR-like number inside other text, for redaction and the privacy scans: a plausible day
@@ -79,6 +81,8 @@ def fictitious_cprs(
     Callers must not pass 1 January birth dates (the generator never draws them).
     Returns digits only (10 characters per number, as int64) for compact uniqueness checks.
     """
+    import numpy as np
+
     days = birth_dates.astype("datetime64[D]")
     years = days.astype("datetime64[Y]").astype(np.int64) + 1970
     months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -103,6 +107,8 @@ def fictitious_cprs(
 
 
 def _mod11_sums(numbers: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     total = np.zeros(len(numbers), dtype=np.int64)
     rest = numbers.copy()
     for weight in reversed(MOD11_WEIGHTS):
@@ -113,6 +119,8 @@ def _mod11_sums(numbers: np.ndarray) -> np.ndarray:
 
 def format_cprs(numbers: np.ndarray) -> np.ndarray:
     """int64 CPR digits to 'DDMMYY-SSSS' strings."""
+    import numpy as np
+
     date_part = np.char.zfill((numbers // 10000).astype(str), 6)
     serial = np.char.zfill((numbers % 10000).astype(str), 4)
     return np.char.add(np.char.add(date_part, "-"), serial)
