@@ -9,13 +9,9 @@ import os
 import sys
 from pathlib import Path
 
-import duckdb
-
 from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.generate.defects import FILE_DEFECTS
 from orchestration.generate.writer import DIALECTS
-from orchestration.ingest.contract_checks import check_delivery
-from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
 from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
 from orchestration.instance import ensure_dagster_home
 from orchestration.pipeline import PipelineFailed, PipelineRun, run_backfill, run_pipeline
@@ -65,57 +61,148 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+LINE_NOTE = (
+    "source_row counts data records from 1 in file order; line is the CSV file line the record "
+    "starts on (the header is line 1), null for Parquet"
+)
+KEY_NOTE = (
+    "key is the row's contract key (parts joined with |); null where the key is personal: "
+    "the citizens' key is the CPR number, so find those rows by file and line"
+)
+TEXT_ROWS = 50  # findings listed in the text output; --json lists all
+
+
 def validate(delivery: Path, database: str = ":memory:") -> dict:
-    """Check a delivery against the contract; return a summary safe to print (no CPR, no text)."""
-    con = duckdb.connect(database)
+    """Check a delivery against the contract; return every problem, safe to print.
+
+    The result holds no CPR number and no field value of a row: findings name entity, file,
+    row, line, key (withheld for citizens, whose key is the CPR number), column and reason.
+    `outcome` is clean, rows_break_rules, refused or usage_error, with its `exit_code`.
+    """
+    import duckdb
+
+    from orchestration.ingest.contract_checks import check_delivery, reportable_findings
+    from orchestration.ingest.delivery import (
+        DeliveryRefused,
+        load_raw,
+        read_manifest,
+        record_lines,
+        unlisted_files,
+    )
+
+    result: dict = {"delivery": str(delivery), "delivery_id": None, "outcome": None,
+                    "exit_code": None, "file_problems": [], "warnings": [], "rows_read": {},
+                    "rows_with_findings": {}, "summary": [], "findings": [],
+                    "notes": {"line": LINE_NOTE, "key": KEY_NOTE}}  # fmt: skip
+
+    def outcome(name: str, code: int) -> dict:
+        return result | {"outcome": name, "exit_code": code}
+
+    if not delivery.exists():
+        return outcome("usage_error", 2) | {"error": f"{delivery} does not exist"}
+    if not delivery.is_dir():
+        return outcome("usage_error", 2) | {
+            "error": f"{delivery} is a file, not a delivery folder: pass the folder that holds "
+            "manifest.json and the entity files"
+        }
     try:
         manifest = read_manifest(delivery)
-        rows = load_raw(con, delivery, manifest)
-        result = check_delivery(con, manifest)
+    except DeliveryRefused as refusal:
+        return outcome("refused", 2) | {"file_problems": refusal.problems}
+    result["delivery_id"] = manifest.delivery_id
+    for name in unlisted_files(delivery, manifest):
+        result["warnings"].append({"reason": "unlisted_file", "file": name,
+                                   "detail": "in the folder but not listed in the manifest; "
+                                             "the ingest does not read it"})  # fmt: skip
+    if delivery.name != manifest.delivery_id:
+        result["warnings"].append({"reason": "delivery_id_mismatch", "file": "manifest.json",
+                                   "detail": f"folder {delivery.name!r} holds delivery_id "
+                                             f"{manifest.delivery_id!r}"})  # fmt: skip
+    con = duckdb.connect(database)
+    try:
+        try:
+            rows = load_raw(con, delivery, manifest)
+        except DeliveryRefused as refusal:
+            return outcome("refused", 2) | {"file_problems": refusal.problems}
+        checked = check_delivery(con, manifest)
         by_reason = con.execute(
-            "select entity, reason, column_name, count(*) from raw.findings group by all order by all"
+            "select entity, column_name, reason, count(*) from raw.findings "
+            "group by all order by all"
         ).fetchall()
+        findings = reportable_findings(con)
     finally:
         con.close()
-    return {
-        "delivery_id": manifest.delivery_id,
+    by_file: dict[str, list[dict]] = {}
+    for f in findings:
+        by_file.setdefault(f["entity"], []).append(f)
+    for entity, listed in by_file.items():
+        spec = manifest.files[entity]
+        lines = record_lines(delivery, spec, (f["source_row"] for f in listed))
+        for f in listed:
+            f["line"] = lines.get(f["source_row"])
+    result |= {
         "rows_read": rows,
-        "rows_with_findings": result.quarantined_rows,
+        "rows_with_findings": checked.quarantined_rows,
+        "summary": [{"entity": e, "column": c, "reason": r, "rows": n} for e, c, r, n in by_reason],
         "findings": [
-            {"entity": e, "reason": r, "column": c, "rows": n} for e, r, c, n in by_reason
-        ],
-        "warnings": [
-            {"entity": e, "column": c, "reason": r, "rows": n}
-            for (e, c, r), n in result.warnings.items()
-            if n
+            {k: f[k] for k in ("entity", "file", "source_row", "line", "key", "column", "reason")}
+            for f in findings
         ],
     }
+    result["warnings"] += [
+        {"reason": r, "file": manifest.files[e].file, "entity": e, "column": c, "rows": n,
+         "detail": f"{n:,} rows; reported only, the rows still load"}
+        for (e, c, r), n in checked.warnings.items()
+        if n
+    ]  # fmt: skip
+    return outcome("rows_break_rules", 1) if findings else outcome("clean", 0)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    try:
-        summary = validate(args.delivery)
-    except DeliveryRefused as refusal:
-        print(f"REFUSED  {refusal}", file=sys.stderr)
-        return 2
+    result = validate(args.delivery)
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
-    else:
-        _print_summary(summary)
-    return 1 if summary["findings"] else 0
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+    if result["outcome"] == "usage_error":
+        print(f"effekt validate: {result['error']}", file=sys.stderr)
+    elif result["outcome"] == "refused":
+        problems = result["file_problems"]
+        print(f"REFUSED  {result['delivery_id'] or args.delivery}: {len(problems)} file "
+              f"problem{'s' if len(problems) > 1 else ''}, nothing of it would load", file=sys.stderr)  # fmt: skip
+        for p in problems:
+            print(f"  {p['file']}: {p['detail']} [{p['reason']}]", file=sys.stderr)
+        if not args.json:
+            _print_warnings(result)
+    elif not args.json:
+        _print_summary(result, args.limit)
+    return result["exit_code"]
 
 
-def _print_summary(summary: dict) -> None:
-    total = sum(summary["rows_read"].values())
-    bad = sum(summary["rows_with_findings"].values())
-    print(f"delivery {summary['delivery_id']}: {total:,} rows read, {bad:,} break the contract")
-    for f in summary["findings"]:
-        print(f"  {f['entity']:<18} {f['column']:<24} {f['reason']:<34} {f['rows']:>8,}")
-    for w in summary["warnings"]:
-        print(
-            f"  warning (reported, rows still load): {w['entity']}.{w['column']} "
-            f"{w['reason']} on {w['rows']:,} rows"
-        )
+def _print_summary(result: dict, limit: int = TEXT_ROWS) -> None:
+    total = sum(result["rows_read"].values())
+    bad = sum(result["rows_with_findings"].values())
+    print(f"delivery {result['delivery_id']}: {total:,} rows read, {bad:,} break the contract")
+    if result["summary"]:
+        print(f"  {'entity':<18} {'column':<24} {'reason':<34} {'rows':>8}")
+    for s in result["summary"]:
+        print(f"  {s['entity']:<18} {s['column']:<24} {s['reason']:<34} {s['rows']:>8,}")
+    findings = result["findings"]
+    if findings:
+        print("rows (file:line with the header as line 1, or file#record for Parquet):")
+        print(f"  {'where':<28} {'column':<24} {'reason':<34} key")
+    shown = findings if limit <= 0 else findings[:limit]
+    for f in shown:
+        where = f"{f['file']}:{f['line']}" if f["line"] else f"{f['file']}#{f['source_row']}"
+        key = f["key"] if f["key"] is not None else "(not shown: CPR number)"
+        print(f"  {where:<28} {f['column']:<24} {f['reason']:<34} {key}")
+    if len(shown) < len(findings):
+        print(f"  ... {len(findings) - len(shown):,} more; --limit 0 or --json lists them all")
+    _print_warnings(result)
+
+
+def _print_warnings(result: dict) -> None:
+    for w in result["warnings"]:
+        where = f"{w['file']}" + (f" {w['column']}" if w.get("column") else "")
+        print(f"  warning: {where}: {w['detail']} [{w['reason']}]")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -267,9 +354,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_generate)
 
-    v = sub.add_parser("validate", help="check a delivery folder against the extract contract")
-    v.add_argument("delivery", type=Path)
-    v.add_argument("--json", action="store_true", help="print the summary as JSON")
+    v = sub.add_parser(
+        "validate",
+        help="check a delivery folder against the extract contract; exit 0 clean, "
+        "1 rows break rules, 2 refused or usage error",
+    )
+    v.add_argument("delivery", type=Path, help="the delivery folder (holds manifest.json)")
+    v.add_argument("--json", action="store_true",
+                   help="print the whole result, every finding, as JSON on stdout")  # fmt: skip
+    v.add_argument("--limit", type=int, default=TEXT_ROWS,
+                   help=f"rows to list in the text output (default {TEXT_ROWS}; 0: all)")  # fmt: skip
     v.set_defaults(func=cmd_validate)
 
     r = sub.add_parser("run", help="the daily refresh: ingest, build, gate and publish")

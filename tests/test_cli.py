@@ -1,9 +1,24 @@
 """The `effekt` command as people use it."""
 
 import json
+import shutil
+
+import pytest
 
 from orchestration.cli import main
+from orchestration.contract import load_contract
 from orchestration.contract.cpr import CPR_IN_TEXT
+from orchestration.generate.defects import FILE_DEFECTS
+from tests.conftest import ground_truth
+
+THREE_BROKEN = ("missing_column", "truncated", "checksum_mismatch")
+
+
+def _validate_json(capsys, *args) -> tuple[int, dict]:
+    code = main(["validate", *map(str, args), "--json"])
+    out = capsys.readouterr().out
+    assert not CPR_IN_TEXT.search(out)
+    return code, json.loads(out)
 
 
 def test_generate_then_validate_clean(tmp_path, capsys):
@@ -13,27 +28,136 @@ def test_generate_then_validate_clean(tmp_path, capsys):
     out = capsys.readouterr().out
     folder = tmp_path / "effekt-synth_20181231T020000"
     assert str(folder) in out
-    assert main(["validate", str(folder), "--json"]) == 0
-    summary = json.loads(capsys.readouterr().out)
-    assert summary["findings"] == []
-    assert summary["rows_read"]["citizens"] == 120
+    code, result = _validate_json(capsys, folder)
+    assert (code, result["outcome"], result["exit_code"]) == (0, "clean", 0)
+    assert result["findings"] == [] and result["file_problems"] == []
+    assert result["rows_read"]["citizens"] == 120
+    assert [w["reason"] for w in result["warnings"]] == ["cpr_modulus11"] * 3  # no file warnings
 
 
-def test_validate_reports_defects_without_cpr_numbers(tmp_path, capsys):
-    main(["generate", "--citizens", "150", "--start", "2016-01-01", "--end", "2018-12-31",
-          "--seed", "3", "--out", str(tmp_path), "--defects", "0.02", "--quiet"])  # fmt: skip
-    capsys.readouterr()
-    assert main(["validate", str(tmp_path / "effekt-synth_20181231T020000")]) == 1
+def test_validate_lists_every_defective_row_with_file_line_and_key(make_delivery, capsys):
+    delivery = make_delivery(citizens=150, defects=0.02, dialect="utf8")
+    code, result = _validate_json(capsys, delivery.path)
+    assert (code, result["outcome"]) == (1, "rows_break_rules")
+    findings = result["findings"]
+    assert len(findings) == sum(s["rows"] for s in result["summary"])
+    # Every planted defect is listed under its key, except the citizens', whose key is the CPR.
+    listed = {(f["entity"], f["key"], f["reason"]) for f in findings}
+    contract = load_contract()
+    for d in ground_truth(delivery.ground_truth):
+        if d["entity"] == "citizens":
+            continue
+        key = "|".join(d["key"].split("|")[: len(contract.entity(d["entity"]).key)])
+        assert (d["entity"], key, d["kind"]) in listed, d
+    assert {f["key"] for f in findings if f["entity"] == "citizens"} == {None}
+    assert {f["entity"] for f in findings if f["entity"] == "citizens"}  # citizens are listed
+    # `line` is the file line of the row: there the key is the first field.
+    for f in findings:
+        lines = (delivery.path / f["file"]).read_text(encoding="utf-8").splitlines()
+        assert f["line"] == f["source_row"] + 1
+        if f["key"] is not None:
+            first_key_column = contract.entity(f["entity"]).key[0]
+            header = lines[0].split(",")
+            fields = lines[f["line"] - 1].split(",")
+            assert fields[header.index(first_key_column)] == f["key"].split("|")[0], f
+
+
+def test_validate_text_output_summarises_then_lists_rows_without_cpr_numbers(make_delivery, capsys):
+    delivery = make_delivery(citizens=150, defects=0.02)
+    _, result = _validate_json(capsys, delivery.path)
+    assert main(["validate", str(delivery.path), "--limit", "10"]) == 1
     out = capsys.readouterr().out
     assert "malformed_cpr" in out and "duplicate_key" in out
     assert not CPR_IN_TEXT.search(out)
+    first = result["findings"][0]
+    assert f"{first['file']}:{first['line']}" in out
+    last = result["findings"][-1]
+    assert last["entity"] == "goal_followups" and len(result["findings"]) > 10
+    assert f"{last['file']}:{last['line']} " not in out  # beyond the first 10
+    assert f"... {len(result['findings']) - 10:,} more" in out
+    assert main(["validate", str(delivery.path), "--limit", "0"]) == 1
+    out = capsys.readouterr().out
+    assert f"{last['file']}:{last['line']} " in out and last["key"] in out
+    assert "more;" not in out
 
 
-def test_refused_delivery_exits_2_naming_the_file(tmp_path, capsys):
+def test_validate_refused_delivery_exits_2_naming_the_file(tmp_path, capsys):
     main(["generate", "--citizens", "50", "--start", "2016-01-01", "--end", "2017-12-31",
           "--seed", "3", "--out", str(tmp_path), "--file-defect", "missing_column", "--quiet"])  # fmt: skip
     assert main(["validate", str(tmp_path / "effekt-synth_20171231T020000")]) == 2
     assert "cases.csv" in capsys.readouterr().err
+
+
+def test_validate_names_all_three_broken_files(make_delivery, capsys):
+    delivery = make_delivery(citizens=60, file_defects=THREE_BROKEN)
+    assert main(["validate", str(delivery.path)]) == 2
+    err = capsys.readouterr().err
+    for kind in THREE_BROKEN:
+        assert f"{FILE_DEFECTS[kind]}.csv" in err and f"[{kind}]" in err
+    assert "3 file problems" in err
+    assert not CPR_IN_TEXT.search(err)
+    code, result = _validate_json(capsys, delivery.path)
+    assert (code, result["outcome"], result["exit_code"]) == (2, "refused", 2)
+    assert [(p["file"], p["reason"]) for p in result["file_problems"]] == [
+        (f"{FILE_DEFECTS[k]}.csv", k) for k in ("missing_column", "checksum_mismatch", "truncated")
+    ]  # in the contract's entity order
+
+
+def test_validate_without_a_manifest_refuses_and_still_prints_json(tmp_path, capsys):
+    code, result = _validate_json(capsys, tmp_path)
+    assert (code, result["outcome"]) == (2, "refused")
+    assert result["file_problems"] == [
+        {"reason": "missing_file", "file": "manifest.json", "detail": "no manifest in delivery"}
+    ]
+
+
+@pytest.mark.parametrize("target", ["missing", "file"])
+def test_validate_on_a_path_that_is_not_a_folder_is_a_usage_error(
+    make_delivery, tmp_path, capsys, target
+):
+    if target == "missing":
+        path, expected = tmp_path / "nowhere", "does not exist"
+    else:
+        path = make_delivery(citizens=50).path / "manifest.json"
+        expected = "is a file, not a delivery folder"
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert f"{path} {expected}" in captured.err and "Traceback" not in captured.err
+    assert captured.out == ""
+    assert main(["validate", str(path), "--json"]) == 2
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert (result["outcome"], result["exit_code"]) == ("usage_error", 2)
+    assert f"{path} {expected}" in result["error"]
+    assert f"{path} {expected}" in captured.err  # the message goes to stderr as well
+
+
+def test_validate_reports_an_empty_file_as_empty(make_delivery, tmp_path, capsys):
+    copy = tmp_path / "d"
+    shutil.copytree(make_delivery(citizens=50).path, copy)
+    (copy / "goals.csv").write_bytes(b"")
+    assert main(["validate", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert "goals.csv: file is empty (0 bytes)" in err
+    assert "mid-row" not in err
+
+
+def test_validate_warns_of_unlisted_files_and_a_renamed_folder(make_delivery, tmp_path, capsys):
+    delivery = make_delivery(citizens=50)
+    copy = tmp_path / "renamed"
+    shutil.copytree(delivery.path, copy)
+    (copy / "notes.txt").write_text("extra", encoding="utf-8")
+    (copy / "checksums.sha256").write_text("", encoding="utf-8")
+    code, result = _validate_json(capsys, copy)
+    assert (code, result["outcome"]) == (0, "clean")
+    file_warnings = [(w["reason"], w["file"]) for w in result["warnings"] if "rows" not in w]
+    assert file_warnings == [
+        ("unlisted_file", "notes.txt"),
+        ("delivery_id_mismatch", "manifest.json"),
+    ]
+    assert main(["validate", str(copy)]) == 0
+    out = capsys.readouterr().out
+    assert "notes.txt" in out and f"{delivery.path.name!r}" in out and "'renamed'" in out
 
 
 def test_bad_arguments_get_a_clear_message(tmp_path, capsys):

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import duckdb
 
 from orchestration.contract import CODELIST_DIR, Column, Entity, load_contract
+from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.ingest.delivery import Manifest
+
+KEY_SHOWN_CHARS = 100  # longer keys are cut: ids and codes are short, free text is not
 
 DATE_SHAPE = r"\d{1,2}-\d{1,2}-\d{4}|\d{4}-\d{1,2}-\d{1,2}"
 CPR_SHAPE = r"\d{6}-?\d{4}"
@@ -306,3 +309,38 @@ def check_delivery(
         ).fetchall()
     )
     return CheckResult(total, per_entity, warnings)
+
+
+def key_is_personal(entity: Entity) -> bool:
+    """True where a key column is personal data (the citizens' key is the CPR number)."""
+    return any(entity.column(k).personal for k in entity.key)
+
+
+def reportable_findings(
+    con: duckdb.DuckDBPyConnection, raw_schema: str = "raw"
+) -> list[dict[str, str | int | None]]:
+    """Every finding of `check_delivery` as entity, file, source_row, key, column, reason.
+
+    Safe to print: no value of the row is included, the key is None where it is personal, and
+    other keys (the case system's own ids, `|`-joined where the key has several columns) have
+    anything shaped like a CPR number redacted and are cut to KEY_SHOWN_CHARS. Ordered by
+    entity in contract order, then row.
+    """
+    contract = load_contract()
+    rows = con.execute(
+        f"select entity, file, source_row, key, column_name, reason from {raw_schema}.findings "
+        "order by list_position(?, entity), source_row, reason, column_name",
+        [list(contract.entities)],
+    ).fetchall()
+    personal = {name for name, e in contract.entities.items() if key_is_personal(e)}
+    out = []
+    for entity, file, source_row, key, column, reason in rows:
+        if entity in personal or key is None:
+            shown = None
+        else:
+            shown = CPR_IN_TEXT.sub("[redacted]", key)
+            if len(shown) > KEY_SHOWN_CHARS:
+                shown = shown[: KEY_SHOWN_CHARS - 1] + "…"
+        out.append({"entity": entity, "file": file, "source_row": source_row, "key": shown,
+                    "column": column, "reason": reason})  # fmt: skip
+    return out

@@ -1,8 +1,9 @@
 """Read a delivery folder into DuckDB as all-text raw tables, or refuse it as a whole.
 
-File-level problems (missing or unreadable file, wrong encoding, missing column, row count or
-checksum not matching the manifest) raise `DeliveryRefused` naming the file and the column or
-line. Nothing is parsed or judged row by row here: that is `contract_checks`' job, in SQL.
+File-level problems (missing, empty or unreadable file, wrong encoding, missing column, row count
+or checksum not matching the manifest) raise one `DeliveryRefused` listing every such problem in
+every file, each naming the file and the column or line. Nothing is parsed or judged row by row
+here: that is `contract_checks`' job, in SQL.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import io
 import json
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,15 +28,36 @@ ISO_DATE = "%Y-%m-%d"
 
 
 class DeliveryRefused(Exception):
-    """The delivery cannot be loaded; `reason` is a file-level reason code of the contract."""
+    """The delivery cannot be loaded; `reason` is a file-level reason code of the contract.
 
-    def __init__(self, reason: str, file: str, detail: str) -> None:
-        super().__init__(f"{file}: {detail} [{reason}]")
+    `problems` lists every file-level problem found, each a dict of reason, file and detail;
+    `reason`, `file` and `detail` are the first one's, so a caller that names one problem can.
+    """
+
+    def __init__(
+        self, reason: str, file: str, detail: str, problems: list[dict[str, str]] | None = None
+    ) -> None:
+        self.problems = problems or [{"reason": reason, "file": file, "detail": detail}]
+        super().__init__(
+            "; ".join(f"{p['file']}: {p['detail']} [{p['reason']}]" for p in self.problems)
+        )
         self.reason, self.file, self.detail = reason, file, detail
         self.quarantine_path: Path | None = None  # set once the delivery is moved there
 
-    def as_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "file": self.file, "detail": self.detail}
+    @classmethod
+    def of(cls, refusals: list[DeliveryRefused]) -> DeliveryRefused:
+        """One refusal carrying every problem of `refusals`, the first one's as its own."""
+        problems = [p for r in refusals for p in r.problems]
+        first = problems[0]
+        return cls(first["reason"], first["file"], first["detail"], problems)
+
+    def as_dict(self) -> dict:
+        return {
+            "reason": self.reason,
+            "file": self.file,
+            "detail": self.detail,
+            "problems": [dict(p) for p in self.problems],
+        }
 
 
 @dataclass(frozen=True)
@@ -100,9 +123,13 @@ def read_manifest(folder: Path) -> Manifest:
             "unreadable_file", "manifest.json",
             f"contract version {manifest.contract_version}, expected {contract.version}",
         )  # fmt: skip
-    for name in contract.entities:
-        if name not in files:
-            raise DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
+    unlisted = [
+        DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
+        for name in contract.entities
+        if name not in files
+    ]
+    if unlisted:
+        raise DeliveryRefused.of(unlisted)
     return manifest
 
 
@@ -149,23 +176,76 @@ def load_raw(
 ) -> dict[str, int]:
     """Create `schema.<entity>` tables (all VARCHAR plus `source_row`) for every entity.
 
-    Returns rows read per entity. Raises DeliveryRefused on the first file-level problem; the
-    caller runs this inside a transaction so a refused delivery leaves nothing behind.
+    Returns rows read per entity. Every file is checked; if any has a file-level problem, one
+    DeliveryRefused lists them all (at most one per file: the first found in it). The tables
+    of the files that did load are left in `schema`, so the caller must not keep that schema
+    of a refused delivery (the ingest works in a throw-away in-memory database).
     """
     contract = load_contract()
     con.execute(f"create schema if not exists {schema}")
-    rows = {}
+    rows, refusals = {}, []
     with tempfile.TemporaryDirectory(prefix="effekt-ingest-") as tmp:
         for name, entity in contract.entities.items():
             spec = manifest.files[name]
-            rows[name] = _load_file(con, folder, spec, entity, schema, Path(tmp))
+            try:
+                rows[name] = _load_file(con, folder, spec, entity, schema, Path(tmp))
+            except DeliveryRefused as refusal:
+                refusals.append(refusal)
+    if refusals:
+        raise DeliveryRefused.of(refusals)
     return rows
+
+
+def unlisted_files(folder: Path, manifest: Manifest) -> list[str]:
+    """Files in the delivery folder (and below it) that the manifest does not list.
+
+    Paths are relative to `folder`, with `/`, sorted. `manifest.json` and a `checksums.sha256`
+    at the top are not counted.
+    """
+    listed = {spec.file for spec in manifest.files.values()} | {"manifest.json", "checksums.sha256"}
+    found = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return sorted(name for name in found if name not in listed)
+
+
+def record_lines(folder: Path, spec: FileSpec, records: Iterable[int]) -> dict[int, int]:
+    """The file line on which each of `records` (1 = first data record) of a CSV starts.
+
+    Line 1 is the header. Without line breaks inside quoted fields record n is on line n + 1;
+    only a file that has them is read record by record to find where each one starts.
+    """
+    wanted = set(records)
+    if spec.format != "csv" or not wanted:
+        return {}
+    path = folder / spec.file
+    breaks, last = 0, b""
+    with path.open("rb") as f:
+        while block := f.read(BLOCK):
+            breaks += block.count(b"\n")
+            last = block[-1:]
+    lines = breaks + (last not in (b"\n", b""))
+    if lines == spec.rows + 1:
+        return {n: n + 1 for n in wanted}
+    out = {}
+    with path.open(encoding=spec.encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=spec.delimiter)
+        next(reader, None)
+        start = reader.line_num + 1
+        for n, _ in enumerate(reader, 1):
+            if n in wanted:
+                out[n] = start
+            start = reader.line_num + 1
+    return out
 
 
 def _load_file(con, folder: Path, spec: FileSpec, entity: Entity, schema: str, tmp: Path) -> int:
     path = folder / spec.file
     if not path.is_file():
         raise DeliveryRefused("missing_file", spec.file, "file named in the manifest is absent")
+    if path.stat().st_size == 0:
+        raise DeliveryRefused(
+            "unreadable_file", spec.file,
+            f"file is empty (0 bytes); the manifest says {spec.rows:,} rows",
+        )  # fmt: skip
     needs_transcoding = spec.format == "csv" and spec.encoding not in ("utf-8", "utf-8-sig")
     readable = tmp / f"{entity.name}.utf8.csv" if needs_transcoding else path
     sha = _scan(path, spec, readable if needs_transcoding else None)

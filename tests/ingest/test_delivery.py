@@ -8,7 +8,14 @@ import pytest
 
 from orchestration.contract import load_contract
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.ingest.delivery import DeliveryRefused, load_raw, read_manifest
+from orchestration.ingest.delivery import (
+    DeliveryRefused,
+    FileSpec,
+    load_raw,
+    read_manifest,
+    record_lines,
+    unlisted_files,
+)
 from tests.conftest import load_checked
 
 TYPED = {
@@ -79,3 +86,64 @@ def test_refusal_messages_never_carry_row_content(make_delivery):
         load_raw(duckdb.connect(), delivery.path, read_manifest(delivery.path))
     assert refused.value.reason == "truncated"
     assert not CPR_IN_TEXT.search(str(refused.value))
+
+
+def test_every_broken_file_is_named_in_one_refusal(make_delivery):
+    kinds = ("missing_column", "truncated", "checksum_mismatch", "row_count_mismatch")
+    delivery = make_delivery(citizens=60, file_defects=kinds)
+    with pytest.raises(DeliveryRefused) as refused:
+        load_raw(duckdb.connect(), delivery.path, read_manifest(delivery.path))
+    problems = refused.value.problems
+    # One problem per file, in the contract's entity order; the first is also the refusal's own.
+    assert [(p["file"], p["reason"]) for p in problems] == [
+        ("cases.csv", "missing_column"),
+        ("interventions.csv", "row_count_mismatch"),
+        ("goals.csv", "checksum_mismatch"),
+        ("goal_followups.csv", "truncated"),
+    ]
+    assert (refused.value.reason, refused.value.file) == ("missing_column", "cases.csv")
+    assert refused.value.detail == problems[0]["detail"]
+    assert refused.value.as_dict()["problems"] == problems  # what refusal.json records
+    for p in problems:
+        assert f"{p['file']}: {p['detail']} [{p['reason']}]" in str(refused.value)
+    assert not CPR_IN_TEXT.search(json.dumps(refused.value.as_dict()))
+
+
+def test_an_empty_file_is_refused_as_empty_not_as_cut_off(make_delivery, tmp_path):
+    copy = tmp_path / "d"
+    shutil.copytree(make_delivery(citizens=50).path, copy)
+    (copy / "citizens.csv").write_bytes(b"")
+    with pytest.raises(DeliveryRefused) as refused:
+        load_raw(duckdb.connect(), copy, read_manifest(copy))
+    assert refused.value.problems == [
+        {
+            "reason": "unreadable_file",
+            "file": "citizens.csv",
+            "detail": "file is empty (0 bytes); the manifest says 50 rows",
+        }
+    ]
+
+
+def test_unlisted_files_are_the_folders_files_the_manifest_does_not_name(make_delivery, tmp_path):
+    copy = tmp_path / "d"
+    shutil.copytree(make_delivery(citizens=50).path, copy)
+    manifest = read_manifest(copy)
+    assert unlisted_files(copy, manifest) == []
+    (copy / "checksums.sha256").write_text("", encoding="utf-8")
+    (copy / "notes.txt").write_text("", encoding="utf-8")
+    (copy / "old").mkdir()
+    (copy / "old" / "cases.csv").write_text("", encoding="utf-8")
+    (copy / "goals.csv").unlink()  # absent, not unlisted: load_raw refuses that
+    assert unlisted_files(copy, manifest) == ["notes.txt", "old/cases.csv"]
+
+
+def test_record_lines_follow_line_breaks_inside_quoted_fields(tmp_path):
+    (tmp_path / "goals.csv").write_bytes(
+        b'goal_id;description\r\n1;"two\r\nlines"\r\n2;plain\r\n3;"a ""quoted""\nand\nmore"\r\n4;x'
+    )
+    spec = FileSpec("goals", "goals.csv", "csv", rows=4, sha256="")
+    assert record_lines(tmp_path, spec, [1, 2, 3, 4]) == {1: 2, 2: 4, 3: 5, 4: 8}
+    (tmp_path / "goals.csv").write_bytes(b"goal_id;description\n1;a\n2;b\n")
+    assert record_lines(tmp_path, FileSpec("goals", "goals.csv", "csv", 2, ""), [2]) == {2: 3}
+    parquet = FileSpec("goals", "goals.parquet", "parquet", 2, "")
+    assert record_lines(tmp_path, parquet, [1]) == {}
