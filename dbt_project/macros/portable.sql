@@ -36,3 +36,14 @@
 {% macro spark__median(expression) -%}
     percentile({{ expression }}, 0.5)
 {%- endmacro %}
+
+{#- The elements of an array of text, joined by ', '. -#}
+{% macro list_text(column) -%}
+    {{ return(adapter.dispatch('list_text', 'effekt')(column)) }}
+{%- endmacro %}
+{% macro default__list_text(column) -%}
+    array_to_string({{ column }}, ', ')
+{%- endmacro %}
+{% macro spark__list_text(column) -%}
+    concat_ws(', ', {{ column }})
+{%- endmacro %}

@@ -132,9 +132,13 @@ TABLES = {
             (
                 "rows_loaded",
                 "bigint",
-                "Rows of the current delivery dated in the period and attributed to the unit (cases, interventions, assessments, goals, follow-ups).",
+                "Rows of the current delivery dated in the period and attributed to the unit (cases, interventions, assessments with their scores, goals, follow-ups).",
             ),
-            ("rows_quarantined", "bigint", "Such rows the ingest quarantined."),
+            (
+                "rows_quarantined",
+                "bigint",
+                "Rows of the current delivery the ingest quarantined, placed at the unit by int_quarantined_rows (the rule of the coordinators' reports) and dated by their own or their parent's date, else the extract day. Unplaced rows (citizens, org units, orphan references) count for no unit.",
+            ),
             (
                 "pct_rows_quarantined",
                 "double",

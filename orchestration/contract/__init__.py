@@ -70,6 +70,11 @@ class Reason:
     level: str  # "file" or "row"
     description: str
     severity: str = "error"
+    # For row reasons, what the coordinators' validation reports say: the reason in Danish and
+    # a plain instruction on what to correct in the case system.
+    description_da: str = ""
+    instruction_da: str = ""
+    instruction_en: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,15 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
         for name, spec in raw["entities"].items()
     }
     reasons = {
-        code: Reason(code, spec["level"], spec["description"], spec.get("severity", "error"))
+        code: Reason(
+            code,
+            spec["level"],
+            spec["description"],
+            spec.get("severity", "error"),
+            spec.get("description_da", ""),
+            spec.get("instruction_da", ""),
+            spec.get("instruction_en", ""),
+        )
         for code, spec in raw["reasons"].items()
     }
     return Contract(

@@ -1,6 +1,8 @@
 -- Where data is thin, per unit and period: the current delivery's rows the ingest quarantined,
--- and goals that owed follow-ups in the period but were overdue in it. Rows count for the unit they name:
--- cases and assessments for the authority, interventions, goals and follow-ups for the provider.
+-- and goals that owed follow-ups in the period but were overdue in it. Loaded rows count for the
+-- unit they name: cases and assessments (with their scores) for the authority, interventions,
+-- goals and follow-ups for the provider. Quarantined rows count where int_quarantined_rows places
+-- them, on the day it counts them on: the same rule as the coordinators' reports.
 {%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
     'org_unit_name', 'org_parent_id'] %}
 {#- A cell is keyed by period, role and unit; level, name and parent join the few cells at the end. -#}
@@ -27,46 +29,45 @@ followups as (
     select * from {{ ref('fct_goal_followups') }}
 ),
 
-quarantine as (
-    select * from {{ ref('stg_quarantine') }}
+quarantined as (
+    select * from {{ ref('int_quarantined_rows') }}
+),
+
+-- Loaded scores per assessment: an assessment's row counts with its scores' rows.
+score_rows as (
+    select assessment_id, count(*) as n_scores
+    from {{ ref('stg_assessment_scores') }}
+    group by assessment_id
 ),
 
 loaded_rows as (
     select 'authority' as org_role, authority_org_unit_id as leaf_org_unit_id, opened_on as row_date,
-        citizen_key, 0 as is_quarantined
+        citizen_key, 1 as n_loaded, 0 as n_quarantined
     from {{ ref('stg_cases') }}
     union all
-    select 'authority', assessor_org_unit_id, assessed_on, citizen_key, 0 from {{ ref('stg_assessments') }}
+    select 'authority', assessments.assessor_org_unit_id, assessments.assessed_on, assessments.citizen_key,
+        1 + coalesce(score_rows.n_scores, 0), 0
+    from {{ ref('stg_assessments') }} as assessments
+    left join score_rows on score_rows.assessment_id = assessments.assessment_id
     union all
-    select 'provider', provider_org_unit_id, started_on, citizen_key, 0 from interventions
+    select 'provider', provider_org_unit_id, started_on, citizen_key, 1, 0 from interventions
     union all
-    select 'provider', provider_org_unit_id, set_on, citizen_key, 0 from goals
+    select 'provider', provider_org_unit_id, set_on, citizen_key, 1, 0 from goals
     union all
-    select 'provider', goals.provider_org_unit_id, followups.followed_up_on, followups.citizen_key, 0
+    select 'provider', goals.provider_org_unit_id, followups.followed_up_on, followups.citizen_key, 1, 0
     from followups inner join goals on goals.goal_id = followups.goal_id
 ),
 
 quarantined_rows as (
-    select
-        case when quarantine.entity in ('cases', 'assessments') then 'authority' else 'provider' end as org_role,
-        coalesce(quarantine.org_unit_id, parent_intervention.provider_org_unit_id, parent_goal.provider_org_unit_id)
-            as leaf_org_unit_id,
-        quarantine.row_date,
-        cast(null as {{ dbt.type_string() }}) as citizen_key,
-        1 as is_quarantined
-    from quarantine
-    left join interventions as parent_intervention
-        on quarantine.entity = 'goals'
-        and cast(parent_intervention.intervention_id as {{ dbt.type_string() }}) = quarantine.parent_key
-    left join goals as parent_goal
-        on quarantine.entity = 'goal_followups'
-        and cast(parent_goal.goal_id as {{ dbt.type_string() }}) = quarantine.parent_key
-    where quarantine.entity in ('cases', 'assessments', 'interventions', 'goals', 'goal_followups')
+    select org_role, org_unit_id as leaf_org_unit_id, counted_on as row_date,
+        cast(null as {{ dbt.type_string() }}) as citizen_key, 0 as n_loaded, 1 as n_quarantined
+    from quarantined
+    where org_unit_id is not null
 ),
 
 row_cells as (
     select periods.period_type, periods.period_label, ancestors.org_role, ancestors.org_unit_id,
-        all_rows.citizen_key, all_rows.is_quarantined
+        all_rows.citizen_key, all_rows.n_loaded, all_rows.n_quarantined
     from (select * from loaded_rows union all select * from quarantined_rows) as all_rows
     inner join periods on all_rows.row_date between periods.period_start and periods.period_end
     inner join ancestors
@@ -75,8 +76,8 @@ row_cells as (
 
 row_counts as (
     select {{ key_columns | join(', ') }},
-        sum(1 - is_quarantined) as rows_loaded,
-        sum(is_quarantined) as rows_quarantined
+        sum(n_loaded) as rows_loaded,
+        sum(n_quarantined) as rows_quarantined
     from row_cells
     group by {{ key_columns | join(', ') }}
 ),

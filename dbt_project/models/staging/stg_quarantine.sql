@@ -14,6 +14,7 @@ fields as (
         source_file,
         source_row,
         reason,
+        {{ list_text('columns') }} as reason_columns,
         case when entity = 'citizens' then null else key end as row_key,
         coalesce(
             {{ json_text('record', 'authority_org_unit_id') }},
@@ -43,6 +44,7 @@ select
     source_file,
     source_row,
     reason,
+    reason_columns,
     row_key,
     org_unit_id,
     {{ parse_date_any('row_date_text') }} as row_date,
