@@ -36,7 +36,10 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
             settings, context.run.run_id, report_dir, names, Thresholds.from_env(), gate_name
         )
     if settings.warehouse.exists():
-        areas = write_area_reports(settings, load_gate_results(report_dir))
+        # Quarantined rows only once the warehouse holds this delivery (after the build).
+        areas = write_area_reports(
+            settings, load_gate_results(report_dir), with_quarantine=gate_name == "build"
+        )
         area_folder = str(next(iter(areas.values())).parent)
     else:
         area_folder = str(report_dir)
