@@ -335,6 +335,59 @@ def key_figures(staged: Staged) -> pd.DataFrame:
     return pd.concat(figures, ignore_index=True)
 
 
+def placed_quarantine(staged: Staged, goals: pd.DataFrame, per: pd.DataFrame) -> pd.DataFrame:
+    """Quarantined rows with the level-3 unit they count for: the unit the row names if it is one
+    of the entity's role, else its parent's (loaded, else quarantined), else none (dropped); dated
+    by their own date, else the parent's, else, or outside the periods, the extract day."""
+    units = staged.org_units
+    leaves = units[(units["org_level"] == 3) & units["org_role"].notna()]
+    leaf_role = dict(zip(leaves["org_unit_id"], leaves["org_role"], strict=True))
+    q = staged.quarantine.assign(date=staged.row_date)
+    own_role = {"cases": "authority", "assessments": "authority", "interventions": "provider"}
+    parent_of = {"assessments": "cases", "interventions": "cases", "assessment_scores": "assessments",
+                 "goals": "interventions", "goal_followups": "goals"}  # fmt: skip
+    loaded = {
+        "cases": (staged.cases, "case_id", "authority_org_unit_id", "opened_on", "authority"),
+        "assessments": (staged.assessments, "assessment_id", "assessor_org_unit_id", "assessed_on", "authority"),
+        "interventions": (staged.interventions, "intervention_id", "provider_org_unit_id", "started_on", "provider"),
+        "goals": (goals, "goal_id", "provider_org_unit_id", "set_on", "provider"),
+    }  # fmt: skip
+    parents = {}
+    wanted = set(q["parent_key"].dropna())  # only the parents quarantined rows refer to
+    for entity, (df, key, unit, date, role) in loaded.items():
+        df = df[df[key].astype(str).isin(wanted)]
+        for k, u, d in zip(df[key].astype(str), df[unit], df[date], strict=True):
+            parents[entity, k] = (u, role, d)
+    quarantined = q[q["entity"].isin(list(own_role)) & q["row_key"].notna()]
+    for (entity, k), group in quarantined.groupby(["entity", "row_key"]):
+        units_named = group["org_unit_id"].dropna()
+        parents.setdefault(
+            (entity, k),
+            (
+                units_named.min() if len(units_named) else None,
+                own_role[entity],
+                group["date"].min(),
+            ),
+        )
+    first, extract = per["start"].min(), staged.extract
+    out = []
+    for entity, unit, parent_key, date in zip(
+        q["entity"], q["org_unit_id"], q["parent_key"], q["date"], strict=True
+    ):
+        parent = parents.get((parent_of.get(entity), parent_key), (None, None, pd.NaT))
+        if entity in own_role and leaf_role.get(unit) == own_role[entity]:
+            leaf, role = unit, own_role[entity]
+        elif parent[0] is not None and leaf_role.get(parent[0]) == parent[1]:
+            leaf, role = parent[0], parent[1]
+        else:
+            continue
+        day = date if pd.notna(date) else parent[2]
+        if pd.isna(day) or not first <= day <= extract:
+            day = extract
+        out.append((role, leaf, day))
+    return pd.DataFrame(out, columns=["role", "leaf", "date"])
+
+
 def data_quality(staged: Staged) -> pd.DataFrame:
     per = periods(staged)
     anc = ancestors(staged)
@@ -343,33 +396,25 @@ def data_quality(staged: Staged) -> pd.DataFrame:
     fu = staged.followups.merge(
         goals[["goal_id", "citizen_key", "provider_org_unit_id"]], on="goal_id"
     )
+    n_scores = staged.scores.groupby("assessment_id").size()
+    assessments = staged.assessments.assign(
+        n=1 + staged.assessments["assessment_id"].map(n_scores).fillna(0)
+    )
     loaded = pd.concat([
         staged.cases.assign(role="authority", leaf=staged.cases["authority_org_unit_id"], date=staged.cases["opened_on"]),
-        staged.assessments.assign(role="authority", leaf=staged.assessments["assessor_org_unit_id"], date=staged.assessments["assessed_on"]),
+        assessments.assign(role="authority", leaf=assessments["assessor_org_unit_id"], date=assessments["assessed_on"]),
         ints.assign(role="provider", leaf=ints["provider_org_unit_id"], date=ints["started_on"]),
         goals.assign(role="provider", leaf=goals["provider_org_unit_id"], date=goals["set_on"]),
         fu.assign(role="provider", leaf=fu["provider_org_unit_id"], date=fu["followed_up_on"]),
-    ], ignore_index=True)[["role", "leaf", "date", "citizen_key"]].assign(q=0)  # fmt: skip
-    q = staged.quarantine.assign(date=staged.row_date)
-    q = q[
-        q["entity"].isin(["cases", "assessments", "interventions", "goals", "goal_followups"])
-    ].copy()
-    q["role"] = np.where(q["entity"].isin(["cases", "assessments"]), "authority", "provider")
-    by_intervention = staged.interventions.set_index(
-        staged.interventions["intervention_id"].astype(str)
-    )["provider_org_unit_id"]
-    by_goal = goals.set_index(goals["goal_id"].astype(str))["provider_org_unit_id"]
-    q["leaf"] = q["org_unit_id"]
-    q.loc[q["entity"] == "goals", "leaf"] = q["parent_key"].map(by_intervention)
-    q.loc[q["entity"] == "goal_followups", "leaf"] = q["parent_key"].map(by_goal)
+    ], ignore_index=True)[["role", "leaf", "date", "citizen_key", "n"]]  # fmt: skip
+    loaded = loaded.assign(n=loaded["n"].fillna(1), q=0)
+    q = placed_quarantine(staged, goals, per)
     rows = pd.concat(
-        [loaded, q[["role", "leaf", "date"]].assign(citizen_key=None, q=1)], ignore_index=True
+        [loaded, q[["role", "leaf", "date"]].assign(citizen_key=None, n=0, q=1)], ignore_index=True
     )
     rows = in_periods(rows, per, "date")
     rows = rows.merge(anc, left_on=["leaf", "role"], right_on=["leaf", "org_role"])
-    counts = rows.groupby(CELL).agg(
-        rows_loaded=("q", lambda s: (s == 0).sum()), rows_quarantined=("q", "sum")
-    )
+    counts = rows.groupby(CELL).agg(rows_loaded=("n", "sum"), rows_quarantined=("q", "sum"))
 
     # Goals owe follow-ups in a period they ran in, once they had run for an interval by its end.
     goals = goals.assign(until=goals[["due_on", "ended_on"]].min(axis=1))  # NaT: still runs
