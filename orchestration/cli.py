@@ -331,6 +331,63 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_accept(args: argparse.Namespace) -> int:
+    """Record that an operator checked a delivery's drop and it is real; the gate then lets it by."""
+    from orchestration.locking import writer_lock
+    from orchestration.quality.acceptance import AcceptanceError, accept, acceptances_file
+
+    settings = _settings(args)
+    try:
+        with writer_lock(settings, print):
+            record = accept(
+                settings, args.delivery, args.by, args.reason, units=args.unit, all_units=args.all
+            )
+    except AcceptanceError as e:
+        print(f"effekt: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"Accepted the drop of delivery {record['delivery_id']} against delivery "
+        f"{record['baseline_delivery_id']} ({record['baseline_source']}), by {record['accepted_by']} "
+        f"at {record['accepted_at']}:"
+    )
+    for unit in record["units"]:
+        print(
+            f"  {unit['org_unit_id']:<16} goals at {unit['goals_ratio']:.0%}, "
+            f"follow-ups at {unit['followups_ratio']:.0%} of the baseline"
+        )
+    print(f"Recorded in {acceptances_file(settings)}; the next publication's manifest carries it.")
+    if record["reopened"]:
+        print(f"The next `effekt run` gates delivery {record['reopened']} again.")
+    else:
+        print("The next run that builds this delivery applies it (`effekt run`).")
+    return 0
+
+
+class _Lazy:
+    """Choices looked up when an argument is checked, not when the parser is built."""
+
+    def __init__(self, load) -> None:
+        self.load = load
+
+    def __contains__(self, value) -> bool:
+        return value in self.load()
+
+    def __iter__(self):
+        return iter(self.load())
+
+
+def _file_defects() -> list[str]:
+    from orchestration.generate.defects import FILE_DEFECTS
+
+    return list(FILE_DEFECTS)
+
+
+def _dialects() -> list[str]:
+    from orchestration.generate.writer import DIALECTS
+
+    return list(DIALECTS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="effekt", description="Effect-management pipeline for municipal social services."
@@ -394,6 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(func=cmd_ui)
+
+    a = sub.add_parser("accept", help="accept a checked drop so the gate lets the delivery publish")
+    a.add_argument("--delivery", required=True, help="the blocked delivery's id")
+    a.add_argument("--by", required=True, help="who checked the drop")
+    a.add_argument("--reason", required=True, help="why the drop is real, e.g. the unit closed")
+    units = a.add_mutually_exclusive_group(required=True)
+    units.add_argument("--unit", action="append", metavar="ORG_UNIT_ID",
+                       help="a unit whose drop was checked (repeatable)")  # fmt: skip
+    units.add_argument("--all", action="store_true", help="accept every unit's drop shown")
+    a.add_argument(
+        "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
+    )
+    a.set_defaults(func=cmd_accept)
 
     d = sub.add_parser("demo", help="generate sample extracts and run the pipeline on them")
     d.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)

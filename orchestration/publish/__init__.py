@@ -6,7 +6,8 @@
         indicators.duckdb      open: ind_* tables and the code lists with labels
         marts.duckdb           restricted (owner only): dim_* and fct_* tables
         parquet/indicators/*.parquet, parquet/marts/*.parquet (restricted)
-        manifest.json          version, run id, time, deliveries used, row counts, checks
+        manifest.json          version, run id, time, deliveries used, row counts, checks,
+                               accepted drops
 
 A version is written under versions/.incoming-<version> and renamed into place only when
 complete, then `current` is switched with os.replace. A publish killed part-way leaves `current`
@@ -77,11 +78,15 @@ def publish(
         "row_counts": row_counts,
         "checks": {k: gate_summary[k] for k in ("passed", "errors", "warnings")}
         | {
+            # what the delivery gate compared with
+            "delivery_baseline": gate_summary.get("baseline"),
             "failures": [
                 f"{f['suite']}: {f['column']} ({f['severity']})"
                 for f in gate_summary.get("failures", [])
-            ]
+            ],
         },
+        # drops an operator checked and accepted (effekt accept) that let this version through
+        "acceptances": gate_summary.get("acceptances", []),
         "files": {
             "open": "indicators.duckdb",
             "restricted": "marts.duckdb",

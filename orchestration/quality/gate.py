@@ -18,6 +18,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.quality.acceptance import batch_parameters, for_manifest
 from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
 from orchestration.settings import Settings
 
@@ -63,6 +64,9 @@ class GateResult:
     report_dir: Path
     suites: dict[str, dict] = field(default_factory=dict)  # name -> {success, seconds, rows}
     failures: list[Failure] = field(default_factory=list)
+    baseline: dict | None = None  # the delivery gate's: {delivery_id, source}
+    # drops operators accepted that the delivery gate applied (see acceptance.py)
+    acceptances: list[dict] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Failure]:
@@ -83,6 +87,8 @@ class GateResult:
             "errors": len(self.errors),
             "warnings": len(self.warnings),
             "suites": self.suites,
+            "baseline": self.baseline,
+            "acceptances": self.acceptances,
             "failures": [
                 {k: v for k, v in f.__dict__.items() if k != "records"} for f in self.failures
             ],
@@ -146,9 +152,18 @@ def run_gate(
     result = GateResult(run_id, report_dir)
     needs_warehouse = any("{raw}" not in SUITES[name].sql for name in suites)
     with gate_connection(settings, needs_warehouse) as con:
+        params = {"raw": "raw_layer.raw", "max_drop": thresholds.max_drop}
+        if any("{baseline}" in SUITES[name].sql for name in suites):
+            delivery_params, baseline, applied = batch_parameters(
+                settings, con, thresholds.max_drop
+            )
+            params |= delivery_params
+            result.baseline = {"delivery_id": baseline.delivery_id, "source": baseline.source}
+            result.acceptances = for_manifest(applied)
+            log.info("delivery gate baseline: %s (%s)", baseline.delivery_id, baseline.source)
         for name in suites:
             started = time.perf_counter()
-            sql = SUITES[name].sql.format(raw="raw_layer.raw", max_drop=thresholds.max_drop)
+            sql = SUITES[name].sql.format(**params)
             frame = con.sql(sql).to_arrow_table().to_pandas()
             spec = load_suite(name, thresholds)
             suite = context.suites.add(
@@ -195,6 +210,8 @@ def load_gate_results(report_dir: Path) -> GateResult:
     for path in sorted(report_dir.glob("gate-*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         combined.suites.update(data["suites"])
+        combined.baseline = data.get("baseline") or combined.baseline
+        combined.acceptances += data.get("acceptances", [])
         combined.failures += [Failure(**f) for f in data["failures"]]
     return combined
 

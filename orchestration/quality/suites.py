@@ -181,39 +181,47 @@ STAGED = [
     ]),
 ]  # fmt: skip
 
-# The delivery against the previous one: internally valid, but implausible. The allowed drop is
-# a column of the batch ({max_drop}); other thresholds are defaults that meta.threshold names
-# for the settings to override (see gate.Thresholds).
+# The delivery against the baseline: the delivery that was current in the published version, so
+# a drop that persists stays blocked (before anything is published: the previous loaded
+# delivery). Format parameters filled in by the gate (see acceptance.batch_parameters):
+# {current} and {baseline} are delivery ids as SQL literals, {accepted} a relation (unit, level)
+# of the drops an operator accepted against this baseline (`effekt accept`), whose accepted level
+# becomes the unit's reference, and {max_drop} the allowed drop. Other thresholds are defaults
+# that meta.threshold names for the settings to override (see gate.Thresholds).
 DELIVERY = [
     Suite("delivery_units", ("raw", "deliveries"),
-          """with current as (select delivery_id from {raw}.current_delivery),
-          previous as (select delivery_id from {raw}.deliveries where delivery_id <> (select delivery_id from current)
-                       and extract_time <= (select max(extract_time) from {raw}.deliveries) order by extract_time desc limit 1),
+          """with current as (select {current} as delivery_id),
+          baseline as (select {baseline} as delivery_id),
+          accepted as (select * from {accepted}),
           goal_units as (select g._delivery_id as d, i.provider_org_unit_id as unit, count(*) as goals
                          from {raw}.goals g join {raw}.interventions i
                            on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
+                         where g._delivery_id in (select delivery_id from current union all select delivery_id from baseline)
                          group by 1, 2),
           followup_units as (select f._delivery_id as d, i.provider_org_unit_id as unit, count(*) as followups
                              from {raw}.goal_followups f join {raw}.goals g on g.goal_id = f.goal_id and g._delivery_id = f._delivery_id
                              join {raw}.interventions i on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
+                             where f._delivery_id in (select delivery_id from current union all select delivery_id from baseline)
                              group by 1, 2)
           select (select delivery_id from current) as delivery_id, 'deliveries' as entity, p.unit as row_key,
                  p.unit as org_unit_id, null::bigint as source_row,
                  coalesce(c.goals, 0) / p.goals as goals_ratio,
-                 coalesce(cf.followups, 0) / pf.followups as followups_ratio, 1 - {max_drop} as allowed_ratio
+                 coalesce(cf.followups, 0) / pf.followups as followups_ratio,
+                 coalesce(a.level, 1) * (1 - {max_drop}) as allowed_ratio, a.level as accepted_level
           from goal_units p
           join followup_units pf on pf.d = p.d and pf.unit = p.unit
           left join goal_units c on c.d = (select delivery_id from current) and c.unit = p.unit
           left join followup_units cf on cf.d = (select delivery_id from current) and cf.unit = p.unit
-          where p.d = (select delivery_id from previous) and p.goals >= 20""",
+          left join accepted a on a.unit = p.unit
+          where p.d = (select delivery_id from baseline) and p.goals >= 20""",
           [
         _err("ExpectColumnPairValuesAToBeGreaterThanB",
-             "Enhedens antal mål er faldet mere end tilladt siden sidste udtræk.",
-             "The unit's number of goals fell more than allowed since the last extract.",
+             "Enhedens antal mål er faldet mere end tilladt siden det senest offentliggjorte udtræk.",
+             "The unit's number of goals fell more than allowed since the extract last published.",
              column_A="goals_ratio", column_B="allowed_ratio", or_equal=True),
         _err("ExpectColumnPairValuesAToBeGreaterThanB",
-             "Enhedens antal opfølgninger er faldet mere end tilladt siden sidste udtræk.",
-             "The unit's number of follow-ups fell more than allowed since the last extract.",
+             "Enhedens antal opfølgninger er faldet mere end tilladt siden det senest offentliggjorte udtræk.",
+             "The unit's number of follow-ups fell more than allowed since the extract last published.",
              column_A="followups_ratio", column_B="allowed_ratio", or_equal=True),
     ]),
     Suite("delivery_order", ("raw", "deliveries"),
@@ -246,20 +254,19 @@ DELIVERY = [
               column="share_of_year", max_value=0.05, threshold={"max_value": "bunching"}),
     ]),
     Suite("delivery_gas_shares", ("raw", "deliveries"),
-          """with current as (select delivery_id from {raw}.current_delivery),
-          previous as (select delivery_id from {raw}.deliveries where delivery_id <> (select delivery_id from current)
-                       order by extract_time desc limit 1),
+          """with current as (select {current} as delivery_id),
+          baseline as (select {baseline} as delivery_id),
           shares as (select _delivery_id as d, gas_score, count(*) / sum(count(*)) over (partition by _delivery_id) as share
                      from {raw}.goal_followups group by 1, 2)
           select (select delivery_id from current) as delivery_id, 'goal_followups' as entity,
                  cast(c.gas_score as varchar) as row_key, null as org_unit_id, null::bigint as source_row,
                  abs(c.share - p.share) as share_change
-          from shares c join shares p on p.gas_score = c.gas_score and p.d = (select delivery_id from previous)
+          from shares c join shares p on p.gas_score = c.gas_score and p.d = (select delivery_id from baseline)
           where c.d = (select delivery_id from current)""",
           [
         _warn("ExpectColumnValuesToBeBetween",
-              "Andelen af en GAS-score har flyttet sig markant siden sidste udtræk.",
-              "The share of a GAS score moved markedly since the last extract.",
+              "Andelen af en GAS-score har flyttet sig markant siden det senest offentliggjorte udtræk.",
+              "The share of a GAS score moved markedly since the extract last published.",
               column="share_change", max_value=0.15, threshold={"max_value": "gas_jump"}),
     ]),
 ]  # fmt: skip

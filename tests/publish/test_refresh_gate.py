@@ -1,4 +1,5 @@
-"""The refresh job end to end: an implausible delivery is stopped by the gate and nothing new is published."""
+"""The refresh job end to end: an implausible delivery is stopped by the gate and nothing new is
+published; a drop that persists stays blocked until an operator accepts it."""
 
 import datetime as dt
 import hashlib
@@ -9,10 +10,12 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.cli import main
 from orchestration.generate import GeneratorConfig, generate_delivery
+from orchestration.pipeline import run_pipeline
 from orchestration.publish import current_version
 from orchestration.settings import Settings
-from tests.conftest import END, KEY, START
+from tests.conftest import END, KEY, START, operated_settings
 from tests.publish.test_publish import checksums
 
 AREA = "children_families"
@@ -28,22 +31,7 @@ def refresh(tmp_path, monkeypatch):
     from orchestration.definitions import defs
 
     def run(extract_at: dt.date, cut_area: str | None = None):
-        delivery = generate_delivery(
-            GeneratorConfig(
-                citizens=900,
-                start=START,
-                end=END,
-                seed=5,
-                out=tmp_path / "store",
-                file_format="parquet",
-                extract_at=extract_at,
-                progress=False,
-            )
-        )
-        folder = settings.landing_dir / delivery.path.name
-        shutil.copytree(delivery.path, folder)
-        if cut_area:
-            _cut_goals_in_half(folder, cut_area)
+        _land(settings, tmp_path / "store", extract_at, cut_area)
         return defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
@@ -51,14 +39,36 @@ def refresh(tmp_path, monkeypatch):
     return settings, run
 
 
-def _cut_goals_in_half(folder, area):
-    """Half of the area's goals vanish from the extract, as after a botched export."""
+def _land(settings, store, extract_at: dt.date, cut_area: str | None = None) -> str:
+    """Drop a small delivery extracted on `extract_at` into landing; return its id."""
+    delivery = generate_delivery(
+        GeneratorConfig(
+            citizens=900,
+            start=START,
+            end=END,
+            seed=5,
+            out=store,
+            file_format="parquet",
+            extract_at=extract_at,
+            progress=False,
+        )
+    )
+    folder = settings.landing_dir / delivery.path.name
+    shutil.copytree(delivery.path, folder)
+    if cut_area:
+        _cut_goals_in_half(folder, cut_area)
+    return delivery.manifest["delivery_id"]
+
+
+def _cut_goals_in_half(folder, area, keep_every: int = 2):
+    """Half of the area's goals (or all but every `keep_every`th) vanish from the extract, as
+    after a botched export."""
     con = duckdb.connect()
     con.execute(f"""
         copy (select g.* from '{folder}/goals.parquet' g
               join '{folder}/interventions.parquet' i using (intervention_id)
               join '{folder}/org_units.parquet' u on u.org_unit_id = i.provider_org_unit_id
-              where u.operating_area <> '{area}' or g.goal_id % 2 = 0)
+              where u.operating_area <> '{area}' or g.goal_id % {keep_every} = 0)
         to '{folder}/goals.cut.parquet' (format parquet)""")
     (rows,) = con.execute(f"select count(*) from '{folder}/goals.cut.parquet'").fetchone()
     con.close()
@@ -105,3 +115,74 @@ def test_an_implausible_delivery_is_stopped_and_the_published_version_stays(refr
     order = {(f["suite"], f["column"]) for f in _gate(settings, older, "delivery")["failures"]}
     assert ("delivery_order", "extract_time / newest_extract_time") in order
     assert current_version(settings) == published and checksums(published) == sums
+
+
+def _manifest(settings) -> dict:
+    return json.loads((current_version(settings) / "manifest.json").read_text())
+
+
+def _blocked(settings) -> dict:
+    """Run `effekt run`'s refresh; it must fail in the delivery gate: that gate's outcome."""
+    refresh = run_pipeline(settings, progress=None)
+    assert refresh.failed and not refresh.published_version
+    return _gate(settings, refresh.last, "delivery")
+
+
+def test_a_persisting_drop_stays_blocked_until_accepted_and_the_manifest_carries_the_acceptance(
+    tmp_path, monkeypatch, capsys
+):
+    settings = operated_settings(tmp_path)  # as `effekt run` sees it: its own instance and key
+    for variable in ("DAGSTER_HOME", "EFFEKT_LANDING_DIR", "EFFEKT_RAW_DIR", "EFFEKT_WAREHOUSE"):
+        monkeypatch.delenv(variable, raising=False)
+    store = tmp_path / "store"
+
+    clean = _land(settings, store, dt.date(2019, 3, 31))
+    assert run_pipeline(settings, progress=None).published_version
+    published = current_version(settings)
+    sums = checksums(published)
+    assert _manifest(settings)["acceptances"] == []
+
+    halved = _land(settings, store, dt.date(2019, 5, 31), cut_area=AREA)
+    assert _blocked(settings)["baseline"]["delivery_id"] == clean
+    assert current_version(settings) == published
+
+    # The next delivery shows the same halved area: compared with what was published (the clean
+    # one), not with the blocked one before it, so it stays blocked.
+    persisting = _land(settings, store, dt.date(2019, 6, 30), cut_area=AREA)
+    gate = _blocked(settings)
+    assert gate["baseline"] == {"delivery_id": clean, "source": "published"}
+    [goals] = [f for f in gate["failures"] if f["column"] == "goals_ratio / allowed_ratio"]
+    assert {r["delivery_id"] for r in goals["records"]} == {persisting}
+    dropped = sorted({r["org_unit_id"] for r in goals["records"]})
+    assert dropped and current_version(settings) == published and checksums(published) == sums
+
+    # What an operator gets wrong is refused with a message, and nothing is recorded.
+    common = ["--by", "Driftsvagt Hansen", "--data-dir", str(settings.data_dir)]
+    assert (
+        main(["accept", "--delivery", "no-such-delivery", "--reason", "x", "--all", *common]) == 2
+    )
+    assert "not loaded" in capsys.readouterr().err
+    assert main(["accept", "--delivery", clean, "--reason", "x", "--all", *common]) == 2
+    assert "no drop to accept" in capsys.readouterr().err
+    assert not (settings.data_dir / "state" / "acceptances.jsonl").exists()
+
+    units = [arg for unit in dropped for arg in ("--unit", unit)]
+    reason = "Enheden lukkede 1. maj; tjekket med leder (borger 010190-1234 flyttet)"
+    assert main(["accept", "--delivery", persisting, "--reason", reason, *units, *common]) == 0
+    assert persisting in capsys.readouterr().out
+
+    # Nothing new landed: the accepted delivery is gated again and published.
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed and refresh.published_version
+    assert current_version(settings) != published
+    manifest = _manifest(settings)
+    assert [d["delivery_id"] for d in manifest["deliveries"] if d["is_current"]] == [persisting]
+    assert manifest["checks"]["passed"]
+    assert manifest["checks"]["delivery_baseline"] == {"delivery_id": clean, "source": "published"}
+    [accepted] = manifest["acceptances"]
+    assert accepted["delivery_id"] == persisting and accepted["baseline_delivery_id"] == clean
+    assert accepted["accepted_by"] == "Driftsvagt Hansen" and accepted["accepted_at"]
+    assert [u["org_unit_id"] for u in accepted["units"]] == dropped
+    assert all(u["goals_ratio"] < 0.7 for u in accepted["units"])
+    assert "Enheden lukkede" in accepted["reason"] and "010190-1234" not in accepted["reason"]
+    assert halved not in {a["delivery_id"] for a in manifest["acceptances"]}
