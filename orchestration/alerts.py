@@ -20,6 +20,9 @@ import dagster as dg
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.resources import EffektSettings
 from orchestration.settings import Settings
+from orchestration.trace import alerts_file, already_alerted, read_alerts
+
+__all__ = ["AlertSink", "FileAlertSink", "WebhookAlertSink", "alerts_file", "read_alerts"]
 
 log = logging.getLogger("effekt.alerts")
 UI_URL = "EFFEKT_UI_URL"  # where people open the Dagster UI, for links in alerts
@@ -28,7 +31,8 @@ UI_URL = "EFFEKT_UI_URL"  # where people open the Dagster UI, for links in alert
 class AlertSink(dg.ConfigurableResource):
     """Where alerts go. Subclass and override `send` for another channel."""
 
-    def send(self, alert: dict, settings: Settings) -> None:
+    def send(self, alert: dict, settings: Settings) -> bool:
+        """Deliver the alert; True if it was sent, False if this run's alert was sent before."""
         raise NotImplementedError
 
 
@@ -37,12 +41,16 @@ class FileAlertSink(AlertSink):
 
     path: str | None = None
 
-    def send(self, alert: dict, settings: Settings) -> None:
+    def send(self, alert: dict, settings: Settings) -> bool:
+        """Append the alert; False when this run's alert is on file already."""
         path = Path(self.path) if self.path else alerts_file(settings)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if already_alerted(path, alert["run_id"]):
+            return False  # an in-process run wrote it; the daemon's sensor saw the same run
         with path.open("a", encoding="utf-8") as f:
             f.write(json.dumps(alert, ensure_ascii=False) + "\n")
         log.error("effekt alert: %s", alert["summary"])
+        return True
 
 
 class WebhookAlertSink(FileAlertSink):
@@ -51,8 +59,9 @@ class WebhookAlertSink(FileAlertSink):
     url: str
     timeout_s: float = 10.0
 
-    def send(self, alert: dict, settings: Settings) -> None:
-        super().send(alert, settings)
+    def send(self, alert: dict, settings: Settings) -> bool:
+        if not super().send(alert, settings):
+            return False
         request = urllib.request.Request(
             self.url,
             data=json.dumps(alert, ensure_ascii=False).encode(),
@@ -63,6 +72,7 @@ class WebhookAlertSink(FileAlertSink):
             urllib.request.urlopen(request, timeout=self.timeout_s).close()
         except OSError as e:  # the alert is on file; a dead webhook must not hide it
             log.error("could not post the alert to %s: %s", self.url, e)
+        return True
 
 
 def default_sink() -> AlertSink:
@@ -70,48 +80,122 @@ def default_sink() -> AlertSink:
     return WebhookAlertSink(url=url) if url else FileAlertSink()
 
 
-def alerts_file(settings: Settings) -> Path:
-    return settings.data_dir / "alerts" / "alerts.jsonl"
-
-
-def read_alerts(settings: Settings, limit: int = 10) -> list[dict]:
-    """The newest alerts first."""
-    path = alerts_file(settings)
-    if not path.exists():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in reversed(lines[-limit:]) if line.strip()]
-
-
 def _mask(text: str) -> str:
     return CPR_IN_TEXT.sub("<cpr masked>", text)
 
 
-def failure_alert(context: dg.RunFailureSensorContext, settings: Settings) -> dict:
-    """The alert for a failed run: job, failed steps with their errors, report and run links."""
-    run = context.dagster_run
-    steps = []
-    for event in context.get_step_failure_events():
-        error = event.event_specific_data.error if event.event_specific_data else None
-        message = error.message.strip() if error else "no error message"
-        steps.append({"step": event.step_key, "error": _mask(message.splitlines()[0][:500])})
-    run_message = _mask((context.failure_event.message or "").strip())
-    reports = settings.data_dir / "reports" / run.run_id
+# What the person on call does next, by the step that failed.
+NEXT_STEPS = {
+    "ingest_deliveries": (
+        "Ask the case system for a corrected delivery (a new delivery id) naming the file and "
+        "line above; the refused one stays in {quarantine} with refusal.json. Deliveries after "
+        "it are not held up: the next `effekt run` takes them."
+    ),
+    "delivery_gate": (
+        "Read the report. If the change is real (a unit closed or merged), accept it with "
+        "`effekt accept`, then `effekt run`; otherwise ask for a corrected extract. Nothing "
+        "new was built or published."
+    ),
+    "warehouse": (
+        "dbt failed: read its lines in {log}. After fixing the cause, `effekt run` resumes "
+        "the build of the delivery already loaded."
+    ),
+    "build_gate": (
+        "Quality coordinators: the reports list every row to correct in the case system. "
+        "Nothing was published; the next corrected delivery is built and gated again."
+    ),
+    "published__current": (
+        "Publishing failed; the previous version stays current. Fix the cause (disk, "
+        "permissions) and run `effekt run --rebuild`."
+    ),
+}
+
+
+def _gate_reason(settings: Settings, run_id: str, step: str) -> tuple[str | None, str | None]:
+    """The failed checks of a gate step, from the run's gate file, and the report folder."""
+    name = "delivery" if step == "delivery_gate" else "build"
+    run_dir = settings.data_dir / "reports" / run_id
+    path = run_dir / f"gate-{name}.json"
+    if not path.exists():
+        return None, None
+    failures = json.loads(path.read_text(encoding="utf-8"))["failures"]
+    errors = [f for f in failures if f["severity"] == "error"]
+    reason = "; ".join(
+        f"{f['suite']}: {f['column']} on {f['unexpected_count']:,} rows ({f['explanation_en']})"
+        for f in errors[:5]
+    ) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+    areas = run_dir / "areas"
+    return reason or None, str(areas if areas.is_dir() else run_dir)
+
+
+def step_failure(settings: Settings, run_id: str, event) -> dict:
+    """One failed step: its error, and the reason and file a person acts on."""
+    data = event.event_specific_data
+    error = data.error.message.strip() if data and data.error else "no error message"
+    user = data.user_failure_data if data else None
+    metadata = {k: getattr(v, "value", v) for k, v in (user.metadata if user else {}).items()}
+    step = event.step_key
+    reason, file = (user.description if user and user.description else error), metadata.get("file")
+    if step in ("delivery_gate", "build_gate"):
+        gate_reason, report = _gate_reason(settings, run_id, step)
+        reason, file = gate_reason or reason, report
+    elif step == "warehouse":
+        file = str(settings.data_dir / "logs" / "pipeline.log")
+    hint = NEXT_STEPS.get(step, "See the run's events in the Dagster UI.")
+    return {
+        "step": step,
+        "error": _mask(error.splitlines()[0][:500]),
+        "reason": _mask(reason.strip().splitlines()[0][:1000]),
+        "file": file,
+        "next": hint.format(
+            quarantine=metadata.get("quarantine") or settings.quarantine_dir,
+            log=settings.data_dir / "logs" / "pipeline.log",
+        ),
+    }
+
+
+def build_alert(
+    settings: Settings,
+    run_id: str,
+    job_name: str,
+    tags: dict[str, str],
+    failure_events: list,
+    run_message: str = "",
+) -> dict:
+    """The alert for a failed run: job, the failed step with its reason and file, what next."""
+    steps = [step_failure(settings, run_id, event) for event in failure_events]
+    reports = settings.data_dir / "reports" / run_id
     report = reports / "areas" if (reports / "areas").is_dir() else reports
     ui = os.environ.get(UI_URL, "http://localhost:3000").rstrip("/")
+    first = steps[0] if steps else {}
     where = ", ".join(s["step"] for s in steps) or "before any step ran"
     return {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "run_id": run.run_id,
-        "job": run.job_name,
-        "partition": run.tags.get("dagster/partition"),
-        "delivery": run.tags.get("effekt/delivery"),
+        "run_id": run_id,
+        "job": job_name,
+        "partition": tags.get("dagster/partition"),
+        "delivery": tags.get("effekt/delivery"),
+        "failed_step": first.get("step"),
+        "reason": first.get("reason") or _mask(run_message.strip())[:1000],
+        "file": first.get("file"),
+        "next": first.get("next"),
         "failed_steps": steps,
-        "summary": f"{run.job_name} run {run.run_id[:8]} failed in {where}",
-        "run_message": run_message[:500],
+        "summary": f"{job_name} run {run_id[:8]} failed in {where}: {first.get('reason', '')}"[
+            :300
+        ],
+        "run_message": _mask(run_message.strip())[:500],
         "report": str(report) if reports.exists() else None,
-        "run_url": f"{ui}/runs/{run.run_id}",
+        "run_url": f"{ui}/runs/{run_id}",
     }
+
+
+def failure_alert(context: dg.RunFailureSensorContext, settings: Settings) -> dict:
+    """The alert for a run that failed under the daemon."""
+    run = context.dagster_run
+    return build_alert(
+        settings, run.run_id, run.job_name, dict(run.tags),
+        context.get_step_failure_events(), context.failure_event.message or "",
+    )  # fmt: skip
 
 
 @dg.run_failure_sensor(

@@ -37,14 +37,29 @@ quarterly_reporting = dg.define_asset_job(
     description="Quarter snapshots of the published indicators and the fact sheets, per quarter.",
 )
 
-daily_schedule = dg.ScheduleDefinition(
+
+@dg.schedule(
     name="daily_refresh_schedule",
     job=daily_refresh,
     cron_schedule="0 6 * * *",
     execution_timezone=TIMEZONE,
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Every morning: pick up whatever landed overnight and publish if the gate passes.",
+    description=(
+        "Every morning: one run per delivery that landed overnight, oldest first (each is built, "
+        "gated and published on its own), or one run that resumes an unfinished one."
+    ),
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext, effekt: EffektSettings):
+    from orchestration.ingest.load import pending_deliveries
+
+    folders = pending_deliveries(effekt.settings())
+    if not folders:
+        yield dg.RunRequest()
+    for folder in folders:
+        yield dg.RunRequest(
+            run_config=dg.RunConfig(ops={"ingest_deliveries": IngestConfig(delivery=folder.name)}),
+            tags={"effekt/delivery": folder.name},
+        )
 
 
 @dg.schedule(

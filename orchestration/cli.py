@@ -9,15 +9,10 @@ import os
 import sys
 from pathlib import Path
 
-from orchestration.generate import GeneratorConfig, generate_delivery
-from orchestration.generate.defects import FILE_DEFECTS
-from orchestration.generate.writer import DIALECTS
-from orchestration.ingest.pseudonyms import MissingPseudonymKey, create_demo_key
-from orchestration.instance import ensure_dagster_home
-from orchestration.pipeline import PipelineFailed, PipelineRun, run_backfill, run_pipeline
-from orchestration.reporting import Quarter, fact_sheet_dir
-from orchestration.settings import Settings
-from orchestration.status import collect_status, format_status
+from orchestration.settings import Settings, require_data_dir
+
+# The heavy libraries (Dagster, dbt, Great Expectations, pandas) are imported by the commands
+# that use them, so `effekt --help`, `effekt status` and `effekt validate` start in a moment.
 
 DEFAULT_DATA_DIR = Path("data")
 DEMO_CITIZENS = 2_000
@@ -40,6 +35,8 @@ def _rate(text: str) -> float:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import GeneratorConfig, generate_delivery
+
     cfg = GeneratorConfig(
         citizens=args.citizens,
         start=args.start,
@@ -214,27 +211,46 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings(args)
+    require_data_dir(settings)  # before Dagster is even imported
+    from orchestration.ingest.pseudonyms import MissingPseudonymKey
+    from orchestration.pipeline import run_pipeline
+
     try:
-        run = run_pipeline(settings)
-    except (MissingPseudonymKey, PipelineFailed) as e:
+        refresh = run_pipeline(settings, rebuild=args.rebuild, verbose=args.verbose)
+    except MissingPseudonymKey as e:
         print(f"effekt: {e}", file=sys.stderr)
         return 1
-    _print_outputs(settings, run)
-    return 0
+    _print_outputs(settings, refresh)
+    return _report_failures(refresh)
 
 
-def _print_outputs(settings: Settings, run: PipelineRun) -> None:
-    loaded = ", ".join(d for d in run.deliveries_loaded if d) or "none new"
-    print(f"\nDeliveries loaded: {loaded}; rows quarantined: {run.rows_quarantined:,}")
+def _report_failures(refresh) -> int:
+    """Exit 1 when any run failed, naming each on stderr; the details are in `effekt status`."""
+    for run in refresh.failed:
+        alert = run.alert or {}
+        print(
+            f"effekt: run {run.run_id[:8]} failed in {alert.get('failed_step')}: "
+            f"{alert.get('reason')} (`effekt status` says what to do next; traces are in "
+            "logs/pipeline.log, or run with --verbose)",
+            file=sys.stderr,
+        )
+    return 1 if refresh.failed else 0
+
+
+def _print_outputs(settings: Settings, refresh) -> None:
+    loaded = ", ".join(d for r in refresh.runs for d in r.deliveries_loaded) or "none new"
+    quarantined = sum(r.rows_quarantined for r in refresh.runs)
+    built = any(r.warehouse_built for r in refresh.runs)
+    print(f"\nDeliveries loaded: {loaded}; rows quarantined: {quarantined:,}")
     print(f"Raw layer (restricted, holds CPR numbers): {settings.raw_database}")
     print(f"  archive of accepted deliveries:         {settings.archive_dir}")
     print(f"  refused deliveries with refusal.json:   {settings.quarantine_dir}")
-    state = "built" if run.warehouse_built else "unchanged: nothing new to build"
+    state = "built" if built else "unchanged: nothing new to build"
     print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
     print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*")
     current = settings.data_dir / "published" / "current"
-    if run.published_version:
-        print(f"Published version {run.published_version} (gate passed).")
+    if refresh.published_version:
+        print(f"Published version {refresh.published_version} (gate passed).")
     if current.exists():
         print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
         print(f"  restricted marts, Parquet, manifest:    {current}/")
@@ -244,7 +260,9 @@ def _print_outputs(settings: Settings, run: PipelineRun) -> None:
     print("Run history and failed checks:            effekt status")
 
 
-def _quarter(text: str) -> Quarter:
+def _quarter(text: str):
+    from orchestration.reporting import Quarter
+
     try:
         return Quarter.parse(text)
     except ValueError as e:
@@ -252,7 +270,11 @@ def _quarter(text: str) -> Quarter:
 
 
 def cmd_backfill(args: argparse.Namespace) -> int:
+    from orchestration.pipeline import run_backfill
+    from orchestration.reporting import Quarter, fact_sheet_dir
+
     settings = _settings(args)
+    require_data_dir(settings)
     print(f"Quarterly reporting for {args.first.label} to {args.last.label}, one run per quarter:")
     runs = run_backfill(settings, args.first, args.last)
     failed = [r for r in runs if not r.success]
@@ -269,14 +291,21 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    status = collect_status(_settings(args), runs=args.runs)
+    from orchestration.status import collect_status, format_status
+
+    settings = _settings(args)
+    require_data_dir(settings)
+    status = collect_status(settings, runs=args.runs)
     print(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
     """`dagster dev` on this checkout's workspace, with the data folder's own instance."""
+    from orchestration.instance import ensure_dagster_home
+
     settings = _settings(args)
+    require_data_dir(settings)
     home = ensure_dagster_home(settings)
     env = dict(os.environ) | settings.env() | {"DAGSTER_HOME": str(home)}
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
@@ -289,16 +318,20 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from orchestration.generate import GeneratorConfig, generate_delivery
+    from orchestration.ingest.pseudonyms import create_demo_key, demo_key_file
+    from orchestration.pipeline import run_backfill, run_pipeline
+    from orchestration.reporting import Quarter, fact_sheet_dir
+
     settings = _settings(args)
     if not (settings.pseudonym_key or settings.pseudonym_key_file):
-        key_file = settings.data_dir / "secrets" / "pseudonym.key"
+        # Kept in the data folder, where later commands on the same folder find it.
+        key_file = demo_key_file(settings)
         if create_demo_key(key_file):
             print(
                 f"Created a demo pseudonymisation key at {key_file} (readable by you only). "
                 "For real data, set EFFEKT_PSEUDONYM_KEY_FILE to your own key."
             )
-        os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(key_file.resolve())
-        settings = _settings(args)
     print(f"Generating {DEMO_CITIZENS:,} fictitious citizens, {DEMO_START} to {DEMO_END} ...")
     result = generate_delivery(
         GeneratorConfig(
@@ -313,18 +346,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     print(f"Sample delivery (Windows-1252 CSV, as case systems export it): {result.path}")
     print(f"  with {DEMO_DEFECTS:.1%} planted defects, listed in {result.ground_truth}")
-    try:
-        run = run_pipeline(settings)
-    except PipelineFailed as e:
-        print(f"effekt: {e}", file=sys.stderr)
-        return 1
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    refresh = run_pipeline(settings)
+    if refresh.failed:
+        return _report_failures(refresh)
     quarter = Quarter.of(DEMO_END)
     print(f"Quarterly reporting for {quarter.label}: snapshot, fact sheets, barometer ...")
     [report] = run_backfill(settings, quarter, quarter)
     if not report.success:
         print(f"effekt: {report.error}", file=sys.stderr)
         return 1
-    _print_outputs(settings, run)
+    _print_outputs(settings, refresh)
     print(
         f"Fact sheets and barometer for {quarter.label}:  {fact_sheet_dir(settings, quarter) / 'index.html'}"
     )
@@ -404,9 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="landing folder; one sub-folder per delivery"
     )
     g.add_argument("--defects", type=_rate, default=0.0, help="share of rows to make defective")
-    g.add_argument("--file-defect", action="append", choices=list(FILE_DEFECTS),
+    g.add_argument("--file-defect", action="append", metavar="KIND", choices=_Lazy(_file_defects),
                    help="damage a whole file (repeatable); the delivery must then be refused")  # fmt: skip
-    g.add_argument("--dialect", choices=list(DIALECTS), default="excel-dk", help="CSV dialect")
+    g.add_argument("--dialect", choices=_Lazy(_dialects), metavar="DIALECT", default="excel-dk",
+                   help="CSV dialect: excel-dk, utf8-bom or utf8")  # fmt: skip
     g.add_argument("--extract-at", type=_date, help="snapshot day (default: --end)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_generate)
@@ -427,6 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
     )
+    r.add_argument("--rebuild", action="store_true",
+                   help="build, gate and publish the current state even if nothing new landed")  # fmt: skip
+    r.add_argument("--verbose", action="store_true",
+                   help="print Dagster's own log lines, stack traces included")  # fmt: skip
     r.set_defaults(func=cmd_run)
 
     b = sub.add_parser("backfill", help="run quarterly reporting for a range of past quarters")

@@ -12,7 +12,7 @@ from orchestration.automation import (
     quarterly_schedule,
 )
 from orchestration.ingest.assets import ingest_deliveries
-from orchestration.pipeline import progress_logger
+from orchestration.pipeline import file_logger, progress_logger
 from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
 from orchestration.reporting.assets import fact_sheets, quarter_indicators
@@ -32,5 +32,9 @@ defs = dg.Definitions(
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
         "alerts": default_sink(),
     },
-    loggers={"console": dg.colored_console_logger, "progress": progress_logger},
+    loggers={
+        "console": dg.colored_console_logger,
+        "progress": progress_logger,
+        "file": file_logger,
+    },
 )

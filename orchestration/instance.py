@@ -7,14 +7,15 @@ and at most one run that writes the warehouse is in progress (the run queue hold
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dagster as dg
 import yaml
 from filelock import FileLock
 
-from orchestration.settings import Settings
+from orchestration.settings import Settings, dagster_home
+
+__all__ = ["WRITER_POOL", "WRITER_RUN_TAG", "dagster_home", "ensure_dagster_home", "get_instance"]
 
 WRITER_POOL = "duckdb_writer"
 WRITER_RUN_TAG = "effekt/writes_warehouse"
@@ -28,12 +29,6 @@ INSTANCE_CONFIG = {
     },
     "telemetry": {"enabled": False},
 }
-
-
-def dagster_home(settings: Settings) -> Path:
-    """`$DAGSTER_HOME` when set, else the data folder's own."""
-    home = os.environ.get("DAGSTER_HOME")
-    return Path(home) if home else (settings.data_dir / "dagster").resolve()
 
 
 def ensure_dagster_home(settings: Settings) -> Path:

@@ -13,6 +13,7 @@
 | EFFEKT_ALERT_WEBHOOK | (none) | also post run-failure alerts as JSON to this URL |
 | EFFEKT_UI_URL | http://localhost:3000 | the Dagster UI, for links in alerts |
 | EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING, EFFEKT_GATE_GAS_JUMP | 0.3, 0.05, 0.15 | quality gate thresholds (docs/quality-gate.md) |
+| EFFEKT_LANDING_WAIT_WARNING_HOURS | 6 | a landing folder without manifest.json for longer is a warning |
 """
 
 from __future__ import annotations
@@ -96,6 +97,26 @@ def environment(settings: Settings) -> Iterator[None]:
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def dagster_home(settings: Settings) -> Path:
+    """`$DAGSTER_HOME` when set, else the data folder's own instance folder."""
+    home = os.environ.get("DAGSTER_HOME")
+    return Path(home) if home else (settings.data_dir / "dagster").resolve()
+
+
+class DataFolderMissing(ValueError):
+    """The data folder does not exist: a mistyped path must not grow a new, empty tree."""
+
+
+def require_data_dir(settings: Settings) -> None:
+    """Only `effekt demo` creates a data folder; every other command needs it to exist."""
+    if not settings.data_dir.is_dir():
+        raise DataFolderMissing(
+            f"data folder {settings.data_dir} does not exist (nothing was created). Check "
+            "--data-dir or EFFEKT_DATA_DIR; to start a new one, create it with a landing/ "
+            "folder inside, or run `effekt demo` for sample data."
+        )
 
 
 def _path(value: str | None) -> Path | None:

@@ -136,8 +136,9 @@ def operated(tmp_path_factory, small_delivery) -> Operated:
     os.environ.pop("DAGSTER_HOME", None)  # each data folder keeps its own instance
     settings = operated_settings(tmp_path_factory.mktemp("operated"))
     shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
-    run = run_pipeline(settings, progress=None)
-    return Operated(settings, run, small_delivery.path)
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed, refresh.failed
+    return Operated(settings, refresh.last, small_delivery.path)
 
 
 REPO = Path(__file__).resolve().parents[1]

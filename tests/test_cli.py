@@ -194,3 +194,33 @@ def test_run_without_a_key_refuses_to_start(tmp_path, capsys, monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     assert main(["run", "--data-dir", str(tmp_path)]) == 1
     assert "EFFEKT_PSEUDONYM_KEY" in capsys.readouterr().err
+
+
+def test_commands_on_a_missing_data_folder_fail_and_create_nothing(tmp_path, capsys):
+    missing = tmp_path / "dta"  # a typo of data
+    for command in (["run"], ["status"], ["backfill", "--from", "2019Q1", "--to", "2019Q2"]):
+        assert main([*command, "--data-dir", str(missing)]) == 2
+        assert f"data folder {missing} does not exist" in capsys.readouterr().err
+    assert not missing.exists()
+
+
+def test_the_demo_folder_s_key_is_found_and_a_missing_key_says_where_it_looked(
+    tmp_path, monkeypatch
+):
+    from orchestration.ingest.pseudonyms import (
+        MissingPseudonymKey,
+        create_demo_key,
+        demo_key_file,
+        load_key,
+    )
+    from orchestration.settings import Settings
+
+    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    settings = Settings.from_env({"EFFEKT_DATA_DIR": str(tmp_path)})
+    with pytest.raises(MissingPseudonymKey) as missing:
+        load_key(settings)
+    assert str(demo_key_file(settings)) in str(missing.value)
+    assert "EFFEKT_PSEUDONYM_KEY_FILE (not set)" in str(missing.value)
+    assert create_demo_key(demo_key_file(settings))
+    assert load_key(settings) == demo_key_file(settings).read_bytes().strip()

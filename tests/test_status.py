@@ -50,3 +50,13 @@ def test_run_shows_progress_per_step(operated, monkeypatch, capfd):
     assert "skipped" in out  # nothing new landed: the build is skipped, and it says so
     assert "effekt status" in out
     assert "dbt" not in out.split("Daily refresh")[1].split("Deliveries loaded")[0].lower()
+
+
+def test_status_reads_the_run_history_as_dagster_itself_does(operated):
+    """status reads Dagster's SQLite run storage directly (to start fast): pinned to Dagster's API."""
+    from orchestration.settings import dagster_home
+    from orchestration.status import _runs_from_dagster, _runs_from_sqlite
+
+    home = dagster_home(operated.settings)
+    direct = _runs_from_sqlite(home / "history" / "runs.db", limit=50)
+    assert direct and direct == _runs_from_dagster(home, limit=50)

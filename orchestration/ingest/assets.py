@@ -6,8 +6,10 @@ together from one step because a delivery loads all or nothing.
 
 import dagster as dg
 
+from orchestration import progress
 from orchestration.contract import load_contract
 from orchestration.ingest.delivery import DeliveryRefused
+from orchestration.ingest.landing import scan_landing
 from orchestration.ingest.load import (
     IngestResult,
     ReconciliationError,
@@ -47,6 +49,13 @@ LOG_SPECS = [
         description="One row per loaded delivery; the newest extract is the current state.",
     ),
     dg.AssetSpec(
+        ["raw", "current_delivery"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="A view: the loaded delivery with the newest extract, the current state.",
+    ),
+    dg.AssetSpec(
         ["raw", "citizen_pseudonyms"],
         group_name=INGEST_GROUP,
         kinds={"duckdb"},
@@ -64,7 +73,11 @@ LOG_SPECS = [
 
 
 class IngestConfig(dg.Config):
-    delivery: str | None = None  # a folder name in landing; empty: every pending delivery
+    # A folder name in landing (or in processing, left by an interrupted run); empty: the oldest
+    # pending delivery. Each delivery is built, gated and published in a run of its own.
+    delivery: str | None = None
+    # Build and gate the current state even though nothing new landed.
+    rebuild: bool = False
 
 
 @dg.multi_asset(name="ingest_deliveries", specs=ENTITY_SPECS + LOG_SPECS, pool=WRITER_POOL)
@@ -74,46 +87,100 @@ def ingest_deliveries(
     effekt: EffektSettings,
     pseudonym_key: PseudonymKey,
 ):
-    """Load pending deliveries from landing, oldest extract first, into the raw layer."""
+    """Load one pending delivery from landing into the raw layer, or resume the current one.
+
+    Nothing new and the current delivery published: nothing is materialised, so the build, the
+    gates and publishing are skipped. The current delivery loaded but not published by an
+    earlier run (killed, or dbt failed), or `rebuild`: the raw assets are marked as changed, so
+    the rest of the job builds, gates and publishes the current state.
+    """
     settings = effekt.settings()
     with writer_lock(settings, context.log.info):
         yield from _ingest(context, config, settings, pseudonym_key.key)
 
 
+def _folder(settings, name: str):
+    for parent in (settings.processing_dir, settings.landing_dir):
+        if (parent / name / "manifest.json").is_file():
+            return parent / name
+    return None
+
+
 def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, key: bytes):
+    run_id = context.run.run_id
     if config.delivery:
-        folder = settings.landing_dir / config.delivery
-        folders = [folder] if (folder / "manifest.json").is_file() else []
+        folder = _folder(settings, config.delivery)
+        folders = [folder] if folder else []
+        if folder is None:
+            context.log.info(f"delivery folder {config.delivery} is no longer pending")
     else:
-        folders = pending_deliveries(settings)
-    results: list[IngestResult] = []
+        folders = pending_deliveries(settings)[:1]
+    for note in scan_landing(settings).lines():
+        context.log.warning(note)
+    result: IngestResult | None = None
     for folder in folders:
+        landed_as = folder.name
         try:
             result = ingest_delivery(settings, folder, key)
         except DeliveryRefused as refused:
+            delivery_id = getattr(refused, "delivery_id", landed_as)
+            progress.record(
+                settings, delivery_id, "refused", run_id, folder=landed_as,
+                reason=refused.reason, file=refused.file, detail=refused.detail,
+                quarantine=str(refused.quarantine_path),
+            )  # fmt: skip
+            named = landed_as if delivery_id == landed_as else f"{landed_as} (id {delivery_id})"
             raise dg.Failure(
                 description=(
-                    f"Delivery {folder.name} refused: {refused}. Nothing of it was loaded; it "
+                    f"Delivery {named} refused: {refused}. Nothing of it was loaded; it "
                     f"is in {refused.quarantine_path} with refusal.json."
                 ),
                 metadata={
                     "reason": refused.reason,
                     "file": refused.file,
+                    "delivery": delivery_id,
                     "quarantine": dg.MetadataValue.path(str(refused.quarantine_path)),
                 },
             ) from None
         except ReconciliationError as e:
-            raise dg.Failure(description=f"Delivery {folder.name} not loaded: {e}") from None
+            raise dg.Failure(
+                description=f"Delivery {landed_as} not loaded: {e}",
+                metadata={"reason": "reconciliation", "file": landed_as},
+            ) from None
         context.log.info(f"delivery {result.delivery_id}: {result.status}")
-        results.append(result)
-    loaded = [r for r in results if r.status == "loaded"]
-    if not loaded:
-        context.log.info("no new delivery to load")
+        if result.status == "loaded":
+            progress.record(
+                settings, result.delivery_id, "loaded", run_id,
+                folder=landed_as, extract_time=result.extract_time,
+                rows_quarantined=sum(f.rows_quarantined for f in result.files),
+            )  # fmt: skip
+    if result is not None and result.status == "loaded":
+        yield from _materialise([result], run_id)
         return
-    deliveries = ", ".join(r.delivery_id for r in loaded)
+    resumed = (
+        progress.current_delivery(settings) if config.rebuild else progress.needs_build(settings)
+    )
+    if resumed is None:
+        context.log.info("no new delivery to load, and the current one is published")
+        return
+    why = (
+        "rebuild asked for"
+        if config.rebuild
+        else f"left at stage {resumed['stage']} by run {resumed['run_id'][:8]}"
+    )
+    context.log.info(f"building delivery {resumed['delivery_id']} again: {why}")
+    yield from _materialise([], run_id, resumed=resumed["delivery_id"], why=why)
+
+
+def _materialise(
+    loaded: list[IngestResult], run_id: str, resumed: str | None = None, why: str = ""
+):
+    """Materialise every raw asset: for a delivery just loaded, or to rebuild the current state."""
+    deliveries = ", ".join(r.delivery_id for r in loaded) or resumed or ""
+    extra = {"resumed": f"{resumed}: {why}"} if resumed else {}
     for spec in ENTITY_SPECS:
         entity = spec.key.path[-1]
-        files = [r.rows(entity) for r in loaded]
+        files = [f for f in (r.rows(entity) for r in loaded) if f]
         yield dg.MaterializeResult(
             asset_key=spec.key,
             metadata={
@@ -121,20 +188,25 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
                 "rows_read": sum(f.rows_read for f in files),
                 "rows_loaded": sum(f.rows_loaded for f in files),
                 "rows_quarantined": sum(f.rows_quarantined for f in files),
-            },
+            }
+            | extra,
         )
     quarantined = sum(f.rows_quarantined for r in loaded for f in r.files)
     yield dg.MaterializeResult(
         asset_key=["raw", "quarantine"],
-        metadata={"deliveries": deliveries, "rows_quarantined": quarantined},
+        metadata={"deliveries": deliveries, "rows_quarantined": quarantined} | extra,
     )
-    yield dg.MaterializeResult(asset_key=["raw", "deliveries"], metadata={"deliveries": deliveries})
+    yield dg.MaterializeResult(
+        asset_key=["raw", "deliveries"], metadata={"deliveries": deliveries} | extra
+    )
+    yield dg.MaterializeResult(asset_key=["raw", "current_delivery"], metadata=extra)
     yield dg.MaterializeResult(asset_key=["raw", "citizen_pseudonyms"])
     yield dg.MaterializeResult(
         asset_key=["raw", "ingest_log"],
         metadata={
             "deliveries": deliveries,
             "files_reconciled": sum(len(r.files) for r in loaded),
-            "archive": dg.MetadataValue.path(str(loaded[-1].archive_path)),
-        },
+        }
+        | ({"archive": dg.MetadataValue.path(str(loaded[-1].archive_path))} if loaded else {})
+        | extra,
     )

@@ -202,9 +202,9 @@ def unlisted_files(folder: Path, manifest: Manifest) -> list[str]:
     Paths are relative to `folder`, with `/`, sorted. `manifest.json` and a `checksums.sha256`
     at the top are not counted.
     """
-    listed = {spec.file for spec in manifest.files.values()} | {"manifest.json", "checksums.sha256"}
-    found = (p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    return sorted(name for name in found if name not in listed)
+    from orchestration.ingest.landing import unlisted_in
+
+    return unlisted_in(folder, (spec.file for spec in manifest.files.values()))
 
 
 def record_lines(folder: Path, spec: FileSpec, records: Iterable[int]) -> dict[int, int]:

@@ -171,10 +171,11 @@ def ingest_delivery(settings: Settings, folder: Path, key: bytes) -> IngestResul
     """
     for d in (settings.processing_dir, settings.archive_dir, settings.quarantine_dir):
         d.mkdir(parents=True, exist_ok=True)
+    landed_as = folder.name  # the folder's own name, which the manifest's id may not match
     try:
         manifest = read_manifest(folder)
     except DeliveryRefused as refusal:
-        _refuse(settings, folder, folder.name, refusal)
+        _refuse(settings, folder, folder.name, refusal, landed_as)
         raise
     processing = settings.processing_dir / manifest.delivery_id
     if folder.resolve() != processing.resolve():
@@ -191,11 +192,11 @@ def ingest_delivery(settings: Settings, folder: Path, key: bytes) -> IngestResul
             [manifest.delivery_id],
         ).fetchone()
         if known is not None:
-            return _already_loaded(settings, processing, manifest, manifest_sha, known)
+            return _already_loaded(settings, processing, manifest, manifest_sha, known, landed_as)
         try:
             result = _load(con, processing, manifest, manifest_sha, settings, key)
         except DeliveryRefused as refusal:
-            _refuse(settings, processing, manifest.delivery_id, refusal)
+            _refuse(settings, processing, manifest.delivery_id, refusal, landed_as)
             raise
     _archive(processing, settings.archive_dir / manifest.delivery_id, manifest)
     return result
@@ -317,7 +318,7 @@ def _add_pseudonyms(con, delivery_id: str, key: bytes) -> None:
 
 
 def _already_loaded(
-    settings, processing: Path, manifest: Manifest, manifest_sha, known
+    settings, processing: Path, manifest: Manifest, manifest_sha, known, landed_as: str
 ) -> IngestResult:
     archive = settings.archive_dir / manifest.delivery_id
     if known[0] != manifest_sha:
@@ -325,7 +326,7 @@ def _already_loaded(
             "delivery_conflict", "manifest.json",
             f"delivery {manifest.delivery_id} was loaded before with a different manifest",
         )  # fmt: skip
-        _refuse(settings, processing, manifest.delivery_id, refusal)
+        _refuse(settings, processing, manifest.delivery_id, refusal, landed_as)
         raise refusal
     if archive.exists():
         shutil.rmtree(processing)  # an identical copy is archived already
@@ -346,19 +347,23 @@ def _archive(processing: Path, archive: Path, manifest: Manifest) -> None:
     archive.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
 
 
-def _refuse(settings: Settings, folder: Path, delivery_id: str, refusal: DeliveryRefused) -> Path:
-    """Move a refused delivery to quarantine with refusal.json saying why."""
+def _refuse(
+    settings: Settings, folder: Path, delivery_id: str, refusal: DeliveryRefused, landed_as: str
+) -> Path:
+    """Move a refused delivery to quarantine with refusal.json saying why and which folder it was."""
     settings.quarantine_dir.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
     target = settings.quarantine_dir / f"{delivery_id}_{stamp}"
     folder.rename(target)
     (target / "refusal.json").write_text(
         json.dumps(
-            {"delivery_id": delivery_id, "refused_at": stamp, "folder": folder.name, **refusal.as_dict()},
+            {"delivery_id": delivery_id, "refused_at": stamp, "folder": landed_as,
+             "landing_dir": str(settings.landing_dir), **refusal.as_dict()},
             indent=2, ensure_ascii=False,
         ) + "\n",
         encoding="utf-8",
     )  # fmt: skip
     refusal.quarantine_path = target
+    refusal.delivery_id, refusal.folder = delivery_id, landed_as
     log.error("delivery %s refused: %s; moved to %s", delivery_id, refusal, target)
     return target

@@ -22,26 +22,32 @@ class MissingPseudonymKey(RuntimeError):
     """No usable pseudonymisation key: the pipeline must not start."""
 
 
+def demo_key_file(settings: Settings) -> Path:
+    """Where `effekt demo` keeps its key, and where later commands on that folder find it."""
+    return settings.data_dir / "secrets" / "pseudonym.key"
+
+
 def load_key(settings: Settings) -> bytes:
-    """The key from EFFEKT_PSEUDONYM_KEY, or from the file EFFEKT_PSEUDONYM_KEY_FILE names."""
+    """The key from EFFEKT_PSEUDONYM_KEY, the file EFFEKT_PSEUDONYM_KEY_FILE names, or the data
+    folder's own secrets/pseudonym.key, in that order."""
+    folder_key = demo_key_file(settings)
     if settings.pseudonym_key:
         key = settings.pseudonym_key.encode("utf-8")
         source = "EFFEKT_PSEUDONYM_KEY"
-    elif settings.pseudonym_key_file:
-        path = settings.pseudonym_key_file
+    elif settings.pseudonym_key_file or folder_key.is_file():
+        path = settings.pseudonym_key_file or folder_key
         try:
             key = path.read_bytes().strip()
         except OSError as e:
-            raise MissingPseudonymKey(
-                f"EFFEKT_PSEUDONYM_KEY_FILE names {path}, which cannot be read: {e.strerror}"
-            ) from None
+            raise MissingPseudonymKey(f"the key file {path} cannot be read: {e.strerror}") from None
         source = str(path)
     else:
         raise MissingPseudonymKey(
-            "No pseudonymisation key. Set EFFEKT_PSEUDONYM_KEY to a secret of at least "
-            f"{MIN_KEY_BYTES} bytes, or EFFEKT_PSEUDONYM_KEY_FILE to a file holding one "
-            "(readable by the pipeline only). Keep it: a new key gives every citizen a new "
-            "pseudonym, which breaks their history."
+            "No pseudonymisation key. Looked in EFFEKT_PSEUDONYM_KEY (not set), "
+            f"EFFEKT_PSEUDONYM_KEY_FILE (not set) and {folder_key} (no such file). Set "
+            f"EFFEKT_PSEUDONYM_KEY to a secret of at least {MIN_KEY_BYTES} bytes, or "
+            "EFFEKT_PSEUDONYM_KEY_FILE to a file holding one (readable by the pipeline only). "
+            "Keep it: a new key gives every citizen a new pseudonym, which breaks their history."
         )
     if len(key) < MIN_KEY_BYTES:
         raise MissingPseudonymKey(f"the key from {source} is shorter than {MIN_KEY_BYTES} bytes")

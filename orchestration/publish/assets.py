@@ -3,6 +3,7 @@ checks on them keep a failed build from ever being published."""
 
 import dagster as dg
 
+from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.publish import publish
@@ -44,6 +45,7 @@ def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.M
             summary,
             on_table=lambda t: context.log.debug(f"published {t}"),
         )
+    progress.advance_current(settings, "published", context.run.run_id, version=version.version)
     return dg.MaterializeResult(
         metadata={
             "version": version.version,

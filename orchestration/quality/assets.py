@@ -6,6 +6,7 @@ warehouse) and the build gate after dbt (a failed build is never published).
 
 import dagster as dg
 
+from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.quality.gate import GateResult, Thresholds, load_gate_results, run_gate
@@ -44,6 +45,12 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
     else:
         area_folder = str(report_dir)
     write_index(root)
+    if gate_name == "build" or not result.passed:
+        # The gate's verdict on the current delivery: it stands until something changes.
+        progress.advance_current(
+            settings, "gated" if result.passed else "blocked", context.run.run_id,
+            gate=gate_name, report=str(report_dir),
+        )  # fmt: skip
     for name in names:
         failures = result.failures_of(name)
         errors = [f for f in failures if f.severity == "error"]

@@ -12,7 +12,8 @@ from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # What a pipeline run builds: everything, with dbt's data tests; unit tests run in the test suite.
-BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test"]
+# No colour codes: dbt's lines go to log files.
+BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors"]
 
 
 class DbtError(RuntimeError):

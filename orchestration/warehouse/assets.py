@@ -11,6 +11,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.resources import EffektSettings
@@ -21,8 +22,6 @@ WAREHOUSE_GROUP = "warehouse"
 QUALITY_GROUP = "quality"
 # What quality coordinators read beside the gate's reports: quarantined rows, data-quality figures.
 QUALITY_MODELS = {"stg_quarantine", "ind_data_quality"}
-# Sources that are views over, or parts of, what the ingest step writes.
-SOURCE_ALIASES = {"current_delivery": "deliveries"}
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -52,7 +51,7 @@ class EffektDbtTranslator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             name = dbt_resource_props["name"]
-            return dg.AssetKey([dbt_resource_props["source_name"], SOURCE_ALIASES.get(name, name)])
+            return dg.AssetKey([dbt_resource_props["source_name"], name])
         return dg.AssetKey([dbt_resource_props["config"]["schema"], dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
@@ -75,3 +74,4 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: Ef
     # dbt's profile reads the paths from the environment.
     with environment(settings), writer_lock(settings, context.log.info):
         yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
+    progress.advance_current(settings, "built", context.run.run_id)

@@ -1,0 +1,58 @@
+"""Landing hygiene: what waits for its manifest, what is misnamed, what no manifest lists."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from orchestration.cli import main
+from orchestration.ingest.delivery import DeliveryRefused
+from orchestration.ingest.landing import scan_landing
+from orchestration.ingest.load import ingest_delivery
+from tests.ingest.conftest import KEY, drop
+
+
+def test_a_folder_without_its_manifest_is_listed_with_its_age_and_warned_about_when_old(
+    settings, monkeypatch
+):
+    waiting = settings.landing_dir / "sagssystem_20190701"
+    waiting.mkdir(parents=True)
+    (waiting / "goals.csv").write_text("goal_id\n")
+    hours_ago = time.time() - 3 * 3600
+    os.utime(waiting / "goals.csv", (hours_ago, hours_ago))
+    os.utime(waiting, (hours_ago, hours_ago))
+
+    monkeypatch.setenv("EFFEKT_LANDING_WAIT_WARNING_HOURS", "6")
+    [folder] = scan_landing(settings).waiting
+    assert folder.folder == "sagssystem_20190701" and 2.9 < folder.age_hours < 3.1
+    assert not folder.overdue
+    monkeypatch.setenv("EFFEKT_LANDING_WAIT_WARNING_HOURS", "2")
+    [line] = scan_landing(settings).lines()
+    assert line.startswith("WARNING: sagssystem_20190701 has waited 3.0 h for its manifest.json")
+
+
+def test_a_misnamed_folder_and_an_unlisted_file_are_flagged_and_the_refusal_names_the_folder(
+    settings, generated, capsys
+):
+    delivery = generated(file_defects=("checksum_mismatch",))
+    folder = drop(settings, delivery.path, name="udtraek-juni")
+    (folder / "notes.txt").write_text("sent by the vendor\n")
+    report = scan_landing(settings)
+    assert report.name_mismatches == [{"folder": "udtraek-juni", "delivery_id": delivery.path.name}]
+    assert report.unlisted_files == [{"folder": "udtraek-juni", "file": "notes.txt"}]
+
+    settings.data_dir.mkdir(exist_ok=True)
+    assert main(["status", "--data-dir", str(settings.data_dir), "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["landing"]["name_mismatches"] == report.name_mismatches
+    assert any("notes.txt: not listed in the manifest" in n for n in status["landing"]["notes"])
+
+    with pytest.raises(DeliveryRefused):
+        ingest_delivery(settings, folder, KEY)
+    [refusal] = settings.quarantine_dir.glob("*/refusal.json")
+    recorded = json.loads(refusal.read_text())
+    assert recorded["folder"] == "udtraek-juni"
+    assert recorded["delivery_id"] == delivery.path.name

@@ -1,0 +1,246 @@
+"""The daily refresh when things go wrong: nothing stuck, every failure traced, runs resumed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import duckdb
+import pytest
+
+from orchestration.cli import main
+from orchestration.contract.cpr import CPR_IN_TEXT
+from orchestration.pipeline import run_pipeline
+from orchestration.progress import read_progress
+from orchestration.publish import current_version
+from orchestration.trace import read_alerts
+from tests.conftest import REPO, operated_settings
+from tests.publish.test_refresh_gate import AREA, _cut_goals_in_half
+
+EARLIER = dt.date(2019, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def deliveries(make_delivery):
+    """Two consistent snapshots of one history of 600 citizens (Parquet), and a damaged copy."""
+    args = {"citizens": 600, "seed": 11, "file_format": "parquet"}
+    return {
+        "earlier": make_delivery(**args, extract_at=EARLIER).path,
+        "later": make_delivery(**args).path,
+        "damaged": make_delivery(**args, file_defects=("checksum_mismatch",)).path,
+    }
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory, deliveries):
+    """A data folder that has published the earlier snapshot: where every failure below starts."""
+    os.environ.pop("DAGSTER_HOME", None)
+    settings = operated_settings(tmp_path_factory.mktemp("published"))
+    shutil.copytree(deliveries["earlier"], settings.landing_dir / deliveries["earlier"].name)
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed and refresh.published_version
+    return settings
+
+
+@pytest.fixture
+def folder(published, tmp_path):
+    """A copy of the published data folder, for one test to break."""
+    settings = operated_settings(tmp_path)
+    shutil.copytree(published.data_dir, settings.data_dir, symlinks=True)
+    return settings
+
+
+def land(settings, delivery, name=None):
+    target = settings.landing_dir / (name or delivery.name)
+    shutil.copytree(delivery, target)
+    return target
+
+
+def rewrite(folder, entity: str, select: str) -> None:
+    """Replace an entity's Parquet file by `select` over it (as `t`), and fix the manifest."""
+    path = folder / f"{entity}.parquet"
+    query = select.format(t=f"'{path}'")
+    new = folder / f"{entity}.new.parquet"
+    con = duckdb.connect()
+    con.execute(f"copy ({query}) to '{new}' (format parquet)")
+    (rows,) = con.execute(f"select count(*) from '{new}'").fetchone()
+    con.close()
+    new.replace(path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["entity"] == entity:
+            entry["rows"], entry["sha256"] = rows, hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def status_json(settings, capsys) -> dict:
+    capsys.readouterr()
+    assert main(["status", "--data-dir", str(settings.data_dir), "--json", "--runs", "20"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_refused_later_delivery_does_not_keep_the_good_one_from_being_published(
+    tmp_path, deliveries, capsys
+):
+    os.environ.pop("DAGSTER_HOME", None)
+    settings = operated_settings(tmp_path)
+    good = land(settings, deliveries["earlier"])
+    land(settings, deliveries["damaged"])
+    os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(settings.pseudonym_key_file)
+    try:
+        assert main(["run", "--data-dir", str(settings.data_dir)]) == 1
+        out, err = capsys.readouterr()
+        version = current_version(settings)
+        assert version is not None, out
+        manifest = json.loads((version / "manifest.json").read_text())
+        assert [d["delivery_id"] for d in manifest["deliveries"]] == [good.name]
+        progress = read_progress(settings)
+        assert progress[good.name]["stage"] == "published"
+        assert progress[deliveries["damaged"].name]["stage"] == "refused"
+        assert "failed in ingest_deliveries" in err and "goals" in err
+        # Calm: no stack traces on the terminal (they are in the log), no colour codes in the log.
+        assert "Traceback" not in out + err and len((out + err).splitlines()) < 40
+        log = (settings.data_dir / "logs" / "pipeline.log").read_text()
+        assert "DeliveryRefused" in log or "Traceback" in log or "refused" in log
+        assert "\x1b[" not in log
+        [refusal] = settings.quarantine_dir.glob("*/refusal.json")
+        assert json.loads(refusal.read_text())["folder"] == deliveries["damaged"].name
+
+        # The next run has nothing to do, says so in one line, and fails nothing.
+        assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "nothing new" in out and f"{good.name} is published" in out
+        assert current_version(settings) == version
+        assert "emitted no result" not in out and "Traceback" not in out
+        assert len(read_alerts(settings)) == 1  # the refusal's, once
+    finally:
+        os.environ.pop("EFFEKT_PSEUDONYM_KEY_FILE", None)
+
+
+def test_a_run_killed_after_loading_is_resumed_by_the_next_run(tmp_path, deliveries):
+    os.environ.pop("DAGSTER_HOME", None)
+    settings = operated_settings(tmp_path)
+    delivery = land(settings, deliveries["earlier"])
+    env = {**os.environ, "EFFEKT_PSEUDONYM_KEY_FILE": str(settings.pseudonym_key_file)}
+    env.pop("DAGSTER_HOME", None)
+    command = [
+        sys.executable,
+        "-m",
+        "orchestration.cli",
+        "run",
+        "--data-dir",
+        str(settings.data_dir),
+    ]
+    run = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 300
+    while read_progress(settings).get(delivery.name, {}).get("stage") != "loaded":
+        assert run.poll() is None and time.monotonic() < deadline, "the run ended before loading"
+        time.sleep(0.2)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    assert read_progress(settings)[delivery.name]["stage"] == "loaded"
+    assert current_version(settings) is None
+    assert not (settings.landing_dir / delivery.name).exists()  # loaded and archived
+
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed
+    assert refresh.last.warehouse_built and refresh.published_version
+    # The killed run is failed, not left "started" holding the writer pool's slot, and alerted.
+    [alert] = read_alerts(settings)
+    assert "is gone: killed" in alert["reason"] and alert["run_id"] != refresh.last.run_id
+    assert read_progress(settings)[delivery.name]["stage"] == "published"
+    manifest = json.loads((current_version(settings) / "manifest.json").read_text())
+    assert [d["delivery_id"] for d in manifest["deliveries"]] == [delivery.name]
+
+
+def _assert_traced(settings, capsys, step: str, reason: str, file: str) -> dict:
+    """The failure's alert line and `effekt status --json` name the step, reason and file."""
+    [alert] = read_alerts(settings, limit=1)
+    assert alert["failed_step"] == step
+    assert reason in alert["reason"], alert["reason"]
+    assert file in (alert["file"] or ""), alert["file"]
+    assert alert["next"] and alert["run_url"].endswith(alert["run_id"])
+    status = status_json(settings, capsys)
+    assert {k: status["last_failure"][k] for k in ("failed_step", "reason", "file")} == {
+        k: alert[k] for k in ("failed_step", "reason", "file")
+    }
+    [run] = [r for r in status["runs"] if r["run_id"] == alert["run_id"]]
+    assert run["status"] == "FAILURE" and run["failed_step"] == step
+    text = (settings.data_dir / "alerts" / "alerts.jsonl").read_text()
+    assert not CPR_IN_TEXT.search(text)
+    capsys.readouterr()
+    assert main(["status", "--data-dir", str(settings.data_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert f"step:   {step}" in shown and "next:" in shown
+    return alert
+
+
+def test_a_refused_file_is_traced_to_its_file(folder, deliveries, capsys):
+    land(folder, deliveries["damaged"])
+    [run] = run_pipeline(folder, progress=None).runs
+    assert not run.success
+    _assert_traced(folder, capsys, "ingest_deliveries", "goals.parquet", "goals.parquet")
+
+
+def test_a_row_level_gate_error_is_traced_to_the_report(folder, deliveries, capsys):
+    later = land(folder, deliveries["later"])
+    # A case owned by a provider unit: the contract cannot tell, the build gate can.
+    rewrite(
+        later,
+        "cases",
+        """
+        select * replace (case when case_id = (select min(case_id) from {t})
+            then (select min(org_unit_id) from '"""
+        + str(later)
+        + """/org_units.parquet'
+                  where org_role = 'provider') else authority_org_unit_id end
+            as authority_org_unit_id) from {t}""",
+    )
+    [run] = run_pipeline(folder, progress=None).runs
+    assert not run.success and run.warehouse_built and not run.published_version
+    alert = _assert_traced(folder, capsys, "build_gate", "stg_cases: authority_exists", "reports")
+    assert alert["file"].startswith(str(folder.data_dir / "reports" / run.run_id))
+    assert read_progress(folder)[later.name]["stage"] == "blocked"
+
+
+def test_a_plausibility_block_is_traced_to_the_report(folder, deliveries, capsys):
+    later = land(folder, deliveries["later"])
+    _cut_goals_in_half(later, AREA)
+    [run] = run_pipeline(folder, progress=None).runs
+    assert not run.success and not run.warehouse_built
+    _assert_traced(folder, capsys, "delivery_gate", "delivery_units: goals_ratio", "reports")
+    assert read_progress(folder)[later.name]["stage"] == "blocked"
+    # A blocked delivery is not built again by the next run: the verdict stands.
+    [again] = run_pipeline(folder, progress=None).runs
+    assert again.success and not again.warehouse_built and "blocked" in again.skipped
+
+
+def test_a_dbt_failure_is_traced_to_the_log_and_resumed_once_fixed(
+    folder, deliveries, capsys, monkeypatch
+):
+    later = land(folder, deliveries["later"])
+    monkeypatch.setenv("EFFEKT_DUCKDB_MEMORY_LIMIT", "a lot")  # DuckDB refuses the setting
+    [run] = run_pipeline(folder, progress=None).runs
+    assert not run.success
+    _assert_traced(folder, capsys, "warehouse", "dbt", "pipeline.log")
+    assert read_progress(folder)[later.name]["stage"] == "loaded"
+
+    monkeypatch.delenv("EFFEKT_DUCKDB_MEMORY_LIMIT")
+    [resumed] = run_pipeline(folder, progress=None).runs
+    assert resumed.success and resumed.published_version
+    assert read_progress(folder)[later.name]["stage"] == "published"
+
+
+def test_rebuild_builds_gates_and_publishes_the_current_state(folder):
+    before = current_version(folder)
+    [run] = run_pipeline(folder, progress=None, rebuild=True).runs
+    assert run.success and run.warehouse_built and run.published_version
+    assert current_version(folder) != before
