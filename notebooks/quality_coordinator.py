@@ -12,8 +12,8 @@
 # # Validation report for your operating area
 #
 # For quality coordinators. Opens the newest quality-gate report, keeps your operating area's
-# part, and shows which checks failed, on how many rows, and the failing records by unit with
-# their keys and the row in the delivered file, so you can find them in the case system.
+# part, and shows what to correct in the case system: every row the ingest quarantined and every
+# row a check failed on, by unit and reason, with their keys and the line in the delivered file.
 # Records carry identifiers only: no CPR number, no free text.
 #
 # Set `AREA` below (or the environment variable `EFFEKT_AREA`) to your operating area, e.g.
@@ -67,44 +67,47 @@ failing = records.get(AREA, pd.DataFrame())
 print(f"HTML version for colleagues: {latest / 'areas' / (AREA + '.html')}")
 
 # %% [markdown]
-# ### Failed checks and how many rows fail each
+# ### What to correct, by reason: quarantined rows and failed checks
 
 # %%
 if failing.empty:
-    print(f"No failing records for {AREA}: every check passed for its units.")
-    checks = pd.DataFrame(columns=["severity", "suite", "column", "failing_rows", "explanation_en"])
+    print(f"Nothing to correct for {AREA}: no row quarantined, every check passed for its units.")
+    reasons = pd.DataFrame(columns=["kind", "reason", "reason_en", "instruction_en", "rows"])
 else:
-    checks = (
-        failing.groupby(["severity", "suite", "column", "explanation_en"], as_index=False)
-        .agg(failing_rows=("failing_rows", "max"), records_listed=("row_key", "count"))
-        .sort_values(["severity", "failing_rows"], ascending=[True, False])
+    reasons = (
+        failing.groupby(["kind", "reason", "reason_en", "instruction_en"], as_index=False)
+        .agg(rows=("entity", "size"))
+        .sort_values("rows", ascending=False)
     )
-checks
+reasons
 
 # %% [markdown]
-# ### Failing records by unit
+# ### Rows to correct by unit
 
 # %%
 if not failing.empty:
-    by_unit = failing.groupby(["org_unit_name", "severity"], as_index=False).size()
+    placed = failing.assign(org_unit_name=failing["org_unit_name"].fillna("(unplaced)"))
+    by_unit = placed.groupby(["org_unit_name", "kind"], as_index=False).size()
     fig = px.bar(
         by_unit,
         x="size",
         y="org_unit_name",
-        color="severity",
+        color="kind",
         orientation="h",
-        labels={"size": "failing records", "org_unit_name": "unit"},
+        labels={"size": "rows to correct", "org_unit_name": "unit"},
     )
     fig.show()
-    failing[
+    placed[
         [
-            "severity",
-            "suite",
-            "column",
-            "entity",
-            "row_key",
             "org_unit_name",
-            "source_row",
+            "kind",
+            "entity",
+            "key_columns",
+            "row_key",
+            "source_file",
+            "source_line",
+            "reason_en",
+            "instruction_en",
             "delivery_id",
         ]
     ].head(50)

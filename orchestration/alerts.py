@@ -87,9 +87,10 @@ def _mask(text: str) -> str:
 # What the person on call does next, by the step that failed.
 NEXT_STEPS = {
     "ingest_deliveries": (
-        "Ask the case system for a corrected delivery (a new delivery id) naming the file and "
-        "line above; the refused one stays in {quarantine} with refusal.json. Deliveries after "
-        "it are not held up: the next `effekt run` takes them."
+        "Ask the case system for a corrected delivery (a new delivery id), naming the file and "
+        "the problem above; `effekt validate` on the refused folder lists every problem. It "
+        "stays in {quarantine} with refusal.json. Deliveries after it are not held up: the "
+        "next `effekt run` takes them."
     ),
     "delivery_gate": (
         "Read the report. If the change is real (a unit closed or merged), accept it with "

@@ -164,8 +164,22 @@ def _tool_output(settings: Settings) -> Iterator[Path]:
     """Send what tools print (dbt's log lines) to a file, so people see progress lines only."""
     path = log_file(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log, redirect_stdout(log):
-        yield path
+    # effekt's own log lines (a refusal, an alert) too: the summary on the terminal says it once.
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    loggers = [logging.getLogger(name) for name in ("orchestration", "effekt")]
+    saved = [(lg.propagate, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.propagate, lg.level = False, logging.INFO
+    try:
+        with path.open("a", encoding="utf-8") as log, redirect_stdout(log):
+            yield path
+    finally:
+        for lg, (propagate, level) in zip(loggers, saved, strict=True):
+            lg.removeHandler(handler)
+            lg.propagate, lg.level = propagate, level
+        handler.close()
 
 
 def _defs():

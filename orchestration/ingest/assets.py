@@ -163,6 +163,13 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
     if resumed is None:
         context.log.info("no new delivery to load, and the current one is published")
         return
+    other = context.instance.get_run_by_id(resumed["run_id"]) if resumed["run_id"] else None
+    if not config.rebuild and other and other.run_id != run_id and not other.is_finished:
+        # Not unfinished: another run is building it right now (the pool let us in between).
+        context.log.info(
+            f"delivery {resumed['delivery_id']} is being built by run {other.run_id[:8]}"
+        )
+        return
     why = (
         "rebuild asked for"
         if config.rebuild

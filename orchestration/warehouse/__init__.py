@@ -36,6 +36,7 @@ def run_dbt(settings: Settings, args: list[str]) -> str:
         # dbt's artefacts and logs go with the data they describe, not into the repository.
         "DBT_TARGET_PATH": str((settings.data_dir / "dbt" / "target").resolve()),
         "DBT_LOG_PATH": str((settings.data_dir / "dbt" / "logs").resolve()),
+        "DBT_USE_COLORS": "false",  # its lines go to files and test output, not a terminal
     }
     done = subprocess.run(
         [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)],

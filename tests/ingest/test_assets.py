@@ -45,9 +45,8 @@ def test_materialising_loads_the_delivery_and_reports_row_counts(settings, gener
         for m in result.asset_materializations_for_node("ingest_deliveries")
     }
     assert set(materialised) == {s.key.to_user_string() for s in ENTITY_SPECS + LOG_SPECS}
-    assert (
-        len(materialised) == 8 + 4
-    )  # one per entity, quarantine, ingest log, deliveries, pseudonyms
+    # one per entity, quarantine, ingest log, deliveries, current delivery, pseudonyms
+    assert len(materialised) == 8 + 5
     citizens = materialised["raw/citizens"]
     read, loaded, quarantined = (
         citizens[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined")
