@@ -369,6 +369,16 @@ def placed_quarantine(staged: Staged, goals: pd.DataFrame, per: pd.DataFrame) ->
                 group["date"].min(),
             ),
         )
+    # A quarantined goal names no unit: it counts for its intervention's provider (that
+    # intervention loaded, else quarantined), so its follow-ups are placed too.
+    for k, group in q[(q["entity"] == "goals") & q["row_key"].notna()].groupby("row_key"):
+        providers = [
+            parents.get(("interventions", p), (None,))[0] for p in group["parent_key"].dropna()
+        ]
+        providers = [u for u in providers if u is not None]
+        parents.setdefault(
+            ("goals", k), (min(providers) if providers else None, "provider", group["date"].min())
+        )
     first, extract = per["start"].min(), staged.extract
     out = []
     for entity, unit, parent_key, date in zip(

@@ -34,7 +34,7 @@ HTML_ROWS = 20_000  # rows listed per HTML report; the CSV always has every row
 CSV_COLUMNS = [
     "section", "operating_area", "org_unit_id", "org_unit_name", "kind", "severity",
     "delivery_id", "entity", "key_columns", "row_key", "refers_to", "refers_to_key", "source_file",
-    "source_row", "columns", "reason", "reason_da", "reason_en", "instruction_da", "instruction_en",
+    "source_row", "source_line", "columns", "reason", "reason_da", "reason_en", "instruction_da", "instruction_en",
     "named_org_unit_id", "suite", "expectation", "column",
 ]  # fmt: skip
 
@@ -197,6 +197,31 @@ def check_rows(con: duckdb.DuckDBPyConnection, result: GateResult) -> list[dict]
     return rows
 
 
+def add_source_lines(settings: Settings, rows: list[dict]) -> None:
+    """The line each row starts on in its CSV file as delivered (header: line 1), from the
+    archived delivery: a record and its line differ where a quoted field holds a line break.
+    Parquet rows keep their record number only (shown as #N)."""
+    from orchestration.ingest.delivery import DeliveryRefused, read_manifest, record_lines
+
+    wanted: dict[tuple[str, str], set[int]] = {}
+    for row in rows:
+        if row.get("delivery_id") and row.get("source_file") and row.get("source_row"):
+            wanted.setdefault((row["delivery_id"], row["source_file"]), set()).add(
+                row["source_row"]
+            )
+    lines: dict[tuple[str, str], dict[int, int]] = {}
+    for (delivery_id, file), records in wanted.items():
+        folder = settings.archive_dir / delivery_id
+        try:
+            spec = next(s for s in read_manifest(folder).files.values() if s.file == file)
+        except (DeliveryRefused, StopIteration, OSError):
+            continue  # no archived copy to count lines in: the record number stands
+        lines[delivery_id, file] = record_lines(folder, spec, records)
+    for row in rows:
+        found = lines.get((row.get("delivery_id"), row.get("source_file")), {})
+        row["source_line"] = found.get(row.get("source_row"))
+
+
 def place(rows: list[dict], known: dict[str, Unit]) -> dict[str, list[dict]]:
     """Rows per report: the area of the row's unit, or the administration's unplaced section."""
     by_area: dict[str, list[dict]] = {}
@@ -238,6 +263,7 @@ def write_area_reports(
         rows = (quarantined_rows(con) if with_quarantine else []) + check_rows(con, result)
     finally:
         con.close()
+    add_source_lines(settings, rows)
     by_area = place(rows, known)
     out_dir = result.report_dir / "areas"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -345,7 +371,7 @@ def _cells(row: dict, lang: str, t: dict) -> list:
         key_text,
         refers,
         row.get("source_file"),
-        row.get("source_row"),
+        row.get("source_line") or (f"#{row['source_row']}" if row.get("source_row") else None),
         row.get("columns"),
         reason,
         row[f"instruction_{lang}"],

@@ -167,3 +167,25 @@ def test_the_data_quality_indicator_counts_the_reports_quarantined_rows_per_unit
     # The administration (both roles) counts every placed row, suppression or not at level 3.
     top = sum(n for level, _, n, suppressed in cells if level == 1 and not suppressed)
     assert top == sum(in_reports.values()) > 0
+
+
+def test_each_row_s_line_is_where_it_stands_in_the_delivered_file(reported):
+    from orchestration.ingest.delivery import read_manifest
+
+    settings, _, _, rows = reported
+    files: dict[tuple[str, str], list[str]] = {}
+    checked = 0
+    for r in rows:
+        if r["entity"] == "citizens" or not r["row_key"] or not r["source_line"]:
+            continue
+        folder = settings.archive_dir / r["delivery_id"]
+        if (r["delivery_id"], r["source_file"]) not in files:
+            spec = next(
+                s for s in read_manifest(folder).files.values() if s.file == r["source_file"]
+            )
+            text = (folder / spec.file).read_text(encoding=spec.encoding)
+            files[r["delivery_id"], r["source_file"]] = text.split("\n")
+        line = files[r["delivery_id"], r["source_file"]][int(r["source_line"]) - 1]
+        assert r["row_key"].split("|")[0] in line, (r["source_file"], r["source_line"])
+        checked += 1
+    assert checked > 10

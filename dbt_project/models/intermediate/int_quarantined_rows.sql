@@ -4,7 +4,8 @@
 --    (cases and assessments: authority; interventions: provider);
 -- 2. else the unit of the row it refers to, loaded or itself quarantined: a case's authority for
 --    assessments and interventions, an assessment's assessor for scores, an intervention's
---    provider for goals, a goal's provider for follow-ups;
+--    provider for goals, a goal's provider for follow-ups (a quarantined goal's: its
+--    intervention's provider);
 -- 3. else unplaced (citizens, org units, orphan references, unknown units): the
 --    administration's report lists these, the indicator cannot count them for a unit.
 -- A row counts in the period of its own date, else its parent's, else (no readable date, or one
@@ -50,13 +51,37 @@ loaded_parents as (
     inner join interventions on interventions.intervention_id = goals.intervention_id
 ),
 
-quarantined_parents as (
+quarantined_units as (
     select entity, row_key, min(org_unit_id) as org_unit_id,
         case when entity in ('cases', 'assessments') then 'authority' else 'provider' end as org_role,
         min(row_date) as row_date
     from quarantine
     where entity in ('cases', 'assessments', 'interventions') and row_key is not null
     group by entity, row_key
+),
+
+-- A quarantined goal names no unit: it counts for its intervention's provider (the intervention
+-- loaded or quarantined itself), so that its follow-ups, quarantined with it, are placed too.
+quarantined_goals as (
+    select 'goals' as entity, goals.row_key,
+        min(coalesce(loaded_intervention.provider_org_unit_id, quarantined_intervention.org_unit_id))
+            as org_unit_id,
+        'provider' as org_role,
+        min(goals.row_date) as row_date
+    from quarantine as goals
+    left join interventions as loaded_intervention
+        on cast(loaded_intervention.intervention_id as {{ dbt.type_string() }}) = goals.parent_key
+    left join quarantined_units as quarantined_intervention
+        on quarantined_intervention.entity = 'interventions'
+        and quarantined_intervention.row_key = goals.parent_key
+    where goals.entity = 'goals' and goals.row_key is not null
+    group by goals.row_key
+),
+
+quarantined_parents as (
+    select * from quarantined_units
+    union all
+    select * from quarantined_goals
 ),
 
 with_roles as (
