@@ -22,7 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-DOC = ROOT / "docs" / "performance.md"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import DOC, replace_section  # noqa: E402
+
 BEGIN, END = "<!-- BEGIN generate_scale -->", "<!-- END generate_scale -->"
 PEAK_RSS_TARGET_MB = 2048
 
@@ -102,17 +105,6 @@ def render(results: list[dict], info: dict, when: str) -> str:
     return "\n".join(lines)
 
 
-def update_doc(section: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Performance\n"
-    if BEGIN in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n## Generator\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--citizens", type=int, nargs="+", default=[1_000_000])
@@ -143,7 +135,7 @@ def main() -> int:
         json.dumps({"machine": info, "date": when, "results": results}, indent=2) + "\n"
     )
     if not args.no_doc:
-        update_doc(render(results, info, when))
+        replace_section(render(results, info, when), BEGIN, END, "Generator", DOC)
     return 0
 
 

@@ -23,8 +23,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import replace_section  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
-DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- BEGIN startup -->", "<!-- END startup -->"
 TARGET_S = 2.0
 HEAVY = ("dagster", "dbt", "great_expectations", "pandas", "plotly", "numpy")
@@ -94,16 +97,6 @@ def section(results: dict, data_dir_note: str) -> str:
     return "\n".join(lines)
 
 
-def update_doc(text_section: str) -> None:
-    text = DOC.read_text(encoding="utf-8")
-    if BEGIN in text:
-        head, _, rest = text.partition(BEGIN)
-        text = head + text_section + rest.partition(END)[2]
-    else:
-        text = text.rstrip() + "\n\n## Command start-up\n\n" + text_section + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, help="a data folder for `effekt status`")
@@ -123,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "startup.json").write_text(json.dumps(results, indent=2) + "\n")
     note = "an empty data folder" if args.data_dir is None else f"`{args.data_dir}`"
     if not args.no_doc:
-        update_doc(section(results, note))
+        replace_section(section(results, note), BEGIN, END, "Command start-up")
     for label, r in results["commands"].items():
         print(
             f"{label:<26} {r['median_s']:.2f} s  (heavy imports: {', '.join(r['heavy_imports']) or 'none'})"

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.generate_scale import DOC, RESULTS, machine  # noqa: E402
+from benchmarks.report import replace_section  # noqa: E402
 from orchestration.generate import GeneratorConfig, generate_delivery  # noqa: E402
 from orchestration.ingest.load import ingest_delivery  # noqa: E402
 from orchestration.publish import publish  # noqa: E402
@@ -108,14 +109,7 @@ def main() -> int:
         for r in results
     ]
     lines.append(END)
-    text = DOC.read_text(encoding="utf-8")
-    section = "\n".join(lines)
-    if BEGIN in text:
-        head, _, rest = text.partition(BEGIN)
-        text = head + section + rest.partition(END)[2]
-    else:
-        text = text.rstrip() + "\n\n## Warehouse build\n\n" + section + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    replace_section("\n".join(lines), BEGIN, END, "Warehouse build", DOC)
     return 0 if all(r["dbt"]["error"] == 0 for r in results) else 1
 
 
