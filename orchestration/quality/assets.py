@@ -77,7 +77,7 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
 
 @dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate", pool=WRITER_POOL)
 def delivery_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
-    """The delivery against the previous one: implausible changes stop the build."""
+    """The delivery against the one last published: implausible changes stop the build."""
     yield from _run(context, effekt, DELIVERY_SUITES, "delivery")
 
 
