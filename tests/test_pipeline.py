@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -11,6 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 
 import duckdb
 import pytest
@@ -18,7 +21,7 @@ import pytest
 from orchestration.cli import main
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.pipeline import run_pipeline
-from orchestration.progress import read_progress
+from orchestration.progress import needs_build, read_progress
 from orchestration.publish import current_version
 from orchestration.trace import read_alerts
 from tests.conftest import REPO, operated_settings
@@ -38,22 +41,39 @@ def deliveries(make_delivery):
     }
 
 
+@dataclass
+class MixedLanding:
+    """`effekt run` on a landing that held a good delivery and a damaged later one."""
+
+    settings: object
+    code: int
+    out: str
+    err: str
+
+
 @pytest.fixture(scope="module")
-def published(tmp_path_factory, deliveries):
-    """A data folder that has published the earlier snapshot: where every failure below starts."""
+def published(tmp_path_factory, deliveries) -> MixedLanding:
+    """The earlier snapshot published and the damaged later one refused, by one `effekt run`:
+    the mixed landing of issue 14, and where every failure below starts."""
     os.environ.pop("DAGSTER_HOME", None)
     settings = operated_settings(tmp_path_factory.mktemp("published"))
-    shutil.copytree(deliveries["earlier"], settings.landing_dir / deliveries["earlier"].name)
-    refresh = run_pipeline(settings, progress=None)
-    assert not refresh.failed and refresh.published_version
-    return settings
+    for delivery in (deliveries["earlier"], deliveries["damaged"]):
+        shutil.copytree(delivery, settings.landing_dir / delivery.name)
+    out, err = io.StringIO(), io.StringIO()
+    os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(settings.pseudonym_key_file)
+    try:
+        with redirect_stdout(out), redirect_stderr(err):
+            code = main(["run", "--data-dir", str(settings.data_dir)])
+    finally:
+        os.environ.pop("EFFEKT_PSEUDONYM_KEY_FILE", None)
+    return MixedLanding(settings, code, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture
 def folder(published, tmp_path):
     """A copy of the published data folder, for one test to break."""
     settings = operated_settings(tmp_path)
-    shutil.copytree(published.data_dir, settings.data_dir, symlinks=True)
+    shutil.copytree(published.settings.data_dir, settings.data_dir, symlinks=True)
     return settings
 
 
@@ -87,41 +107,37 @@ def status_json(settings, capsys) -> dict:
 
 
 def test_a_refused_later_delivery_does_not_keep_the_good_one_from_being_published(
-    tmp_path, deliveries, capsys
+    published, folder, deliveries, capsys
 ):
-    os.environ.pop("DAGSTER_HOME", None)
-    settings = operated_settings(tmp_path)
-    good = land(settings, deliveries["earlier"])
-    land(settings, deliveries["damaged"])
-    os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(settings.pseudonym_key_file)
-    try:
-        assert main(["run", "--data-dir", str(settings.data_dir)]) == 1
-        out, err = capsys.readouterr()
-        version = current_version(settings)
-        assert version is not None, out
-        manifest = json.loads((version / "manifest.json").read_text())
-        assert [d["delivery_id"] for d in manifest["deliveries"]] == [good.name]
-        progress = read_progress(settings)
-        assert progress[good.name]["stage"] == "published"
-        assert progress[deliveries["damaged"].name]["stage"] == "refused"
-        assert "failed in ingest_deliveries" in err and "goals" in err
-        # Calm: no stack traces on the terminal (they are in the log), no colour codes in the log.
-        assert "Traceback" not in out + err and len((out + err).splitlines()) < 40
-        log = (settings.data_dir / "logs" / "pipeline.log").read_text()
-        assert "DeliveryRefused" in log or "Traceback" in log or "refused" in log
-        assert "\x1b[" not in log
-        [refusal] = settings.quarantine_dir.glob("*/refusal.json")
-        assert json.loads(refusal.read_text())["folder"] == deliveries["damaged"].name
+    settings, good = published.settings, deliveries["earlier"]
+    assert published.code == 1
+    version = current_version(settings)
+    assert version is not None, published.out
+    manifest = json.loads((version / "manifest.json").read_text())
+    assert [d["delivery_id"] for d in manifest["deliveries"]] == [good.name]
+    progress = read_progress(settings)
+    assert progress[good.name]["stage"] == "published"
+    assert progress[deliveries["damaged"].name]["stage"] == "refused"
+    assert "failed in ingest_deliveries" in published.err and "goals" in published.err
+    # Calm: no stack traces on the terminal (they are in the log), no colour codes in the log.
+    said = published.out + published.err
+    assert "Traceback" not in said and len(said.splitlines()) < 40
+    log = (settings.data_dir / "logs" / "pipeline.log").read_text()
+    assert "refused" in log and "\x1b[" not in log
+    [refusal] = settings.quarantine_dir.glob("*/refusal.json")
+    assert json.loads(refusal.read_text())["folder"] == deliveries["damaged"].name
 
-        # The next run has nothing to do, says so in one line, and fails nothing.
-        assert main(["run", "--data-dir", str(settings.data_dir)]) == 0
-        out = capsys.readouterr().out
-        assert "nothing new" in out and f"{good.name} is published" in out
-        assert current_version(settings) == version
-        assert "emitted no result" not in out and "Traceback" not in out
-        assert len(read_alerts(settings)) == 1  # the refusal's, once
+    # The next run (on a copy) has nothing to do, says so in one line, and fails nothing.
+    os.environ["EFFEKT_PSEUDONYM_KEY_FILE"] = str(folder.pseudonym_key_file)
+    try:
+        assert main(["run", "--data-dir", str(folder.data_dir)]) == 0
     finally:
         os.environ.pop("EFFEKT_PSEUDONYM_KEY_FILE", None)
+    out = capsys.readouterr().out
+    assert "nothing new" in out and f"{good.name} is published" in out
+    assert current_version(folder).name == version.name
+    assert "emitted no result" not in out and "Traceback" not in out
+    assert len(read_alerts(folder)) == 1  # the refusal's, once
 
 
 def test_a_run_killed_after_loading_is_resumed_by_the_next_run(tmp_path, deliveries):
@@ -183,11 +199,9 @@ def _assert_traced(settings, capsys, step: str, reason: str, file: str) -> dict:
     return alert
 
 
-def test_a_refused_file_is_traced_to_its_file(folder, deliveries, capsys):
-    land(folder, deliveries["damaged"])
-    [run] = run_pipeline(folder, progress=None).runs
-    assert not run.success
-    _assert_traced(folder, capsys, "ingest_deliveries", "goals.parquet", "goals.parquet")
+def test_a_refused_file_is_traced_to_its_file(published, capsys):
+    settings = published.settings  # the mixed landing's run refused the damaged delivery
+    _assert_traced(settings, capsys, "ingest_deliveries", "goals.parquet", "goals.parquet")
 
 
 def test_a_row_level_gate_error_is_traced_to_the_report(folder, deliveries, capsys):
@@ -223,7 +237,7 @@ def test_a_plausibility_block_is_traced_to_the_report(folder, deliveries, capsys
     assert again.success and not again.warehouse_built and "blocked" in again.skipped
 
 
-def test_a_dbt_failure_is_traced_to_the_log_and_resumed_once_fixed(
+def test_a_dbt_failure_is_traced_to_the_log_and_leaves_the_delivery_to_resume(
     folder, deliveries, capsys, monkeypatch
 ):
     later = land(folder, deliveries["later"])
@@ -231,12 +245,9 @@ def test_a_dbt_failure_is_traced_to_the_log_and_resumed_once_fixed(
     [run] = run_pipeline(folder, progress=None).runs
     assert not run.success
     _assert_traced(folder, capsys, "warehouse", "dbt", "pipeline.log")
+    # Left loaded, so the next run builds it again (as after a killed run, tested above).
     assert read_progress(folder)[later.name]["stage"] == "loaded"
-
-    monkeypatch.delenv("EFFEKT_DUCKDB_MEMORY_LIMIT")
-    [resumed] = run_pipeline(folder, progress=None).runs
-    assert resumed.success and resumed.published_version
-    assert read_progress(folder)[later.name]["stage"] == "published"
+    assert needs_build(folder)["delivery_id"] == later.name
 
 
 def test_rebuild_builds_gates_and_publishes_the_current_state(folder):
