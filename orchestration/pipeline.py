@@ -27,7 +27,6 @@ from orchestration.settings import DataFolderMissing, Settings, environment, req
 
 __all__ = [
     "DataFolderMissing",
-    "PipelineFailed",
     "PipelineRun",
     "Refresh",
     "run_backfill",
@@ -36,10 +35,6 @@ __all__ = [
 
 DAILY_JOB = "daily_refresh"
 QUARTERLY_JOB = "quarterly_reporting"
-
-
-class PipelineFailed(RuntimeError):
-    """A step failed; the message says which and why, without row content."""
 
 
 @dataclass(frozen=True)

@@ -35,20 +35,20 @@ def reported(own_warehouse, tmp_path):
     return own_warehouse, result, written, rows
 
 
-def _raw(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.raw_database), read_only=True)
+def _query(database, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(database), read_only=True)
     try:
         return con.execute(sql).fetchall()
     finally:
         con.close()
+
+
+def _raw(settings, sql: str) -> list[tuple]:
+    return _query(settings.raw_database, sql)
 
 
 def _warehouse(settings, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(settings.warehouse), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+    return _query(settings.warehouse, sql)
 
 
 def test_the_reports_list_every_quarantined_row_once_in_its_place(reported, warehouse):
