@@ -44,8 +44,8 @@ TARGETS = {  # issue 8: reported, never asserted in timed tests
     "M": {"run_s": 180, "gate_share": 0.25, "peak_rss_gb": 4, "daily_share": 0.25},
     "L": {"run_s": 600, "peak_rss_gb": 8},
 }
-FULL_STAGES = ("ingest", "dbt_build", "gate", "publish", "fact_sheets")
-DAILY_STAGES = ("ingest", "dbt_build", "gate", "publish")
+FULL_STAGES = ("ingest", "dbt_build", "gate", "suppression", "audit", "publish", "fact_sheets")
+DAILY_STAGES = ("ingest", "dbt_build", "gate", "suppression", "audit", "publish")
 
 
 # ------------------------------------------------------------------ data
@@ -152,11 +152,56 @@ def stage_gate(data_dir: str) -> dict:
     return {"rows_in": rows, "rows_out": len(gate.failures)}
 
 
+def stage_suppression(data_dir: str) -> dict:
+    """Secondary suppression over every open table (the asset open/indicators)."""
+    import duckdb
+
+    from orchestration.disclosure import DisclosureRules
+    from orchestration.disclosure.suppression import suppress
+
+    settings = _settings(data_dir)
+    con = duckdb.connect(str(settings.warehouse))
+    try:
+        result = suppress(con, DisclosureRules())
+    finally:
+        con.close()
+    summary = result.summary()
+    report = settings.data_dir / "reports" / "benchmark"
+    report.mkdir(parents=True, exist_ok=True)
+    (report / "suppression.json").write_text(json.dumps(summary))
+    cells = sum(result.cells.values())
+    return {"rows_in": cells, "rows_out": sum(result.secondary.values()), "rounds": result.rounds}
+
+
+def stage_audit(data_dir: str) -> dict:
+    """The disclosure audit on the open tables (the blocking check disclosure_audit)."""
+    import duckdb
+
+    from orchestration.disclosure import DisclosureRules
+    from orchestration.disclosure.audit import audit, read_open_tables
+
+    settings = _settings(data_dir)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        tables = read_open_tables(con, "open")
+    finally:
+        con.close()
+    result = audit(tables, DisclosureRules())
+    report = settings.data_dir / "reports" / "benchmark"
+    (report / "disclosure-audit.json").write_text(json.dumps(result.summary()))
+    if not result.passed:
+        raise RuntimeError(f"the disclosure audit failed: {result.findings[0].describe()}")
+    return {"rows_in": sum(len(t) for t in tables.values()), "rows_out": len(result.findings)}
+
+
 def stage_publish(data_dir: str) -> dict:
     from orchestration.publish import publish
 
     settings = _settings(data_dir)
-    summary = json.loads((settings.data_dir / "reports" / "benchmark" / "summary.json").read_text())
+    report = settings.data_dir / "reports" / "benchmark"
+    summary = json.loads((report / "summary.json").read_text())
+    audit = json.loads((report / "disclosure-audit.json").read_text())
+    summary["disclosure_audit"] = {k: v for k, v in audit.items() if k != "findings"}
     version = publish(settings, "benchmark", summary)
     rows = sum(version.manifest["row_counts"].values())
     return {"rows_in": rows, "rows_out": rows}
@@ -289,6 +334,9 @@ def run_tier(tier: str, workdir: Path, cache: Path) -> dict:
         print(f"{tier} full run: {stage} ...", flush=True)
         args = [str(data), str(full)] if stage == "ingest" else [str(data)]
         report["full_run"][stage] = measure(stage, *args, log=log)
+    report["disclosure"] = json.loads(
+        (data / "reports" / "benchmark" / "suppression.json").read_text(encoding="utf-8")
+    )
     print(f"{tier}: the floor and the pandas baseline ...", flush=True)
     report["floor"] = measure("floor", str(data), str(full), log=log)
     report["pandas_baseline"] = measure("baseline", str(data), log=log)
@@ -367,6 +415,23 @@ def markdown(report: dict, info: dict, when: str) -> str:
         f"The baseline agrees with the pipeline on all {s['cells_agreeing']:,} published cells of "
         "`ind_goal_attainment` and `ind_functional_ability`.",
     ]
+    disclosure = report.get("disclosure")
+    if disclosure:
+        full = report["full_run"]
+        lines += [
+            "",
+            f"Disclosure control in the full run: secondary suppression "
+            f"{full['suppression']['wall_s']} s ({disclosure['rounds']} rounds), the audit "
+            f"{full['audit']['wall_s']} s; the audit found no exposed primary cell (else the "
+            "run stops before publishing). Cells withheld:",
+            "",
+            "| table | cells | primary | secondary | withheld |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for table, t in disclosure["tables"].items():
+            share = (t["primary"] + t["secondary"]) / t["cells"] if t["cells"] else 0
+            lines.append(f"| `{table}` | {t['cells']:,} | {t['primary']:,} | {t['secondary']:,} "
+                         f"| {share:.0%} |")  # fmt: skip
     slowest = report["full_run"]["dbt_build"].get("slowest", {})
     if slowest:
         lines += ["", "Slowest dbt nodes in the full run (seconds, two threads): "

@@ -11,6 +11,7 @@ from orchestration.automation import (
     quarterly_reporting,
     quarterly_schedule,
 )
+from orchestration.disclosure.assets import disclosure_audit, open_indicators
 from orchestration.ingest.assets import ingest_deliveries
 from orchestration.pipeline import file_logger, progress_logger
 from orchestration.publish.assets import published
@@ -21,8 +22,15 @@ from orchestration.warehouse import dbt_executable
 from orchestration.warehouse.assets import dbt_project, warehouse
 
 defs = dg.Definitions(
-    assets=[ingest_deliveries, warehouse, published, quarter_indicators, fact_sheets],
-    asset_checks=[delivery_gate, build_gate],
+    assets=[
+        ingest_deliveries,
+        warehouse,
+        open_indicators,
+        published,
+        quarter_indicators,
+        fact_sheets,
+    ],
+    asset_checks=[delivery_gate, build_gate, disclosure_audit],
     jobs=[daily_refresh, quarterly_reporting],
     schedules=[daily_schedule, quarterly_schedule],
     sensors=[landing_sensor, alert_on_run_failure],

@@ -26,43 +26,11 @@
     ({{ n_citizens }} < {{ var('min_cell_citizens') }})
 {%- endmacro %}
 
-{#- The value, or null where the cell is suppressed. -#}
+{#- The value, or null where the cell is suppressed. Secondary suppression, which needs every open
+    table at once, is decided after the build (orchestration/disclosure) and applied to the
+    published copies. -#}
 {% macro unless_suppressed(value, is_suppressed='is_suppressed') -%}
     case when {{ is_suppressed }} then null else {{ value }} end
-{%- endmacro %}
-
-{#- Secondary suppression: in every group of siblings whose sum is published as a total,
-    a lone suppressed sibling could be recovered by subtraction, so the smallest published
-    sibling is suppressed with it. `columns` are the relation's columns but is_suppressed;
-    `groups` is a list of (partition columns, sibling filter);
-    the passes are unrolled because portable SQL has no loop; a test checks they sufficed. -#}
-{% macro secondary_suppression(relation, columns, groups, order_by, passes=10) -%}
-    {#- A namespace: a plain set inside the loop would not outlive its iteration. -#}
-    {%- set chain = namespace(previous=relation) -%}
-    {%- for pass in range(passes) %}
-    {%- set this = relation ~ '_pass_' ~ pass %}
-    {{ this }} as (
-        select
-            {% for column in columns %}{{ column }}, {% endfor %}
-            is_suppressed
-            {%- for partition, sibling in groups %}
-            or (
-                {{ sibling }}
-                and sum(case when {{ sibling }} and is_suppressed then 1 else 0 end)
-                    over (partition by {{ partition }}, ({{ sibling }})) = 1
-                and row_number() over (
-                    partition by {{ partition }}, ({{ sibling }})
-                    order by case when is_suppressed then 1 else 0 end, {{ order_by }}
-                ) = 1
-            )
-            {%- endfor %} as is_suppressed
-        from {{ chain.previous }}
-    ),
-    {%- set chain.previous = this -%}
-    {%- endfor %}
-    {{ relation }}_suppressed as (
-        select * from {{ chain.previous }}
-    )
 {%- endmacro %}
 
 {#- Rows of `relation` repeated for every unit they count for (DOMAIN.md, "Attribution"): for
@@ -84,17 +52,26 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The period and unit columns every indicator table starts with, from a suppressed relation
+{#- The period and unit columns every indicator table starts with, from a cell relation
     joined to int_periods as `periods`. -#}
 {% macro indicator_key_columns(relation) -%}
     {{ relation }}.period_type,
     {{ relation }}.period_label,
     periods.period_start,
     periods.period_end,
+    periods.is_complete as period_complete,
     {{ relation }}.org_role,
     cast({{ relation }}.org_level as integer) as org_level,
     {{ relation }}.org_unit_id,
-    {{ relation }}.org_unit_name
+    {{ relation }}.org_unit_name,
+    {{ relation }}.org_parent_id as parent_org_unit_id
+{%- endmacro %}
+
+{#- is_suppressed and why: 'primary' for a cell about too few citizens. The disclosure step
+    marks the cells it hides to protect them 'secondary' in the published tables. -#}
+{% macro suppression_columns(relation) -%}
+    {{ relation }}.is_suppressed,
+    case when {{ relation }}.is_suppressed then 'primary' end as suppression
 {%- endmacro %}
 
 {#- Join a cell relation to its period. -#}

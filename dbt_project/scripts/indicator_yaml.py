@@ -19,6 +19,11 @@ PERIOD = [
     ("period_label", "varchar", "2018Q4, 2018Q1-2018Q4 or 2018."),
     ("period_start", "date", "First day of the period."),
     ("period_end", "date", "Last day of the period."),
+    (
+        "period_complete",
+        "boolean",
+        "False when the period ends after the extract (a running quarter, rolling window or year): its figures cover only the days up to the extract.",
+    ),
 ]
 ORG = [
     (
@@ -33,11 +38,21 @@ ORG = [
     ),
     ("org_unit_id", "varchar", "The unit."),
     ("org_unit_name", "varchar", "The unit's name."),
+    (
+        "parent_org_unit_id",
+        "varchar",
+        "The unit one level up (null for the administration): a level-2 cell covers its level-3 units.",
+    ),
 ]
 SUPPRESSED = (
     "is_suppressed",
     "boolean",
-    "True when the cell is about fewer than var('min_cell_citizens') citizens, or could be derived from published siblings and their total; its figures are then null.",
+    "True when the cell's figures are withheld (null); suppression says why.",
+)
+SUPPRESSION = (
+    "suppression",
+    "varchar",
+    "primary: the cell is about fewer than var('min_cell_citizens') citizens. secondary (published tables only): the cell is withheld so that no primary cell can be worked out from the published ones (docs/disclosure-control.md). Null when published.",
 )
 
 TABLES = {
@@ -63,6 +78,7 @@ TABLES = {
                 "Mean over citizens of their GAS T-score (50 = goals met as expected).",
             ),
             SUPPRESSED,
+            SUPPRESSION,
             (
                 "data_break",
                 "boolean",
@@ -80,6 +96,7 @@ TABLES = {
             ("pct_not_achieved", "double", "100 - pct_achieved."),
             ("n_citizens", "bigint", "Distinct citizens behind the goals."),
             SUPPRESSED,
+            SUPPRESSION,
         ],
     ),
     "ind_functional_ability": (
@@ -100,6 +117,7 @@ TABLES = {
                 "Share of comparisons where the support need rose by at least one scale step.",
             ),
             SUPPRESSED,
+            SUPPRESSION,
             (
                 "data_break",
                 "boolean",
@@ -124,6 +142,7 @@ TABLES = {
             ),
             ("n_citizens", "bigint", "Distinct citizens behind the figure."),
             SUPPRESSED,
+            SUPPRESSION,
         ],
     ),
     "ind_data_quality": (
@@ -165,47 +184,20 @@ TABLES = {
                 "Distinct citizens behind the unit's loaded cases and goals in the period.",
             ),
             SUPPRESSED,
+            SUPPRESSION,
         ],
     ),
 }
 
 
-PERIOD_ORG = "period_type, period_label, org_role"
-# Groups of siblings whose sum is a published total, per table: (partition, sibling filter).
-SIBLINGS = {
-    "ind_goal_attainment": [
-        (f"{PERIOD_ORG}, org_unit_id, life_theme", "life_theme <> 'all' and sub_theme <> 'all'"),
-        (f"{PERIOD_ORG}, org_unit_id", "life_theme <> 'all' and sub_theme = 'all'"),
-        (f"{PERIOD_ORG}, parent_org_unit_id, life_theme, sub_theme", "org_level > 1"),
-    ],
-    "ind_goal_type_achievement": [
-        (f"{PERIOD_ORG}, org_unit_id", "goal_type <> 'all'"),
-        (f"{PERIOD_ORG}, parent_org_unit_id, goal_type", "org_level > 1"),
-    ],
-    "ind_functional_ability": [
-        (f"{PERIOD_ORG}, parent_org_unit_id, instrument_family, theme", "org_level > 1"),
-    ],
-    "ind_key_figures": [
-        (f"{PERIOD_ORG}, org_unit_id, figure", "breakdown <> 'all'"),
-        (f"{PERIOD_ORG}, parent_org_unit_id, figure, breakdown", "org_level > 1"),
-    ],
-    "ind_data_quality": [(f"{PERIOD_ORG}, parent_org_unit_id", "org_level > 1")],
-}
 PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")
 
 
-def _tests(name: str, columns) -> list[dict]:
+def _tests(columns) -> list[dict]:
+    # Primary suppression only: secondary suppression and its audit come after the build
+    # (orchestration/disclosure), on every open table at once.
     measures = [c for c, t, _ in columns if t in ("bigint", "double")]
-    tests = [{"suppressed_cells_are_empty": {"arguments": {"measures": measures}}}]
-    for partition, sibling in SIBLINGS[name]:
-        tests.append(
-            {
-                "no_lone_suppressed_sibling": {
-                    "arguments": {"partition_by": partition, "sibling_filter": sibling}
-                }
-            }
-        )
-    return tests
+    return [{"suppressed_cells_are_empty": {"arguments": {"measures": measures}}}]
 
 
 def _column(name: str, data_type: str, description: str) -> dict:
@@ -223,7 +215,7 @@ def render() -> str:
                 "name": name,
                 "description": description,
                 "config": {"meta": {"access": "open"}},
-                "data_tests": _tests(name, columns),
+                "data_tests": _tests(columns),
                 "columns": [_column(c, t, d) for c, t, d in PERIOD + ORG + columns],
             }
         )

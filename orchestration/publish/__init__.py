@@ -3,7 +3,8 @@
     published/
       current -> versions/20191001T020000123456Z     (a symlink, replaced in one rename)
       versions/<version>/
-        indicators.duckdb      open: ind_* tables and the code lists with labels
+        indicators.duckdb      open: ind_* tables (disclosure-controlled, warehouse schema
+                               `open`) and the code lists with labels
         marts.duckdb           restricted (owner only): dim_* and fct_* tables
         parquet/indicators/*.parquet, parquet/marts/*.parquet (restricted)
         manifest.json          version, run id, time, deliveries used, row counts, checks,
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES
 from orchestration.settings import Settings
 
 OPEN_SCHEMAS = ("indicators", "codes")
@@ -87,6 +89,8 @@ def publish(
         },
         # drops an operator checked and accepted (effekt accept) that let this version through
         "acceptances": gate_summary.get("acceptances", []),
+        # what the disclosure audit checked before this version was let through
+        "disclosure_audit": gate_summary.get("disclosure_audit"),
         "files": {
             "open": "indicators.duckdb",
             "restricted": "marts.duckdb",
@@ -113,25 +117,32 @@ def _write_files(
         con.execute(f"attach '{target / 'marts.duckdb'}' as restricted_file")
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = 'wh' and table_schema in ('indicators', 'codes', 'marts') order by 1, 2"
+            "where table_catalog = 'wh' and table_schema in (?, 'codes', 'marts') order by 1, 2",
+            [OPEN_SCHEMA],
         ).fetchall()
+        published_open = {t for s, t in tables if s == OPEN_SCHEMA}
+        if missing := sorted(set(OPEN_TABLES) - published_open):
+            # The indicators dbt built hold primary suppression only: never publish those.
+            raise PublishRefused(
+                f"the disclosure-controlled tables {', '.join(missing)} are missing from the "
+                f"warehouse's schema '{OPEN_SCHEMA}'; nothing is published"
+            )
         for schema, table in tables:
             database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"
-            target_schema = "main" if schema in ("indicators", "marts") else schema
+            target_schema = "main" if schema in (OPEN_SCHEMA, "marts") else schema
             con.execute(f"create schema if not exists {database}.{target_schema}")
             con.execute(
                 f"create table {database}.{target_schema}.{table} as select * from wh.{schema}.{table}"
             )
             if schema != "codes":
-                folder = target / "parquet" / schema
+                folder = target / "parquet" / ("indicators" if schema == OPEN_SCHEMA else schema)
                 folder.mkdir(parents=True, exist_ok=True)
                 con.execute(
                     f"copy wh.{schema}.{table} to '{folder / table}.parquet' (format parquet)"
                 )
-            (counts[f"{schema}.{table}"],) = con.execute(
-                f"select count(*) from wh.{schema}.{table}"
-            ).fetchone()
-            on_table(f"{schema}.{table}")
+            name = f"{'indicators' if schema == OPEN_SCHEMA else schema}.{table}"
+            (counts[name],) = con.execute(f"select count(*) from wh.{schema}.{table}").fetchone()
+            on_table(name)
         con.execute("detach open_file")
         con.execute("detach restricted_file")
     finally:

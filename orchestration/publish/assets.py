@@ -1,9 +1,12 @@
 """Publishing as a Dagster asset: downstream of every mart and indicator, so the gate's blocking
 checks on them keep a failed build from ever being published."""
 
+import json
+
 import dagster as dg
 
 from orchestration import progress
+from orchestration.disclosure.assets import OPEN_KEY, audit_report_path
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.publish import publish
@@ -26,7 +29,9 @@ GUARDED = sorted({suite.guards for suite in SUITES.values()})
 
 @dg.asset(
     key=["published", "current"],
-    deps=[dg.AssetKey(k) for k in PUBLISHED_TABLES] + [dg.AssetKey(list(g)) for g in GUARDED],
+    deps=[dg.AssetKey(k) for k in PUBLISHED_TABLES]
+    + [dg.AssetKey(list(g)) for g in GUARDED]
+    + [OPEN_KEY],
     group_name=PUBLISH_GROUP,
     kinds={"duckdb", "parquet"},
     pool=WRITER_POOL,
@@ -38,6 +43,15 @@ def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.M
     if not (report_dir / "gate-build.json").exists():
         raise dg.Failure(f"no quality gate ran in run {context.run.run_id}; nothing is published")
     summary = load_gate_results(report_dir).summary()
+    audit_report = audit_report_path(report_dir)
+    if not audit_report.exists():
+        raise dg.Failure(
+            f"no disclosure audit ran in run {context.run.run_id}; nothing is published"
+        )
+    audit = json.loads(audit_report.read_text(encoding="utf-8"))
+    if not audit["passed"]:
+        raise dg.Failure(f"the disclosure audit failed ({audit_report}); nothing is published")
+    summary["disclosure_audit"] = {k: v for k, v in audit.items() if k != "findings"}
     with writer_lock(settings, context.log.info):
         version = publish(
             settings,

@@ -4,7 +4,8 @@ Read like any BI client reads them: `published/current/indicators.duckdb`, read-
 to the quarter reported. One page per level: the administration, each operating area, each unit
 with enough citizens; and a barometer listing every unit with traffic lights against targets.
 Each page carries plotly.js inline, so it opens offline, on a tablet, from a mail attachment.
-Suppressed cells are shown as "<5", never as zero.
+Suppressed cells are shown as "<5" (too few citizens) or "–" (withheld so that a "<5" cannot be
+worked out), never as zero.
 """
 
 from __future__ import annotations
@@ -119,10 +120,23 @@ def _number(value: float, decimals: int, lang: str) -> str:
     return text
 
 
-def fmt(value, lang: str, *, suppressed: bool = False, pct: bool = False, decimals: int = 0) -> str:
-    """A figure as people read it: "<5" when suppressed, "–" when there is none."""
+def withheld(row) -> str | None:
+    """Why a published row's figures are withheld: 'primary', 'secondary' or None."""
+    if row is None or not bool(row.is_suppressed):
+        return None
+    return "secondary" if getattr(row, "suppression", None) == "secondary" else "primary"
+
+
+def mark(row, lang: str) -> str:
+    """The sign for a withheld row: "<5" for too few citizens, "–" for protecting another."""
+    return TEXT[lang]["withheld" if withheld(row) == "secondary" else "suppressed"]
+
+
+def fmt(value, lang: str, *, suppressed=None, pct: bool = False, decimals: int = 0) -> str:
+    """A figure as people read it: "<5" when about too few citizens, "–" when withheld to
+    protect such a figure (`suppressed` 'secondary') or when there is none."""
     if suppressed:
-        return TEXT[lang]["suppressed"]
+        return TEXT[lang]["withheld" if suppressed == "secondary" else "suppressed"]
     if value is None or pd.isna(value):
         return "\u2013"
     text = _number(float(value), decimals, lang)
@@ -138,7 +152,8 @@ def fmt_change(now, before, lang: str) -> str:
     return f"{sign}{_number(abs(change), 0, lang)}"
 
 
-def _cell(key: str, text: str, css: str = "") -> str:
+def _cell(key: str, text: str, css: str = "", suppression: str | None = None) -> str:
+    css = " ".join(c for c in (css, suppression and f"withheld-{suppression}") if c)
     cls = f' class="{css}"' if css else ""
     return f'<td data-cell="{html.escape(key)}"{cls}>{html.escape(text)}</td>'
 
@@ -220,7 +235,7 @@ def goal_attainment_section(published: Published, subject: Subject, lang: str) -
         cells = []
         for label, previous in ((year, prev_year), (q.label, q.previous().label)):
             now, before = get(label, theme, sub), get(previous, theme, sub)
-            suppressed = now is not None and bool(now.is_suppressed)
+            suppressed = withheld(now)
             key = f"ind_goal_attainment|{label}|{theme}|{sub}"
             avg = None if now is None else now.avg_goal_attainment_pct
             n = None if now is None else now.n_citizens
@@ -231,8 +246,11 @@ def goal_attainment_section(published: Published, subject: Subject, lang: str) -
                 _cell(
                     f"{key}|avg_goal_attainment_pct",
                     fmt(avg, lang, suppressed=suppressed, pct=True),
+                    suppression=suppressed,
                 ),
-                _cell(f"{key}|n_citizens", fmt(n, lang, suppressed=suppressed)),
+                _cell(
+                    f"{key}|n_citizens", fmt(n, lang, suppressed=suppressed), suppression=suppressed
+                ),
                 _cell(f"{key}|change", "\u2013" if suppressed else fmt_change(avg, prior, lang)),
             ]
         css = "total" if sub == "all" else "sub"
@@ -249,7 +267,7 @@ def goal_attainment_section(published: Published, subject: Subject, lang: str) -
     table = f'<table class="figures">{head}{"".join(body)}</table>'
 
     bars = [(theme, get(year, theme, "all")) for theme, sub in order if sub == "all"]
-    labels = [name(theme, "all") + (f" ({t['suppressed']})" if r is not None and r.is_suppressed else "")
+    labels = [name(theme, "all") + (f" ({mark(r, lang)})" if withheld(r) else "")
               for theme, r in bars]  # fmt: skip
     values = [
         None if r is None or r.is_suppressed else float(r.avg_goal_attainment_pct) for _, r in bars
@@ -275,7 +293,7 @@ def goal_type_section(published: Published, subject: Subject, lang: str) -> str:
     labels, achieved, not_achieved, types = [], [], [], []
     for row in rows[rows.goal_type != "all"].sort_values("goal_type").itertuples():
         name = _label(codes, row.goal_type, lang)
-        labels.append(f"{name} ({t['suppressed']})" if row.is_suppressed else name)
+        labels.append(f"{name} ({mark(row, lang)})" if row.is_suppressed else name)
         achieved.append(None if row.is_suppressed else float(row.pct_achieved))
         not_achieved.append(None if row.is_suppressed else float(row.pct_not_achieved))
         types.append(row.goal_type)
@@ -339,7 +357,7 @@ def functional_section(published: Published, subject: Subject, lang: str) -> str
             )
         )
         label = f"{row.instrument_family}: {name}"
-        labels.append(f"{label} ({t['suppressed']})" if row.is_suppressed else label)
+        labels.append(f"{label} ({mark(row, lang)})" if row.is_suppressed else label)
         keys.append(f"{row.instrument_family}|{row.theme}")
         for k in data:
             data[k].append(None if row.is_suppressed else float(getattr(row, f"pct_{k}")))
@@ -374,12 +392,13 @@ def key_figures_section(published: Published, subject: Subject, lang: str) -> st
         value = fmt(
             r.value,
             lang,
-            suppressed=bool(r.is_suppressed),
+            suppressed=withheld(r),
             pct=r.unit == "percent",
             decimals=decimals,
         )
+        cell = _cell(f"ind_key_figures|{q}|{row.code}|value", value, suppression=withheld(r))
         body.append(f"<tr><th scope=\"row\">{html.escape(getattr(row, f'label_{lang}'))}</th>"
-                    f"{_cell(f'ind_key_figures|{q}|{row.code}|value', value)}</tr>")  # fmt: skip
+                    f"{cell}</tr>")  # fmt: skip
     table = (f'<table class="figures"><tr><th>{t["figure"]}</th><th>{t["quarter"].format(label=q)}</th></tr>'
              f'{"".join(body) or "<tr><td colspan=2>" + t["no_data"] + "</td></tr>"}</table>')  # fmt: skip
     return _section(t["key_figures"], table, t["key_figures_note"], css="table")
@@ -402,12 +421,14 @@ def data_quality_section(published: Published, subject: Subject, lang: str) -> s
                 else fmt(
                     r[measure],
                     lang,
-                    suppressed=bool(r.is_suppressed),
+                    suppressed=withheld(r),
                     pct=pct,
                     decimals=1 if pct else 0,
                 )
             )
-            cells.append(_cell(f"ind_data_quality|{label}|{measure}", text))
+            cells.append(
+                _cell(f"ind_data_quality|{label}|{measure}", text, suppression=withheld(r))
+            )
         body.append(f'<tr><th scope="row">{t[measure]}</th>{"".join(cells)}</tr>')
     table = f'<table class="figures">{head}{"".join(body)}</table>'
     return _section(t["data_quality"], table, t["data_quality_note"], css="table quality")

@@ -20,6 +20,11 @@ TEXT: dict[str, dict[str, str]] = {
         "theme": "Livstema / delmål",
         "all": "I alt",
         "suppressed": "<5",
+        "withheld": "\u2013",
+        "withheld_note": (
+            "\u201c\u2013\u201d er et tal, der er skjult, for at et \u201c<5\u201d ikke kan regnes "
+            "ud fra tallene omkring det."
+        ),
         "goal_attainment": "Gennemsnitlig målopfyldelse pr. livstema",
         "goal_attainment_note": (
             "Søjlen er den gennemsnitlige andel af borgernes mål, der er nået (GAS 0 eller mere), "
@@ -96,6 +101,11 @@ TEXT: dict[str, dict[str, str]] = {
         "theme": "Life theme / sub-theme",
         "all": "Total",
         "suppressed": "<5",
+        "withheld": "\u2013",
+        "withheld_note": (
+            "\u201c\u2013\u201d is a figure withheld so that a \u201c<5\u201d cannot be worked out "
+            "from the figures around it."
+        ),
         "goal_attainment": "Average goal attainment per life theme",
         "goal_attainment_note": (
             "The bar is the average share of citizens' goals achieved (GAS 0 or more) over the "
@@ -156,3 +166,9 @@ TEXT: dict[str, dict[str, str]] = {
     },
 }
 LANGUAGES = tuple(TEXT)
+
+# Every section with figures says what "–" for a withheld figure means.
+for _text in TEXT.values():
+    for _note in ("goal_attainment_note", "table_note", "goal_types_note", "timeseries_note",
+                  "functional_note", "key_figures_note", "data_quality_note"):  # fmt: skip
+        _text[_note] = f"{_text[_note]} {_text['withheld_note']}"

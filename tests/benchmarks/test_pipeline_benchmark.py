@@ -20,6 +20,10 @@ def test_the_benchmark_runs_tier_s_and_the_pandas_baseline_agrees(tmp_path):
         assert stage["rows_in"] > 0
     assert report["full_run"]["ingest"]["rows_in"] == report["full_run"]["ingest"]["rows_out"]
     assert report["full_run"]["fact_sheets"]["rows_out"] > 1
+    # Disclosure control is measured, and its audit let the version through.
+    assert report["full_run"]["audit"]["rows_out"] == 0
+    tables = report["disclosure"]["tables"]
+    assert sum(t["secondary"] for t in tables.values()) > 0
     assert report["floor"]["rows_in"] == report["full_run"]["ingest"]["rows_in"]
     assert report["floor"]["rows_out"] == report["full_run"]["publish"]["rows_out"]
     # The baseline raises if any shared cell differs; here it compared a real number of them.

@@ -122,7 +122,7 @@ def test_a_reader_of_the_previous_version_keeps_a_consistent_view(own_warehouse)
     reader = duckdb.connect(str(path), read_only=True)
     before = reader.execute("select count(*), sum(n_goals) from ind_goal_attainment").fetchone()
     wh = duckdb.connect(str(own_warehouse.warehouse))
-    wh.execute("delete from indicators.ind_goal_attainment where period_type = 'quarter'")
+    wh.execute("delete from open.ind_goal_attainment where period_type = 'quarter'")
     wh.close()
     publish(own_warehouse, "run-2", PASSED)
     assert (

@@ -15,6 +15,7 @@ from orchestration.reporting.factsheets import (
     load_targets,
     rolling_label,
     subjects,
+    withheld,
     write_fact_sheets,
 )
 from tests.privacy_scan import PLOTLY_JS
@@ -92,10 +93,8 @@ def test_figures_on_the_administration_sheet_equal_the_published_indicators(repo
         key = f"ind_goal_attainment|{row.period_label}|{row.life_theme}|{row.sub_theme}"
         if f"{key}|avg_goal_attainment_pct" not in shown:
             continue
-        expected_avg = fmt(
-            row.avg_goal_attainment_pct, "da", suppressed=row.is_suppressed, pct=True
-        )
-        expected_n = fmt(row.n_citizens, "da", suppressed=row.is_suppressed)
+        expected_avg = fmt(row.avg_goal_attainment_pct, "da", suppressed=withheld(row), pct=True)
+        expected_n = fmt(row.n_citizens, "da", suppressed=withheld(row))
         assert shown[f"{key}|avg_goal_attainment_pct"] == expected_avg, key
         assert shown[f"{key}|n_citizens"] == expected_n, key
         checked += 1
@@ -108,19 +107,31 @@ def test_figures_on_the_administration_sheet_equal_the_published_indicators(repo
 
 
 def test_a_suppressed_cell_is_shown_as_suppressed_never_as_zero(reported):
+    """Too few citizens reads "<5"; withheld to protect such a cell reads "–", and the page
+    says what that means."""
     rows = published_rows(reported.version, """
-        select org_role, org_level, org_unit_id, period_label, life_theme, sub_theme
+        select org_role, org_level, org_unit_id, period_label, life_theme, sub_theme, suppression
         from main.ind_goal_attainment
         where is_suppressed and period_label = '2019Q2' and org_level in (1, 2)
           and org_role = 'provider'
         order by all""")  # fmt: skip
-    assert len(rows), "the small test data should leave some quarter cells suppressed"
-    for row in rows.head(5).itertuples():
-        sheet = "administration.html" if row.org_level == 1 else f"area-{row.org_unit_id}.html"
-        shown = cells(reported.sheets / sheet).cells
-        key = f"ind_goal_attainment|2019Q2|{row.life_theme}|{row.sub_theme}"
-        assert shown[f"{key}|avg_goal_attainment_pct"] == "<5", key
-        assert shown[f"{key}|n_citizens"] == "<5", key
+    assert set(rows.suppression) == {"primary", "secondary"}, "the test data has both kinds"
+    shown_kinds = set()
+    for kind, signs in (("primary", "<5"), ("secondary", "\u2013")):
+        for row in rows[rows.suppression == kind].head(4).itertuples():
+            sheet = "administration.html" if row.org_level == 1 else f"area-{row.org_unit_id}.html"
+            page = reported.sheets / sheet
+            shown = cells(page).cells
+            key = f"ind_goal_attainment|2019Q2|{row.life_theme}|{row.sub_theme}"
+            if f"{key}|n_citizens" not in shown:
+                continue  # a sub-theme the sheet does not list
+            assert shown[f"{key}|avg_goal_attainment_pct"] == signs, key
+            assert shown[f"{key}|n_citizens"] == signs, key
+            html = page.read_text(encoding="utf-8")
+            assert f'data-cell="{key}|n_citizens" class="withheld-{kind}"' in html
+            assert "cannot be worked out" in html or "ikke kan regnes" in html
+            shown_kinds.add(kind)
+    assert shown_kinds == {"primary", "secondary"}
 
 
 def test_the_barometer_lights_follow_the_targets(reported):

@@ -91,5 +91,14 @@ def test_dbt_models_are_dagster_assets_downstream_of_the_ingest():
         for c in graph.asset_check_keys
         if c.asset_key == dg.AssetKey(["indicators", "ind_goal_attainment"])
     }
-    assert any(name.startswith("no_lone_suppressed_sibling") for name in checks)
+    assert any(name.startswith("suppressed_cells_are_empty") for name in checks)
+    # Secondary suppression and its audit come after every indicator, before publishing.
+    opened = graph.get(dg.AssetKey(["open", "indicators"]))
+    assert dg.AssetKey(["indicators", "ind_goal_attainment"]) in opened.parent_keys
+    assert (
+        dg.AssetKey(["open", "indicators"])
+        in graph.get(dg.AssetKey(["published", "current"])).parent_keys
+    )
+    audit = dg.AssetCheckKey(dg.AssetKey(["open", "indicators"]), "disclosure_audit")
+    assert audit in graph.asset_check_keys
     assert defs.resolve_job_def("daily_refresh") is not None

@@ -3,8 +3,6 @@
 -- unit they name: cases and assessments (with their scores) for the authority, interventions,
 -- goals and follow-ups for the provider. Quarantined rows count where int_quarantined_rows places
 -- them, on the day it counts them on: the same rule as the coordinators' reports.
-{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
-    'org_unit_name', 'org_parent_id'] %}
 {#- A cell is keyed by period, role and unit; level, name and parent join the few cells at the end. -#}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 with periods as (
@@ -134,18 +132,10 @@ counted_cells as (
 cells as (
     {{ named_unit_cells('counted_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
                                           'goals_without_due_followup', 'n_citizens']) }}
-),
-
-{{ secondary_suppression(
-    'cells',
-    columns=cell_columns + ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
-                           'goals_without_due_followup', 'n_citizens'],
-    groups=[("period_type, period_label, org_role, org_parent_id", "org_level > 1")],
-    order_by='n_citizens, org_unit_id',
-) }}
+)
 
 select
-    {{ indicator_key_columns('cells_suppressed') }},
+    {{ indicator_key_columns('cells') }},
     cast({{ unless_suppressed('rows_loaded') }} as bigint) as rows_loaded,
     cast({{ unless_suppressed('rows_quarantined') }} as bigint) as rows_quarantined,
     cast({{ unless_suppressed('100.0 * rows_quarantined / nullif(rows_loaded + rows_quarantined, 0)') }} as double)
@@ -155,6 +145,6 @@ select
     cast({{ unless_suppressed('100.0 * goals_without_due_followup / nullif(goals_due_followup, 0)') }} as double)
         as pct_goals_without_due_followup,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cells_suppressed.is_suppressed
-from cells_suppressed
-{{ join_periods('cells_suppressed') }}
+    {{ suppression_columns('cells') }}
+from cells
+{{ join_periods('cells') }}

@@ -2,8 +2,6 @@
 -- latest assessment in the period against the previous one (DOMAIN.md). Counts for the
 -- authority unit of the assessment's case and for the providers of that case's interventions
 -- that ran between the two assessments.
-{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
-    'org_unit_name', 'org_parent_id', 'instrument_family', 'theme'] %}
 {%- set fa_columns = ['period_type', 'period_label', 'citizen_key', 'instrument_family', 'theme',
     'change_class', 'crosses_data_break'] %}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id', 'instrument_family'] %}
@@ -101,28 +99,17 @@ counted_cells as (
 cells as (
     {{ named_unit_cells('counted_cells', ['instrument_family', 'theme', 'n_comparisons', 'n_citizens',
                                           'n_improved', 'n_unchanged', 'n_worsened', 'any_crossing']) }}
-),
-
-{{ secondary_suppression(
-    'cells',
-    columns=cell_columns + ['n_comparisons', 'n_citizens', 'n_improved', 'n_unchanged',
-                           'n_worsened', 'any_crossing'],
-    groups=[
-        ("period_type, period_label, org_role, org_parent_id, instrument_family, theme",
-         "org_level > 1"),
-    ],
-    order_by='n_citizens, org_unit_id, instrument_family, theme',
-) }}
+)
 
 select
-    {{ indicator_key_columns('cells_suppressed') }},
-    cells_suppressed.instrument_family,
-    cells_suppressed.theme,
+    {{ indicator_key_columns('cells') }},
+    cells.instrument_family,
+    cells.theme,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cast({{ unless_suppressed('100.0 * n_improved / n_comparisons') }} as double) as pct_improved,
     cast({{ unless_suppressed('100.0 * n_unchanged / n_comparisons') }} as double) as pct_unchanged,
     cast({{ unless_suppressed('100.0 * n_worsened / n_comparisons') }} as double) as pct_worsened,
-    cells_suppressed.is_suppressed,
-    periods.spans_data_break or cells_suppressed.any_crossing as data_break
-from cells_suppressed
-{{ join_periods('cells_suppressed') }}
+    {{ suppression_columns('cells') }},
+    periods.spans_data_break or cells.any_crossing as data_break
+from cells
+{{ join_periods('cells') }}

@@ -1,7 +1,5 @@
 -- Average goal attainment per life theme and sub-theme, period and unit (DOMAIN.md):
 -- per citizen the share of their followed-up goals achieved, then the mean over citizens.
-{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
-    'org_unit_name', 'org_parent_id', 'life_theme', 'sub_theme'] %}
 {#- Counted by unit id; names, levels and parents join the few cells at the end. #}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 {%- set citizen_sums = ['n_goals', 'n_achieved', 'sum_wx', 'sum_w2', 'sum_w'] %}
@@ -78,31 +76,17 @@ counted_cells as (
 cells as (
     {{ named_unit_cells('counted_cells', ['life_theme', 'sub_theme', 'n_citizens', 'n_goals',
                                           'avg_goal_attainment_pct', 'avg_gas_t_score']) }}
-),
-
-{{ secondary_suppression(
-    'cells',
-    columns=cell_columns + ['n_citizens', 'n_goals', 'avg_goal_attainment_pct', 'avg_gas_t_score'],
-    groups=[
-        ("period_type, period_label, org_role, org_unit_id, life_theme",
-         "life_theme <> 'all' and sub_theme <> 'all'"),
-        ("period_type, period_label, org_role, org_unit_id",
-         "life_theme <> 'all' and sub_theme = 'all'"),
-        ("period_type, period_label, org_role, org_parent_id, life_theme, sub_theme",
-         "org_level > 1"),
-    ],
-    order_by='n_citizens, org_unit_id, life_theme, sub_theme',
-) }}
+)
 
 select
-    {{ indicator_key_columns('cells_suppressed') }},
-    cells_suppressed.life_theme,
-    cells_suppressed.sub_theme,
+    {{ indicator_key_columns('cells') }},
+    cells.life_theme,
+    cells.sub_theme,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cast({{ unless_suppressed('n_goals') }} as bigint) as n_goals,
     cast({{ unless_suppressed('avg_goal_attainment_pct') }} as double) as avg_goal_attainment_pct,
     cast({{ unless_suppressed('avg_gas_t_score') }} as double) as avg_gas_t_score,
-    cells_suppressed.is_suppressed,
+    {{ suppression_columns('cells') }},
     periods.spans_data_break as data_break
-from cells_suppressed
-{{ join_periods('cells_suppressed') }}
+from cells
+{{ join_periods('cells') }}

@@ -1,6 +1,4 @@
 -- Achieved against not-achieved goals by goal type, from each goal's latest follow-up in the period.
-{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
-    'org_unit_name', 'org_parent_id', 'goal_type'] %}
 {#- Counted by unit id; names, levels and parents join the few cells at the end. #}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 with goal_cells as (
@@ -41,26 +39,16 @@ counted_cells as (
 
 cells as (
     {{ named_unit_cells('counted_cells', ['goal_type', 'n_goals', 'n_achieved', 'n_citizens']) }}
-),
-
-{{ secondary_suppression(
-    'cells',
-    columns=cell_columns + ['n_goals', 'n_achieved', 'n_citizens'],
-    groups=[
-        ("period_type, period_label, org_role, org_unit_id", "goal_type <> 'all'"),
-        ("period_type, period_label, org_role, org_parent_id, goal_type", "org_level > 1"),
-    ],
-    order_by='n_citizens, org_unit_id, goal_type',
-) }}
+)
 
 select
-    {{ indicator_key_columns('cells_suppressed') }},
-    cells_suppressed.goal_type,
+    {{ indicator_key_columns('cells') }},
+    cells.goal_type,
     cast({{ unless_suppressed('n_goals') }} as bigint) as n_goals,
     cast({{ unless_suppressed('n_achieved') }} as bigint) as n_achieved,
     cast({{ unless_suppressed('100.0 * n_achieved / n_goals') }} as double) as pct_achieved,
     cast({{ unless_suppressed('100.0 - 100.0 * n_achieved / n_goals') }} as double) as pct_not_achieved,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cells_suppressed.is_suppressed
-from cells_suppressed
-{{ join_periods('cells_suppressed') }}
+    {{ suppression_columns('cells') }}
+from cells
+{{ join_periods('cells') }}

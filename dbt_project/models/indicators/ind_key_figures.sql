@@ -1,7 +1,5 @@
 -- Key figures (nøgletal) per period and unit: cases for the authority; interventions and
 -- follow-ups for the provider and, through the case, the authority.
-{%- set cell_columns = ['period_type', 'period_label', 'org_role', 'org_level', 'org_unit_id',
-    'org_unit_name', 'org_parent_id'] %}
 {#- Figures are counted by unit id; names, levels and parents join the few cells at the end. #}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
 {%- set can_have_goals = "intervention_type in ('developing', 'maintaining')" %}
@@ -206,25 +204,15 @@ figures as (
 
 cells as (
     {{ named_unit_cells('figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
-),
-
-{{ secondary_suppression(
-    'cells',
-    columns=cell_columns + ['figure', 'breakdown', 'value', 'unit', 'n_citizens'],
-    groups=[
-        ("period_type, period_label, org_role, org_unit_id, figure", "breakdown <> 'all'"),
-        ("period_type, period_label, org_role, org_parent_id, figure, breakdown", "org_level > 1"),
-    ],
-    order_by='n_citizens, org_unit_id, figure, breakdown',
-) }}
+)
 
 select
-    {{ indicator_key_columns('cells_suppressed') }},
-    cells_suppressed.figure,
-    cells_suppressed.breakdown,
+    {{ indicator_key_columns('cells') }},
+    cells.figure,
+    cells.breakdown,
     cast({{ unless_suppressed('value') }} as double) as value,
-    cells_suppressed.unit,
+    cells.unit,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cells_suppressed.is_suppressed
-from cells_suppressed
-{{ join_periods('cells_suppressed') }}
+    {{ suppression_columns('cells') }}
+from cells
+{{ join_periods('cells') }}

@@ -1,0 +1,67 @@
+"""Disclosure control over every open table at once (docs/disclosure-control.md).
+
+dbt suppresses the primary cells (fewer than `min_cell_citizens` citizens) table by table. The
+published cells obey linear relations across tables, hierarchies and roles, so a suppressed cell
+could still be worked out from the published ones. After the build:
+
+- `suppression` chooses secondary suppressions over all open tables together, by linear
+  programming on the relations (HiGHS), and writes the open copies (warehouse schema `open`);
+- `audit`, written separately and sharing no code with it, reads those copies as a BI user
+  would, rebuilds the relations from what is published and computes, for every suppressed
+  count, the range of values consistent with them. A primary cell whose range is narrower than
+  the protection interval fails the gate, and nothing is published.
+
+This module holds only the rules both apply: the threshold and the protection interval.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+DBT_PROJECT_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
+OPEN_SCHEMA = "open"
+OPEN_TABLES = (
+    "ind_goal_attainment",
+    "ind_goal_type_achievement",
+    "ind_functional_ability",
+    "ind_key_figures",
+    "ind_data_quality",
+)
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """`threshold`: a cell about fewer citizens is primary. `protection_width`: the narrowest
+    range (largest minus smallest value) a primary cell's count of goals, cases, rows ... may
+    be derived to. `citizen_width`: the same for its citizens, which its label already puts
+    below the threshold. `secondary`: off only to show the audit failing (a drill)."""
+
+    threshold: int = 5
+    protection_width: int = 5
+    citizen_width: int = 1
+    secondary: bool = True
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> DisclosureRules:
+        env = os.environ if env is None else env
+        threshold = int(_dbt_vars().get("min_cell_citizens", 5))
+        width = int(env.get("EFFEKT_PROTECTION_WIDTH") or threshold)
+        if width < 1:
+            raise ValueError(f"EFFEKT_PROTECTION_WIDTH must be at least 1, not {width}")
+        citizen_width = int(env.get("EFFEKT_CITIZEN_PROTECTION_WIDTH") or 1)
+        if not 1 <= citizen_width <= threshold - 2:
+            raise ValueError(
+                f"EFFEKT_CITIZEN_PROTECTION_WIDTH must be from 1 to {threshold - 2}, not {citizen_width}"
+            )
+        secondary = env.get("EFFEKT_SECONDARY_SUPPRESSION", "on").strip().lower()
+        if secondary not in ("on", "off"):
+            raise ValueError(f"EFFEKT_SECONDARY_SUPPRESSION must be on or off, not {secondary!r}")
+        return cls(threshold, width, citizen_width, secondary == "on")
+
+
+def _dbt_vars() -> dict:
+    return yaml.safe_load(DBT_PROJECT_FILE.read_text(encoding="utf-8")).get("vars", {})

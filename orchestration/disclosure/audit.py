@@ -1,0 +1,388 @@
+"""The disclosure audit: what a BI user could work out from the open tables.
+
+Written apart from `suppression` and sharing no code with it, so that a mistake in one is not
+repeated in the other. It reads only the open tables' published columns, rebuilds every linear
+relation between their cells that the documentation promises (docs/disclosure-control.md, "What
+an attacker can use"), and computes for every suppressed count the smallest and largest value
+consistent with everything published (two linear programmes per count, HiGHS). A primary
+cell's count whose range is narrower than the protection interval is a finding; any finding
+fails the gate.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import duckdb
+import highspy
+import numpy as np
+import pandas as pd
+from highspy._core import _Highs  # highspy.Highs prints a banner to stdout; pinned <1.17
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from orchestration.disclosure import OPEN_TABLES, DisclosureRules
+
+KEYS = ["period_type", "period_label", "org_role", "org_unit_id"]
+# What each table counts, and which of its columns tell cells apart.
+CATEGORIES = {
+    "ind_goal_attainment": ["life_theme", "sub_theme"],
+    "ind_goal_type_achievement": ["goal_type"],
+    "ind_functional_ability": ["instrument_family", "theme"],
+    "ind_key_figures": ["figure", "breakdown"],
+    "ind_data_quality": [],
+}
+COUNTS = {
+    "ind_goal_attainment": ["n_citizens", "n_goals"],
+    "ind_goal_type_achievement": ["n_citizens", "n_goals", "n_achieved"],
+    "ind_functional_ability": ["n_citizens"],
+    "ind_key_figures": ["n_citizens", "value"],
+    "ind_data_quality": ["n_citizens", "rows_loaded", "rows_quarantined", "goals_due_followup",
+                         "goals_without_due_followup"],
+}  # fmt: skip
+# A key figure's value is a count of things, each one citizen's, when its unit says so.
+COUNTED_UNITS = {"cases", "interventions", "goals"}
+
+
+@dataclass
+class Finding:
+    """A primary cell's count that can be narrowed down too far."""
+
+    table: str
+    cell: dict
+    count: str
+    smallest: float
+    largest: float
+    required_width: int
+
+    def describe(self) -> str:
+        where = ", ".join(f"{k}={v}" for k, v in self.cell.items())
+        largest = "unbounded" if math.isinf(self.largest) else f"{self.largest:g}"
+        return (
+            f"{self.table} [{where}]: {self.count} lies in {self.smallest:g}..{largest}, "
+            f"narrower than the required {self.required_width}"
+        )
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding] = field(default_factory=list)
+    suppressed_counts: int = 0
+    checked_counts: int = 0
+    relations: int = 0
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.findings
+
+    def summary(self) -> dict:
+        return {
+            "passed": self.passed,
+            "suppressed_counts": self.suppressed_counts,
+            "primary_counts_checked": self.checked_counts,
+            "relations": self.relations,
+            "seconds": round(self.seconds, 2),
+            "findings": [
+                {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
+                 "largest": None if math.isinf(f.largest) else f.largest,
+                 "required_width": f.required_width, "text": f.describe()}
+                for f in self.findings
+            ],
+        }  # fmt: skip
+
+
+def read_open_tables(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, pd.DataFrame]:
+    """The open tables as a BI user reads them."""
+    return {t: con.execute(f"select * from {schema}.{t}").df() for t in OPEN_TABLES}
+
+
+def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResult:
+    """Every primary cell's counts against the protection interval."""
+    started = time.perf_counter()
+    counts = _counts(tables, rules)
+    equations = _equations(counts)
+    required = np.where(
+        counts["count_name"].eq("n_citizens"), rules.citizen_width, rules.protection_width
+    ).astype(float)
+    ranges = _ranges(counts, equations, required)
+    result = AuditResult(
+        suppressed_counts=int(counts["suppressed"].sum()),
+        relations=int(equations["equation"].nunique()) if len(equations) else 0,
+    )
+    primary = counts[counts["primary"]]
+    result.checked_counts = len(primary)
+    for row in primary.itertuples():
+        smallest, largest = ranges[row.Index]
+        width = int(required[row.Index])
+        if largest - smallest < width:
+            cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table]}
+            result.findings.append(
+                Finding(row.table, cell, row.count_name, smallest, largest, width)
+            )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataFrame:
+    """One row per published cell and count: its value, or its bounds when suppressed."""
+    frames = []
+    for table, columns in COUNTS.items():
+        frame = tables[table].copy()
+        frame["table"] = table
+        for i, category in enumerate(("cat1", "cat2")):
+            names = CATEGORIES[table]
+            frame[category] = frame[names[i]] if i < len(names) else ""
+        for name in ("life_theme", "sub_theme", "goal_type", "instrument_family", "theme",
+                     "figure", "breakdown"):  # fmt: skip
+            if name not in frame:
+                frame[name] = ""
+        if table == "ind_key_figures":
+            counted = frame["unit"].isin(COUNTED_UNITS)
+        else:
+            counted = pd.Series(True, index=frame.index)
+        for column in columns:
+            part = frame[counted] if column == "value" else frame
+            part = part.assign(count_name=column, count=part[column].astype("float64"))
+            frames.append(part)
+    counts = pd.concat(frames, ignore_index=True)
+    counts["suppressed"] = counts["is_suppressed"].astype(bool)
+    counts["primary"] = counts["suppression"].eq("primary")
+    counts["secondary"] = counts["suppression"].eq("secondary")
+    # What a label tells: a primary cell has fewer citizens than the threshold, a secondary one
+    # at least that many; a citizen in a cell has at least one of what it counts; a goal,
+    # attainment or functional-ability cell exists only with a citizen in it.
+    per_citizen = counts["count_name"].isin(["n_citizens", "n_goals", "value"])
+    has_citizens = counts["table"].isin(
+        ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability"]
+    )
+    counts["lowest"] = 0.0
+    counts.loc[per_citizen & has_citizens, "lowest"] = 1.0
+    counts.loc[per_citizen & counts["secondary"], "lowest"] = float(rules.threshold)
+    counts["highest"] = math.inf
+    counts.loc[(counts["count_name"] == "n_citizens") & counts["primary"], "highest"] = (
+        rules.threshold - 1.0
+    )
+    keep = [*KEYS, "org_level", "parent_org_unit_id", "table", "cat1", "cat2", "count_name",
+                   "count", "suppressed", "primary", "lowest", "highest",
+                   "life_theme", "sub_theme", "goal_type", "instrument_family", "theme",
+                   "figure", "breakdown"]  # fmt: skip
+    return counts[keep]
+
+
+def _equations(counts: pd.DataFrame) -> pd.DataFrame:
+    """Rows (equation, index into counts, coefficient): each equation sums to zero."""
+    counts = counts.reset_index(names="at")
+    period = ["period_type", "period_label"]
+    pieces = []
+
+    def total_of(parts: pd.DataFrame, totals: pd.DataFrame, on: list[str], name: str) -> None:
+        """totals = sum of parts, matched on `on` (names in parts: the same, or renamed)."""
+        matched = parts.merge(totals, on=on, suffixes=("", "_total"))
+        if matched.empty:
+            return
+        equation = name + ":" + matched["at_total"].astype(str)
+        pieces.append(pd.DataFrame({"equation": equation, "at": matched["at"], "coef": 1.0}))
+        pieces.append(
+            pd.DataFrame(
+                {"equation": equation, "at": matched["at_total"], "coef": -1.0}
+            ).drop_duplicates()
+        )
+
+    additive = counts["count_name"].ne("n_citizens") | (
+        counts["table"].eq("ind_functional_ability")
+        & counts["org_role"].eq("authority")
+        & counts["theme"].ne("all")
+    )
+    summable = counts[additive]
+    # The hierarchy: a unit is the sum of the units whose parent it is.
+    children = summable[summable["org_level"] > 1].rename(
+        columns={"org_unit_id": "child", "parent_org_unit_id": "org_unit_id"}
+    )
+    on = [*period, "org_role", "table", "cat1", "cat2", "count_name"]
+    total_of(children, summable[summable["org_level"] < 3], [*on, "org_unit_id"], "unit")
+    goods = summable[summable["count_name"] != "n_citizens"]
+    ga = goods[goods["table"] == "ind_goal_attainment"]
+    unit_on = [*KEYS, "count_name"]
+    # Sub-themes add up to their life theme, life themes to all.
+    total_of(
+        ga[ga["sub_theme"] != "all"],
+        ga[(ga["sub_theme"] == "all") & (ga["life_theme"] != "all")],
+        [*unit_on, "life_theme"],
+        "life_theme",
+    )
+    total_of(
+        ga[(ga["sub_theme"] == "all") & (ga["life_theme"] != "all")].drop(columns="life_theme"),
+        ga[(ga["sub_theme"] == "all") & (ga["life_theme"] == "all")].drop(columns="life_theme"),
+        [*unit_on, "sub_theme"],
+        "all_themes",
+    )
+    gt = goods[goods["table"] == "ind_goal_type_achievement"]
+    total_of(
+        gt[gt["goal_type"] != "all"].drop(columns="goal_type"),
+        gt[gt["goal_type"] == "all"].drop(columns="goal_type"),
+        unit_on,
+        "goal_types",
+    )
+    kf = goods[(goods["table"] == "ind_key_figures") & (goods["figure"] == "active_interventions")]
+    total_of(
+        kf[kf["breakdown"] != "all"].drop(columns="breakdown"),
+        kf[kf["breakdown"] == "all"].drop(columns="breakdown"),
+        [*unit_on, "figure"],
+        "legal_bases",
+    )
+    # Pairs that are equal: the administration in both roles, and the two goal tables' totals.
+    both_roles = counts[
+        (counts["org_level"] == 1)
+        & (
+            counts["table"].isin(["ind_goal_attainment", "ind_goal_type_achievement"])
+            | (
+                counts["table"].eq("ind_key_figures")
+                & ~counts["figure"].isin(
+                    ["active_cases", "new_cases", "closed_cases", "cases_per_caseworker"]
+                )
+            )
+            | (
+                counts["table"].eq("ind_data_quality")
+                & counts["count_name"].isin(["goals_due_followup", "goals_without_due_followup"])
+            )
+        )
+    ]
+    _equal(pieces, both_roles, [*period, "table", "cat1", "cat2", "count_name"], "org_role",
+           "authority", "roles")  # fmt: skip
+    totals = counts[
+        counts["count_name"].isin(["n_goals", "n_citizens"])
+        & (
+            (counts["table"].eq("ind_goal_attainment") & counts["life_theme"].eq("all")
+             & counts["sub_theme"].eq("all"))
+            | (counts["table"].eq("ind_goal_type_achievement") & counts["goal_type"].eq("all"))
+        )
+    ]  # fmt: skip
+    _equal(pieces, totals, [*KEYS, "count_name"], "table", "ind_goal_attainment", "tables")
+    if not pieces:
+        return pd.DataFrame({"equation": [], "at": [], "coef": []})
+    return pd.concat(pieces, ignore_index=True)
+
+
+def _equal(pieces: list, frame: pd.DataFrame, on: list[str], side: str, first: str, name: str):
+    """Rows of `frame` that agree on `on` and differ in `side` hold the same count."""
+    equation = name + ":" + frame[on].astype(str).agg("|".join, axis=1)
+    sign = np.where(frame[side] == first, 1.0, -1.0)
+    pieces.append(
+        pd.DataFrame({"equation": equation.values, "at": frame["at"].values, "coef": sign})
+    )
+
+
+def ranges_of(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataFrame:
+    """Every primary count with the exact smallest and largest value consistent with the
+    published cells (what the audit's findings are made of)."""
+    counts = _counts(tables, rules)
+    found = _ranges(counts, _equations(counts))
+    primary = counts[counts["primary"]].copy()
+    primary["smallest"] = [found[i][0] for i in primary.index]
+    primary["largest"] = [found[i][1] for i in primary.index]
+    return primary
+
+
+def _ranges(
+    counts: pd.DataFrame, equations: pd.DataFrame, required: np.ndarray | None = None
+) -> dict[int, tuple[float, float]]:
+    """Smallest and largest value of every primary count, given the published ones. With
+    `required` widths, a count is not solved for once two solutions already seen (each a
+    possible truth) differ by that much: its range is then at least that wide, and what is
+    returned for it is the part seen."""
+    ranges: dict[int, tuple[float, float]] = {}
+    suppressed = counts["suppressed"].to_numpy()
+    lowest, highest = counts["lowest"].to_numpy(), counts["highest"].to_numpy()
+    if equations.empty:
+        return {i: (lowest[i], highest[i]) for i in np.nonzero(suppressed)[0]}
+    eq_codes, eq_names = pd.factorize(equations["equation"])
+    at = equations["at"].to_numpy()
+    coef = equations["coef"].to_numpy()
+    unknown = suppressed[at]
+    known_sum = np.bincount(
+        eq_codes, weights=np.where(unknown, 0.0, coef * np.nan_to_num(counts["count"].to_numpy()[at])),
+        minlength=len(eq_names),
+    )  # fmt: skip
+    # Unknowns linked through an equation share a component; each is solved on its own.
+    n = len(counts)
+    graph = coo_matrix(
+        (np.ones(unknown.sum()), (at[unknown], eq_codes[unknown] + n)),
+        shape=(n + len(eq_names),) * 2,
+    )
+    _, label = connected_components(graph, directed=False)
+    frame = pd.DataFrame({"eq": eq_codes[unknown], "at": at[unknown], "coef": coef[unknown]})
+    frame["component"] = label[frame["at"]]
+    targets = counts["primary"].to_numpy()
+    for _component, part in frame.groupby("component", sort=False):
+        variables = np.unique(part["at"].to_numpy())
+        column = pd.Series(np.arange(len(variables)), index=variables)
+        rows, row_of = np.unique(part["eq"].to_numpy(), return_inverse=True)
+        matrix = coo_matrix(
+            (part["coef"].to_numpy(), (row_of, column[part["at"]].to_numpy())),
+            shape=(len(rows), len(variables)),
+        ).tocsc()
+        model = _Highs()
+        model.setOptionValue("output_flag", False)
+        model.addVars(len(variables), lowest[variables], highest[variables])
+        rhs = -known_sum[rows]
+        csr = matrix.tocsr()
+        model.addRows(len(rows), rhs, rhs, csr.nnz, csr.indptr[:-1].astype(np.int32),
+                      csr.indices.astype(np.int32), csr.data)  # fmt: skip
+        seen = [np.full(len(variables), np.inf), np.full(len(variables), -np.inf)]
+        for j, i in enumerate(variables):
+            if not targets[i]:
+                continue
+            if required is not None and _seen_width(seen, j) >= required[i]:
+                ranges[int(i)] = _seen(seen, j)
+                continue
+            largest = _bound(model, j, -1.0, seen)
+            if (
+                required is not None
+                and math.isfinite(largest)
+                and _seen_width(seen, j) >= required[i]
+            ):
+                ranges[int(i)] = _seen(seen, j)
+                continue
+            ranges[int(i)] = (_bound(model, j, 1.0, seen), largest)
+    for i in np.nonzero(suppressed)[0]:
+        ranges.setdefault(int(i), (lowest[i], highest[i]))  # in no equation: its label alone
+    return ranges
+
+
+def _seen(seen: list[np.ndarray], j: int) -> tuple[float, float]:
+    """What has been seen of x[j], as whole numbers inside it."""
+    return float(math.ceil(seen[0][j] - 1e-6)), float(math.floor(seen[1][j] + 1e-6))
+
+
+def _seen_width(seen: list[np.ndarray], j: int) -> float:
+    low, high = seen[0][j], seen[1][j]
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return -math.inf
+    return math.floor(high + 1e-6) - math.ceil(low - 1e-6)
+
+
+def _bound(model, j: int, direction: float, seen: list[np.ndarray]) -> float:
+    """The smallest (direction 1) or largest (-1) integer value x[j] can take; the solution
+    found widens what has been seen of every count."""
+    model.changeColCost(j, direction)
+    model.run()
+    status = model.getModelStatus()
+    value = model.getInfo().objective_function_value
+    if status == highspy.HighsModelStatus.kOptimal:
+        solution = np.asarray(model.getSolution().col_value)
+        np.minimum(seen[0], solution, out=seen[0])
+        np.maximum(seen[1], solution, out=seen[1])
+    model.changeColCost(j, 0.0)
+    unbounded = (
+        highspy.HighsModelStatus.kUnbounded,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    )
+    if status in unbounded:
+        return math.inf
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"disclosure audit: the published cells admit no solution ({status})")
+    # Counts are whole numbers: round the relaxation's bound inwards.
+    return math.ceil(value - 1e-6) if direction > 0 else math.floor(-value + 1e-6)

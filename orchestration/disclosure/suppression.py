@@ -1,0 +1,573 @@
+"""Secondary suppression over every open table at once, chosen by linear programming.
+
+The cells dbt published (primary cells already withheld) are turned into *quantities* (one per
+cell and count) and the linear relations between them (docs/disclosure-control.md, "What an
+attacker can use"). For every count of a primary cell the smallest and largest value consistent
+with the published quantities is computed with HiGHS; where that range is narrower than the
+protection interval, the cheapest published cell (fewest citizens) in the relation that pins it
+is withheld too, and the ranges are computed again, until every primary cell is protected. This
+is the iterative protect-and-audit approach of tau-ARGUS's optimal method, with a greedy choice
+of partner instead of a mixed-integer programme: cheaper, and the audit checks the result.
+
+Everything but the solve runs in DuckDB, on the warehouse's indicator tables; the result is the
+open copies in schema `open`, with `suppression = 'secondary'` where a cell was withheld.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import highspy
+import numpy as np
+import pandas as pd
+from highspy._core import _Highs  # highspy.Highs prints a banner to stdout; pinned <1.17
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES, DisclosureRules
+
+# Per table: the category columns (c1, c2) and the counts that take part in relations.
+TABLE_SHAPES = {
+    "ind_goal_attainment": ("life_theme", "sub_theme", ["n_citizens", "n_goals"]),
+    "ind_goal_type_achievement": ("goal_type", None, ["n_citizens", "n_goals", "n_achieved"]),
+    "ind_functional_ability": ("instrument_family", "theme", ["n_citizens"]),
+    "ind_key_figures": ("figure", "breakdown", ["n_citizens", "value"]),
+    "ind_data_quality": (
+        None,
+        None,
+        ["n_citizens", "rows_loaded", "rows_quarantined", "goals_due_followup",
+         "goals_without_due_followup"],
+    ),
+}  # fmt: skip
+# Key figures whose value counts things, each thing one citizen's.
+COUNT_UNITS = "('cases', 'interventions', 'goals')"
+# Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
+CITIZEN_CELLS = "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability')"
+GREEDY_ROUNDS = 5
+
+
+@dataclass
+class SuppressionResult:
+    """What was withheld, per table, and how long it took."""
+
+    cells: dict[str, int] = field(default_factory=dict)
+    primary: dict[str, int] = field(default_factory=dict)
+    secondary: dict[str, int] = field(default_factory=dict)
+    rounds: int = 0
+    unprotected: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> dict:
+        return {
+            "tables": {
+                t: {"cells": self.cells[t], "primary": self.primary[t], "secondary": self.secondary[t]}
+                for t in self.cells
+            },
+            "rounds": self.rounds,
+            "unprotected_after_rounds": self.unprotected,
+            "seconds": round(self.seconds, 2),
+        }  # fmt: skip
+
+
+def suppress(
+    con: duckdb.DuckDBPyConnection,
+    rules: DisclosureRules,
+    source_schema: str = "indicators",
+    target_schema: str = OPEN_SCHEMA,
+    max_rounds: int = 60,
+    log: Callable[[str], None] = lambda _message: None,
+) -> SuppressionResult:
+    """Write `target_schema`.ind_* from `source_schema`.ind_* with secondary suppression."""
+    started = time.perf_counter()
+    result = SuppressionResult()
+    _load_quantities(con, source_schema, rules)
+    _build_relations(con)
+    secondary: set[int] = set()
+    if rules.secondary:
+        secondary, result.rounds, result.unprotected = _protect(con, rules, max_rounds, log)
+    con.execute("create or replace temp table secondary_cells (cell_id bigint)")
+    if secondary:
+        frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
+        con.execute("insert into secondary_cells select cell_id from frame")
+    _write_open_tables(con, source_schema, target_schema)
+    for table in OPEN_TABLES:
+        cells, primary, second = con.execute(
+            f"select count(*), count(*) filter (suppression = 'primary'), "
+            f"count(*) filter (suppression = 'secondary') from {target_schema}.{table}"
+        ).fetchone()
+        result.cells[table], result.primary[table], result.secondary[table] = cells, primary, second
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: DisclosureRules) -> None:
+    """cells: one row per published row; quantities: one per cell and count, with the bounds
+    an attacker knows from the cell's label alone."""
+    selects = []
+    for table, (c1, c2, measures) in TABLE_SHAPES.items():
+        values = ", ".join(f"cast({m} as double) as {m}" for m in measures)
+        counts = "unit in " + COUNT_UNITS if table == "ind_key_figures" else "true"
+        selects.append(
+            f"""
+            select '{table}' as tbl, period_type, period_label, org_role, org_level, org_unit_id,
+                parent_org_unit_id, {c1 or "''"} as c1, {c2 or "''"} as c2,
+                suppression = 'primary' as is_primary, {counts} as counts_citizens_things,
+                measure, value
+            from (select *, {values} from {schema}.{table})
+            unpivot include nulls (value for measure in ({", ".join(measures)}))
+            """
+        )
+    con.execute("create or replace temp table long_cells as " + " union all by name ".join(selects))
+    con.execute(
+        """
+        create or replace temp table cells as
+        select dense_rank() over (
+                order by tbl, period_type, period_label, org_role, org_unit_id, c1, c2) - 1 as cell_id,
+            *
+        from (select distinct tbl, period_type, period_label, org_role, org_level, org_unit_id,
+                parent_org_unit_id, c1, c2, is_primary, counts_citizens_things from long_cells)
+        """
+    )
+    # Key figures that are not counts take part with their citizens only.
+    con.execute(
+        f"""
+        create or replace temp table quantities as
+        select row_number() over (order by cells.cell_id, long_cells.measure) - 1 as qid,
+            cells.*, long_cells.measure, long_cells.value,
+            -- A cell's citizens each have at least one goal (case, intervention) in it.
+            case when long_cells.measure in ('n_citizens', 'n_goals', 'value') and cells.is_primary
+                and cells.tbl in {CITIZEN_CELLS} then 1 else 0 end as lower_bound,
+            case when long_cells.measure = 'n_citizens' and cells.is_primary
+                then {rules.threshold - 1} end as upper_bound,
+            long_cells.measure in ('n_citizens', 'n_goals', 'value') as at_least_citizens
+        from long_cells
+        inner join cells using (tbl, period_type, period_label, org_role, org_unit_id, c1, c2)
+        where long_cells.measure <> 'value' or long_cells.counts_citizens_things
+        """
+    )
+
+
+def _sums(name: str, total: str, part: str, join: str, summed: str) -> str:
+    """Terms of `total - sum(parts) = 0` for the totals matching `total` and quantities
+    matching `summed`: each thing counted is in exactly one part."""
+    pairs = f"""
+        from quantities as t
+        inner join quantities as p
+            on p.tbl = t.tbl and p.measure = t.measure and p.period_type = t.period_type
+            and p.period_label = t.period_label and {join}
+        where ({total}) and ({part}) and ({summed})
+    """
+    return f"""
+        select distinct '{name}=' || t.qid as rid, t.qid, -1.0 as coef {pairs}
+        union all
+        select '{name}=' || t.qid, p.qid, 1.0 {pairs}
+    """
+
+
+def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
+    """terms(rid, qid, coef): relation rid is sum(coef * quantity) = 0. Distinct citizens do
+    not add up (a citizen can be in two units), so their counts take part only where they are
+    equal: the administration in both roles, a family's themes for the authority, and the
+    attainment table's all/all against the goal-type table's all."""
+    additive = """(t.measure <> 'n_citizens'
+        or (t.tbl = 'ind_functional_ability' and t.org_role = 'authority' and t.c2 <> 'all'))"""
+    same_role = "p.org_role = t.org_role"
+    not_citizens = "t.measure <> 'n_citizens'"
+    parts = [
+        # Units add up to the unit above them.
+        _sums(
+            "org", "t.org_level < 3", "true",
+            f"{same_role} and p.parent_org_unit_id = t.org_unit_id and p.c1 = t.c1 and p.c2 = t.c2",
+            additive,
+        ),
+        # Sub-themes to their life theme, life themes to all.
+        _sums(
+            "subtheme", "t.tbl = 'ind_goal_attainment' and t.c1 <> 'all' and t.c2 = 'all'",
+            "p.c2 <> 'all'", f"{same_role} and p.org_unit_id = t.org_unit_id and p.c1 = t.c1",
+            not_citizens,
+        ),
+        _sums(
+            "theme", "t.tbl = 'ind_goal_attainment' and t.c1 = 'all' and t.c2 = 'all'",
+            "p.c1 <> 'all' and p.c2 = 'all'", f"{same_role} and p.org_unit_id = t.org_unit_id",
+            not_citizens,
+        ),
+        # Goal types to all; legal bases to all interventions.
+        _sums(
+            "category",
+            """(t.tbl = 'ind_goal_type_achievement' and t.c1 = 'all')
+            or (t.tbl = 'ind_key_figures' and t.c1 = 'active_interventions' and t.c2 = 'all')""",
+            """(p.tbl = 'ind_goal_type_achievement' and p.c1 <> 'all')
+            or (p.tbl = 'ind_key_figures' and p.c1 = t.c1 and p.c2 <> 'all')""",
+            f"{same_role} and p.org_unit_id = t.org_unit_id",
+            not_citizens,
+        ),
+    ]  # fmt: skip
+    con.execute(
+        "create or replace temp table terms as "
+        + " union all ".join(f"select * from ({p})" for p in parts)
+        + """
+        union all
+        -- The administration counts the same goals, interventions and citizens in both roles.
+        select 'role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
+            case when org_role = 'authority' then 1.0 else -1.0 end
+        from quantities
+        where org_level = 1 and (
+            tbl in ('ind_goal_attainment', 'ind_goal_type_achievement')
+            or (tbl = 'ind_key_figures' and c1 not in ('active_cases', 'new_cases', 'closed_cases',
+                                                       'cases_per_caseworker'))
+            or (tbl = 'ind_data_quality' and measure in ('goals_due_followup',
+                                                         'goals_without_due_followup')))
+        union all
+        -- The attainment table's all/all is the goal-type table's all.
+        select 'tables=' || period_type || period_label || org_role || org_unit_id || measure, qid,
+            case when tbl = 'ind_goal_attainment' then 1.0 else -1.0 end
+        from quantities
+        where measure in ('n_goals', 'n_citizens') and c1 = 'all'
+            and ((tbl = 'ind_goal_attainment' and c2 = 'all') or tbl = 'ind_goal_type_achievement')
+        """
+    )
+
+
+@dataclass
+class _System:
+    """The relations as arrays: term k puts coef[k] * quantity qid[k] into relation rel[k]."""
+
+    rel: np.ndarray
+    qid: np.ndarray
+    coef: np.ndarray
+    n_rel: int
+    value: np.ndarray  # per quantity, nan when suppressed
+    lower: np.ndarray
+    upper: np.ndarray
+    cell: np.ndarray  # per quantity
+    measure: np.ndarray
+    at_least_citizens: np.ndarray  # per quantity: one citizen counts at least one
+    is_primary_cell: np.ndarray  # per cell
+    cost: np.ndarray  # per cell: citizens, then its largest count
+
+
+def _system(con: duckdb.DuckDBPyConnection) -> _System:
+    terms = con.execute(
+        """
+        select dense_rank() over (order by rid) - 1 as rel, qid, coef from terms order by rel, qid
+        """
+    ).fetchnumpy()
+    q = con.execute(
+        "select qid, cell_id, measure, value, lower_bound, upper_bound, at_least_citizens "
+        "from quantities order by qid"
+    ).fetchnumpy()
+    cells = con.execute(
+        """
+        -- Fewest citizens first; totals (of units, themes, types, bases) only when no detail
+        -- cell will do, since a leader reads them first.
+        select cells.cell_id, cells.is_primary,
+            (coalesce(max(case when measure = 'n_citizens' then value end), 0) * 1e6
+                + coalesce(max(value), 0))
+            * case when any_value(cells.org_level) < 3 or any_value(cells.c1) = 'all'
+                or any_value(cells.c2) = 'all' then 100 else 1 end as cost
+        from cells left join quantities using (cell_id)
+        group by cells.cell_id, cells.is_primary order by cells.cell_id
+        """
+    ).fetchnumpy()
+    n_rel = int(terms["rel"].max()) + 1 if len(terms["rel"]) else 0
+    value = np.asarray(pd.array(q["value"], dtype="Float64").to_numpy(na_value=np.nan), float)
+    upper = np.asarray(pd.array(q["upper_bound"], dtype="Float64").to_numpy(na_value=np.inf), float)
+    return _System(
+        rel=terms["rel"].astype(np.int64),
+        qid=terms["qid"].astype(np.int64),
+        coef=terms["coef"].astype(float),
+        n_rel=n_rel,
+        at_least_citizens=np.asarray(q["at_least_citizens"], dtype=bool),
+        value=value,
+        lower=q["lower_bound"].astype(float),
+        upper=upper,
+        cell=q["cell_id"].astype(np.int64),
+        measure=np.asarray(q["measure"], dtype=object),
+        is_primary_cell=np.asarray(cells["is_primary"], dtype=bool),
+        cost=np.asarray(cells["cost"], dtype=float),
+    )
+
+
+def _protect(
+    con: duckdb.DuckDBPyConnection, rules: DisclosureRules, max_rounds: int, log
+) -> tuple[set[int], int, int]:
+    """Add secondary cells until every primary count's range is wide enough."""
+    system = _system(con)
+    suppressed_cell = system.is_primary_cell.copy()
+    secondary_cell = np.zeros_like(suppressed_cell)
+    # First the cheap part: no relation may hold exactly one withheld cell.
+    needed = rules.threshold + rules.protection_width
+    for cell in _singleton_partners(system, suppressed_cell, needed):
+        suppressed_cell[cell] = secondary_cell[cell] = True
+    dirty = np.ones(len(suppressed_cell), dtype=bool)  # cells whose ranges must be (re)computed
+    exposed: list[int] = []
+    round_number = 0
+    for round_number in range(1, max_rounds + 1):
+        exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty)
+        log(f"disclosure round {round_number}: {len(exposed)} primary counts exposed")
+        if not exposed:
+            break
+        # A few greedy rounds, then two partners in every nearest relation: coarser, but a
+        # handful of counts that single partners cannot protect do not take many rounds.
+        added = _partners(
+            system, suppressed_cell, exposed, needed, every=round_number > GREEDY_ROUNDS
+        )
+        if not added:
+            break
+        dirty[:] = False
+        dirty[list(added)] = True
+        dirty[system.cell[exposed]] = True
+        suppressed_cell[list(added)] = True
+        secondary_cell[list(added)] = True
+    return set(np.nonzero(secondary_cell)[0].tolist()), round_number, len(exposed)
+
+
+def _cheapest_first(system: _System, terms: np.ndarray, needed: float) -> np.ndarray:
+    """Published terms by relation, then the ones big enough to hide a small cell (a withheld
+    partner is known to hold at least the threshold, so only what it holds above that hides
+    anything), then fewest citizens."""
+    cells = system.cell[system.qid[terms]]
+    too_small = np.nan_to_num(system.value[system.qid[terms]]) < needed
+    return terms[np.lexsort((cells, system.cost[cells], too_small, system.rel[terms]))]
+
+
+def _singleton_partners(system: _System, suppressed_cell: np.ndarray, needed: float) -> list[int]:
+    """Cells to withhold until no relation has exactly one withheld term: in each relation
+    with one, its cheapest published cell (a lone withheld cell is its total minus the rest)."""
+    suppressed = suppressed_cell.copy()
+    term_cell = system.cell[system.qid]
+    added: list[int] = []
+    while True:
+        term_suppressed = suppressed[term_cell]
+        withheld = np.bincount(system.rel, weights=term_suppressed, minlength=system.n_rel)
+        lone = withheld == 1
+        candidates = np.nonzero(lone[system.rel] & ~term_suppressed)[0]
+        if not len(candidates):
+            return added
+        candidates = _cheapest_first(system, candidates, needed)
+        _, first = np.unique(system.rel[candidates], return_index=True)
+        cells = np.unique(term_cell[candidates[first]])
+        suppressed[cells] = True
+        added.extend(int(c) for c in cells)
+
+
+def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> list[int]:
+    """Primary counts (qids) whose feasible range is narrower than required, in the connected
+    parts of the system that hold a dirty cell."""
+    q_suppressed = suppressed_cell[system.cell]
+    lower = system.lower.copy()
+    # A secondary cell says it is not small: its citizens (and what each of them has at least
+    # one of) are at least the threshold.
+    lower[system.at_least_citizens & secondary_cell[system.cell]] = rules.threshold
+    term_suppressed = q_suppressed[system.qid]
+    # Relations with a suppressed quantity, and the variables among them.
+    live_rel = np.unique(system.rel[term_suppressed])
+    n_q = len(system.value)
+    variables = np.nonzero(q_suppressed)[0]
+    if not len(variables):
+        return []
+    rel_live = np.zeros(system.n_rel, dtype=bool)
+    rel_live[live_rel] = True
+    keep = rel_live[system.rel] & term_suppressed
+    # Components: quantities joined through shared relations.
+    graph = coo_matrix(
+        (np.ones(keep.sum()), (system.qid[keep], system.rel[keep] + n_q)),
+        shape=(n_q + system.n_rel,) * 2,
+    )
+    _, labels = connected_components(graph, directed=False)
+    var_label = labels[variables]
+    dirty_labels = np.unique(var_label[dirty[system.cell[variables]]])
+    # Right-hand sides: the published terms moved over.
+    published_part = np.where(
+        term_suppressed, 0.0, system.coef * np.nan_to_num(system.value[system.qid])
+    )
+    rhs = -np.bincount(system.rel, weights=published_part, minlength=system.n_rel)
+    exposed = []
+    order = np.argsort(var_label, kind="stable")
+    sorted_labels = var_label[order]
+    starts = np.searchsorted(sorted_labels, dirty_labels, side="left")
+    ends = np.searchsorted(sorted_labels, dirty_labels, side="right")
+    term_order = np.argsort(labels[system.qid], kind="stable")
+    term_labels = labels[system.qid][term_order]
+    for label, start, end in zip(dirty_labels, starts, ends, strict=True):
+        members = variables[order[start:end]]
+        targets = members[system.is_primary_cell[system.cell[members]]]
+        if not len(targets):
+            continue
+        t0, t1 = np.searchsorted(term_labels, [label, label + 0.5])
+        k = term_order[t0:t1]
+        k = k[keep[k]]
+        exposed.extend(_component_exposures(system, rules, members, targets, k, rhs, lower))
+    return exposed
+
+
+def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list[int]:
+    column = {int(q): i for i, q in enumerate(members)}
+    rels, row_index = np.unique(system.rel[k], return_inverse=True)
+    highs = _Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.addVars(len(members), lower[members], system.upper[members])
+    matrix = coo_matrix(
+        (system.coef[k], (row_index, [column[int(q)] for q in system.qid[k]])),
+        shape=(len(rels), len(members)),
+    ).tocsr()
+    highs.addRows(
+        len(rels), rhs[rels], rhs[rels], matrix.nnz,
+        matrix.indptr[:-1].astype(np.int32), matrix.indices.astype(np.int32), matrix.data,
+    )  # fmt: skip
+    # Every solution is a possible truth: once the values seen for a count span the required
+    # width, it is protected without solving for it (most counts are, after a few solves).
+    seen_lo = np.full(len(members), np.inf)
+    seen_hi = np.full(len(members), -np.inf)
+
+    def spread(j: int) -> float:
+        if not (math.isfinite(seen_lo[j]) and math.isfinite(seen_hi[j])):
+            return -math.inf
+        return math.floor(seen_hi[j] + 1e-6) - math.ceil(seen_lo[j] - 1e-6)
+
+    exposed = []
+    for q in targets:
+        j = column[int(q)]
+        required = _required_width(system, rules, int(q))
+        if spread(j) >= required:
+            continue
+        hi = -_optimum(highs, j, -1.0, seen_lo, seen_hi)
+        if math.isinf(hi) or spread(j) >= required:
+            continue
+        lo = _optimum(highs, j, 1.0, seen_lo, seen_hi)
+        if math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < required:
+            exposed.append(int(q))
+    return exposed
+
+
+def _optimum(
+    highs: highspy.Highs, column: int, sense: float, seen_lo: np.ndarray, seen_hi: np.ndarray
+) -> float:
+    """min(sense * x[column]) over the component, -inf when unbounded; the solution's values
+    widen what has been seen of every count."""
+    highs.changeColCost(column, sense)
+    highs.run()
+    status = highs.getModelStatus()
+    objective = highs.getInfo().objective_function_value
+    if status == highspy.HighsModelStatus.kOptimal:
+        values = np.asarray(highs.getSolution().col_value)
+        np.minimum(seen_lo, values, out=seen_lo)
+        np.maximum(seen_hi, values, out=seen_hi)
+    highs.changeColCost(column, 0.0)
+    if status in (
+        highspy.HighsModelStatus.kUnbounded,
+        highspy.HighsModelStatus.kUnboundedOrInfeasible,
+    ):
+        return -math.inf
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"disclosure LP not solved: {highs.modelStatusToString(status)}")
+    return objective
+
+
+def _required_width(system: _System, rules: DisclosureRules, q: int) -> float:
+    """Counts need a range at least `protection_width` wide; a citizen count, whose label
+    already says "fewer than threshold", a range at least `citizen_width` wide."""
+    if system.measure[q] == "n_citizens":
+        return rules.citizen_width
+    return rules.protection_width
+
+
+def _partners(
+    system: _System, suppressed_cell: np.ndarray, exposed: list[int], needed: float,
+    every: bool = False,
+) -> set[int]:  # fmt: skip
+    """For each exposed count, a published cell to withhold: in the relations nearest to it
+    (its own, else those of the withheld counts it shares one with, and so on), the one with
+    the fewest withheld terms, and there the cheapest published cell (`every`: the two
+    cheapest in each of those relations)."""
+    term_cell = system.cell[system.qid]
+    term_suppressed = suppressed_cell[term_cell]
+    withheld = np.bincount(system.rel, weights=term_suppressed, minlength=system.n_rel)
+    published = np.bincount(system.rel, weights=~term_suppressed, minlength=system.n_rel)
+    by_qid = np.argsort(system.qid, kind="stable")
+    qid_sorted = system.qid[by_qid]
+    by_rel = np.argsort(system.rel, kind="stable")
+    rel_sorted = system.rel[by_rel]
+    candidates = np.nonzero(~term_suppressed)[0]
+    candidates = _cheapest_first(system, candidates, needed)
+    candidate_rel = system.rel[candidates]
+
+    def relations_of(q: int) -> list[int]:
+        lo, hi = np.searchsorted(qid_sorted, [q, q + 0.5])
+        return [int(r) for r in system.rel[by_qid[lo:hi]]]
+
+    def withheld_terms(rel: int) -> list[int]:
+        lo, hi = np.searchsorted(rel_sorted, [rel, rel + 0.5])
+        k = by_rel[lo:hi]
+        return [int(q) for q in system.qid[k[term_suppressed[k]]]]
+
+    added: set[int] = set()
+    for q in exposed:
+        seen_q, seen_rel, frontier = {q}, set(), [q]
+        for _hop in range(6):
+            rels = sorted({r for f in frontier for r in relations_of(f)} - seen_rel)
+            seen_rel.update(rels)
+            open_rels = [r for r in rels if published[r] > 0]
+            if open_rels:
+                for rel in open_rels if every else [min(open_rels, key=lambda r: (withheld[r], r))]:
+                    c0, c1 = np.searchsorted(candidate_rel, [rel, rel + 0.5])
+                    taken = 0
+                    for cell in term_cell[candidates[c0:c1]]:
+                        if int(cell) not in added:
+                            added.add(int(cell))
+                            taken += 1
+                            if taken == (2 if every else 1):
+                                break
+                break
+            frontier = [t for r in rels for t in withheld_terms(r) if t not in seen_q]
+            seen_q.update(frontier)
+            if not frontier:
+                break
+    return added
+
+
+def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
+    con.execute(f"create schema if not exists {target}")
+    for table, (c1, c2, _measures) in TABLE_SHAPES.items():
+        columns = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [source, table],
+        ).fetchall()
+        measures = {
+            name for name, data_type in columns
+            if data_type in ("BIGINT", "DOUBLE") and name != "org_level"
+        }  # fmt: skip
+        selected = []
+        for name, _type in columns:
+            if name in measures:
+                selected.append(f"case when secondary.cell_id is null then t.{name} end as {name}")
+            elif name == "is_suppressed":
+                selected.append("t.is_suppressed or secondary.cell_id is not null as is_suppressed")
+            elif name == "suppression":
+                selected.append(
+                    "case when secondary.cell_id is not null then 'secondary' else t.suppression end"
+                    " as suppression"
+                )
+            else:
+                selected.append(f"t.{name}")
+        con.execute(
+            f"""
+            create or replace table {target}.{table} as
+            select {", ".join(selected)}
+            from {source}.{table} as t
+            left join (
+                select cells.* from cells inner join secondary_cells using (cell_id)
+                where cells.tbl = '{table}'
+            ) as secondary
+                on secondary.period_type = t.period_type and secondary.period_label = t.period_label
+                and secondary.org_role = t.org_role and secondary.org_unit_id = t.org_unit_id
+                and secondary.c1 = {f"t.{c1}" if c1 else "''"}
+                and secondary.c2 = {f"t.{c2}" if c2 else "''"}
+            order by all
+            """
+        )

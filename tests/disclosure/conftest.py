@@ -1,0 +1,73 @@
+"""Hand-made open tables: a few cells whose relations can be checked by hand or by enumeration.
+
+A cell is written as (table, role, unit, categories, counts, suppression); the tables get every
+column the suppression step and the audit read, the rest of the five tables stay empty.
+"""
+
+import duckdb
+import pandas as pd
+import pytest
+
+from orchestration.disclosure import OPEN_TABLES
+
+# The open tables' shapes as the documentation gives them (the audit reads the same).
+from orchestration.disclosure.audit import CATEGORIES, COUNTS
+
+PERIOD = ("quarter", "2019Q1")
+# The organisation: the administration, one area, three units per role.
+UNITS = {
+    "ORG-1": (1, None),
+    "ORG-10": (2, "ORG-1"),
+    "U1": (3, "ORG-10"), "U2": (3, "ORG-10"), "U3": (3, "ORG-10"),
+    "P1": (3, "ORG-10"), "P2": (3, "ORG-10"), "P3": (3, "ORG-10"),
+}  # fmt: skip
+
+
+def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
+    """The five open tables from (table, role, unit, categories, counts, suppression) rows;
+    a withheld cell's counts are null, as published."""
+    rows: dict[str, list[dict]] = {t: [] for t in OPEN_TABLES}
+    for table, role, unit, categories, counts, suppression in cells:
+        level, parent = UNITS[unit]
+        row = {"period_type": PERIOD[0], "period_label": PERIOD[1], "org_role": role,
+               "org_level": level, "org_unit_id": unit, "parent_org_unit_id": parent}  # fmt: skip
+        row |= dict(zip(CATEGORIES[table], categories, strict=True))
+        row |= {c: (None if suppression else counts.get(c)) for c in COUNTS[table]}
+        if table == "ind_key_figures":
+            row["unit"] = "interventions"
+        row |= {"is_suppressed": suppression is not None, "suppression": suppression}
+        rows[table].append(row)
+    out = {}
+    for table in OPEN_TABLES:
+        columns = ["period_type", "period_label", "org_role", "org_level", "org_unit_id",
+                   "parent_org_unit_id", *CATEGORIES[table], *COUNTS[table],
+                   *(["unit"] if table == "ind_key_figures" else []),
+                   "is_suppressed", "suppression"]  # fmt: skip
+        frame = pd.DataFrame(rows[table], columns=columns)
+        for c in COUNTS[table]:
+            frame[c] = frame[c].astype("Int64" if c != "value" else "Float64")
+        for c in ("period_type", "period_label", "org_role", "org_unit_id", "parent_org_unit_id",
+                  "suppression", *CATEGORIES[table], *(["unit"] if table == "ind_key_figures" else [])):  # fmt: skip
+            frame[c] = frame[c].astype("string")
+        frame["org_level"] = frame["org_level"].astype("int32")
+        frame["is_suppressed"] = frame["is_suppressed"].astype(bool)
+        out[table] = frame
+    return out
+
+
+@pytest.fixture
+def indicator_schema():
+    """A DuckDB connection with `indicators`.ind_* made from hand-made cells, as dbt builds
+    them (primary cells withheld)."""
+    con = duckdb.connect()
+    con.execute("create schema indicators")
+
+    def load(cells: list[tuple]) -> duckdb.DuckDBPyConnection:
+        for table, frame in frames(cells).items():
+            con.register("frame", frame)
+            con.execute(f"create or replace table indicators.{table} as select * from frame")
+            con.unregister("frame")
+        return con
+
+    yield load
+    con.close()

@@ -1,0 +1,58 @@
+"""The disclosure audit as a blocking gate in the daily job: an exposed cell stops publishing."""
+
+import datetime as dt
+import json
+
+import dagster as dg
+
+from orchestration.publish import current_version
+from orchestration.settings import Settings
+from tests.conftest import KEY
+from tests.publish.test_publish import checksums
+from tests.publish.test_refresh_gate import _land
+
+
+def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stays(
+    tmp_path, monkeypatch
+):
+    settings = Settings(data_dir=tmp_path / "data")
+    monkeypatch.setenv("EFFEKT_PSEUDONYM_KEY", KEY.decode())
+    monkeypatch.setenv("EFFEKT_DATA_DIR", str(settings.data_dir))
+    for variable in ("EFFEKT_LANDING_DIR", "EFFEKT_RAW_DIR", "EFFEKT_WAREHOUSE"):
+        monkeypatch.delenv(variable, raising=False)
+    from orchestration.definitions import defs
+
+    def run(extract_at: dt.date):
+        _land(settings, tmp_path / "store", extract_at)
+        return defs.resolve_job_def("daily_refresh").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+        )
+
+    first = run(dt.date(2019, 3, 31))
+    assert first.success
+    published = current_version(settings)
+    manifest = json.loads((published / "manifest.json").read_text())
+    assert manifest["disclosure_audit"]["passed"] is True
+    assert manifest["disclosure_audit"]["primary_counts_checked"] > 0
+    sums = checksums(published)
+
+    monkeypatch.setenv("EFFEKT_SECONDARY_SUPPRESSION", "off")
+    drill = run(dt.date(2019, 6, 30))
+    assert not drill.success
+    evaluations = [
+        e.event_specific_data
+        for e in drill.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    ]
+    audit = next(e for e in evaluations if e.check_name == "disclosure_audit")
+    assert not audit.passed
+    report = json.loads(
+        (settings.data_dir / "reports" / drill.run_id / "disclosure-audit.json").read_text()
+    )
+    assert not report["passed"] and report["findings"]
+    first_finding = report["findings"][0]
+    # The report names the table, the cell and the count, and the range it can be narrowed to.
+    assert {"table", "cell", "count", "smallest", "largest"} <= set(first_finding)
+    assert first_finding["cell"]["org_unit_id"] in first_finding["text"]
+    assert not drill.asset_materializations_for_node("published__current")
+    assert current_version(settings) == published and checksums(published) == sums

@@ -1,0 +1,69 @@
+"""Secondary suppression on hand-made cells: a crafted one-citizen unit, checked by the audit."""
+
+from orchestration.disclosure import DisclosureRules
+from orchestration.disclosure.audit import audit, read_open_tables
+from orchestration.disclosure.suppression import suppress
+
+RULES = DisclosureRules(threshold=5, protection_width=5, citizen_width=1)
+GA, GT = "ind_goal_attainment", "ind_goal_type_achievement"
+
+
+def one_citizen_in_a_unit() -> list[tuple]:
+    """One citizen with 3 goals in unit U1 (authority) and P1 (provider); the siblings U2, U3
+    and P2, P3 and every total above them are big enough to publish. Goals count in both
+    tables: attainment by life theme X / sub-theme s, goal type progression."""
+    goals = {  # unit: (citizens, goals)
+        "authority": {"U1": (1, 3), "U2": (6, 9), "U3": (7, 10)},
+        "provider": {"P1": (1, 3), "P2": (8, 12), "P3": (5, 7)},
+    }
+    cells = []
+    for role, units in goals.items():
+        area = (sum(c for c, _ in units.values()), sum(g for _, g in units.values()))
+        for unit, (citizens, n) in {**units, "ORG-10": area, "ORG-1": area}.items():
+            primary = "primary" if citizens < 5 else None
+            counts = {"n_citizens": citizens, "n_goals": n}
+            for categories in (("X", "s"), ("X", "all"), ("all", "all")):
+                cells.append((GA, role, unit, categories, counts, primary))
+            for goal_type in ("progression", "all"):
+                cells.append(
+                    (GT, role, unit, (goal_type,), counts | {"n_achieved": n - 1}, primary)
+                )
+    return cells
+
+
+def test_one_citizens_goals_are_protected_in_both_roles(indicator_schema):
+    con = indicator_schema(one_citizen_in_a_unit())
+    before = audit(read_open_tables(con, "indicators"), RULES)
+    exposed = {(f.cell["org_unit_id"], f.count) for f in before.findings}
+    # As dbt leaves them, the area's total minus the published siblings gives U1's 3 goals.
+    assert {("U1", "n_goals"), ("P1", "n_goals")} <= exposed
+
+    result = suppress(con, RULES)
+    assert result.unprotected == 0
+    after = audit(read_open_tables(con, "open"), RULES)
+    assert after.passed, [f.describe() for f in after.findings]
+    open_cells = con.execute(
+        "select org_role, org_unit_id, suppression, n_goals from open.ind_goal_type_achievement"
+    ).fetchall()
+    # Each role withholds a partner beside the one-citizen unit, and the citizen's own cells
+    # stay primary with nothing shown.
+    for role, unit in (("authority", "U1"), ("provider", "P1")):
+        own = [c for c in open_cells if c[0] == role and c[1] == unit]
+        assert own and all(c[2] == "primary" and c[3] is None for c in own)
+        assert any(c[0] == role and c[2] == "secondary" and c[3] is None for c in open_cells)
+    # The figures not withheld are the ones dbt published.
+    published = con.execute(
+        "select * from open.ind_goal_attainment where suppression is null "
+        "except all select * from indicators.ind_goal_attainment"
+    ).fetchall()
+    assert published == []
+
+
+def test_switched_off_only_primary_cells_are_withheld_and_the_audit_names_them(indicator_schema):
+    con = indicator_schema(one_citizen_in_a_unit())
+    result = suppress(con, DisclosureRules(secondary=False))
+    assert sum(result.secondary.values()) == 0
+    findings = audit(read_open_tables(con, "open"), RULES).findings
+    assert {"U1", "P1"} <= {f.cell["org_unit_id"] for f in findings}
+    assert any("org_unit_id=U1" in f.describe() and "n_goals lies in 3..3" in f.describe()
+               for f in findings)  # fmt: skip
