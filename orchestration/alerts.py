@@ -105,6 +105,16 @@ NEXT_STEPS = {
         "Quality coordinators: the reports list every row to correct in the case system. "
         "Nothing was published; the next corrected delivery is built and gated again."
     ),
+    "open__indicators": (
+        "Secondary suppression failed: read its error in {log}. Nothing was published; after "
+        "fixing the cause, `effekt run --rebuild`."
+    ),
+    "open__indicators_disclosure_audit": (
+        "The disclosure audit found primary cells that the open tables would reveal; the "
+        "report names each cell. Nothing was published and the previous version stays "
+        "current. Check EFFEKT_SECONDARY_SUPPRESSION and EFFEKT_PROTECTION_WIDTH; if they are "
+        "as intended, this is a fault of the suppression step: report it with the file."
+    ),
     "published__current": (
         "Publishing failed; the previous version stays current. Fix the cause (disk, "
         "permissions) and run `effekt run --rebuild`."
@@ -142,6 +152,14 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
         reason, file = gate_reason or reason, report
     elif step == "warehouse":
         file = str(settings.data_dir / "logs" / "pipeline.log")
+    elif step == "open__indicators_disclosure_audit":
+        report = settings.data_dir / "reports" / run_id / "disclosure-audit.json"
+        if report.exists():
+            findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
+            reason = "; ".join(f["text"] for f in findings[:3]) + (
+                f"; and {len(findings) - 3} more" if len(findings) > 3 else ""
+            )
+            file = str(report)
     hint = NEXT_STEPS.get(step, "See the run's events in the Dagster UI.")
     return {
         "step": step,

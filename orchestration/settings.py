@@ -14,6 +14,9 @@
 | EFFEKT_UI_URL | http://localhost:3000 | the Dagster UI, for links in alerts |
 | EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING, EFFEKT_GATE_GAS_JUMP | 0.3, 0.05, 0.15 | quality gate thresholds (docs/quality-gate.md) |
 | EFFEKT_LANDING_WAIT_WARNING_HOURS | 6 | a landing folder without manifest.json for longer is a warning |
+| EFFEKT_PROTECTION_WIDTH | min_cell_citizens (5) | narrowest range a primary cell's count may be worked out to (docs/disclosure-control.md) |
+| EFFEKT_CITIZEN_PROTECTION_WIDTH | 1 | the same for a primary cell's citizens (1: never exactly) |
+| EFFEKT_SECONDARY_SUPPRESSION | on | off only for a drill: the audit then fails and nothing is published |
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ import json
 
 import dagster as dg
 
+from orchestration.alerts import step_failure
 from orchestration.publish import current_version
 from orchestration.settings import Settings
 from tests.conftest import KEY
@@ -54,5 +55,13 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
     # The report names the table, the cell and the count, and the range it can be narrowed to.
     assert {"table", "cell", "count", "smallest", "largest"} <= set(first_finding)
     assert first_finding["cell"]["org_unit_id"] in first_finding["text"]
+    # The alert an on-call engineer reads names the exposed cells and the report.
+    failed = next(
+        e for e in drill.all_events
+        if e.event_type_value == "STEP_FAILURE" and e.step_key == "open__indicators_disclosure_audit"
+    )  # fmt: skip
+    alert = step_failure(settings, drill.run_id, failed)
+    assert first_finding["text"] in alert["reason"]
+    assert alert["file"].endswith("disclosure-audit.json") and "report" in alert["next"]
     assert not drill.asset_materializations_for_node("published__current")
     assert current_version(settings) == published and checksums(published) == sums
