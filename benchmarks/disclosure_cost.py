@@ -45,12 +45,10 @@ settings = Settings(data_dir=Path(data))
 ingest_delivery(settings, Path(delivery), key.encode())
 run_dbt(settings, BUILD_ARGS)
 schema = "indicators"
-try:
+import orchestration
+if (Path(orchestration.__file__).parent / "disclosure").is_dir():
     from orchestration.disclosure import DisclosureRules
     from orchestration.disclosure.suppression import suppress
-except ImportError:
-    pass
-else:
     con = duckdb.connect(str(settings.warehouse))
     suppress(con, DisclosureRules())
     con.close()
@@ -76,6 +74,10 @@ Path(out).write_text(json.dumps(counts))
 
 def measure(code: Path, delivery: Path, workdir: Path) -> dict:
     out = workdir / "counts.json"
+    # The ingest moves what it loads into the archive: load a copy.
+    landed = workdir / "data" / "landing" / delivery.name
+    shutil.copytree(delivery, landed)
+    delivery = landed
     env = {**os.environ, "PYTHONPATH": str(code), "EFFEKT_DUCKDB_MEMORY_LIMIT": "8GB"}
     subprocess.run(
         [sys.executable, "-c", CHILD, str(workdir / "data"), str(delivery), str(out), KEY,

@@ -332,6 +332,8 @@ def _ranges(
         model.addRows(len(rows), rhs, rhs, csr.nnz, csr.indptr[:-1].astype(np.int32),
                       csr.indices.astype(np.int32), csr.data)  # fmt: skip
         seen = [np.full(len(variables), np.inf), np.full(len(variables), -np.inf)]
+        if required is not None:
+            _spread_out(model, np.nonzero(targets[variables])[0].astype(np.int32), seen)
         for j, i in enumerate(variables):
             if not targets[i]:
                 continue
@@ -350,6 +352,21 @@ def _ranges(
     for i in np.nonzero(suppressed)[0]:
         ranges.setdefault(int(i), (lowest[i], highest[i]))  # in no equation: its label alone
     return ranges
+
+
+def _spread_out(model, columns: np.ndarray, seen: list[np.ndarray]) -> None:
+    """Two solutions with every count in `columns` as small, then as large, as they can be
+    at the same time: between them most counts already show a wide range."""
+    if len(columns) < 2:
+        return
+    for direction in (1.0, -1.0):
+        model.changeColsCost(len(columns), columns, np.full(len(columns), direction))
+        model.run()
+        if model.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            solution = np.asarray(model.getSolution().col_value)
+            np.minimum(seen[0], solution, out=seen[0])
+            np.maximum(seen[1], solution, out=seen[1])
+        model.changeColsCost(len(columns), columns, np.zeros(len(columns)))
 
 
 def _seen(seen: list[np.ndarray], j: int) -> tuple[float, float]:

@@ -429,6 +429,18 @@ def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list
             return -math.inf
         return math.floor(seen_hi[j] + 1e-6) - math.ceil(seen_lo[j] - 1e-6)
 
+    # Two solutions for all counts at once first, each of them as low, then as high, as they
+    # can be together: most counts already span their width between the two.
+    if len(targets) > 1:
+        together = np.array([column[int(q)] for q in targets], dtype=np.int32)
+        for sense in (1.0, -1.0):
+            highs.changeColsCost(len(together), together, np.full(len(together), sense))
+            highs.run()
+            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                values = np.asarray(highs.getSolution().col_value)
+                np.minimum(seen_lo, values, out=seen_lo)
+                np.maximum(seen_hi, values, out=seen_hi)
+            highs.changeColsCost(len(together), together, np.zeros(len(together)))
     exposed = []
     for q in targets:
         j = column[int(q)]
