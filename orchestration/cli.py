@@ -247,7 +247,7 @@ def _print_outputs(settings: Settings, refresh) -> None:
     print(f"  refused deliveries with refusal.json:   {settings.quarantine_dir}")
     state = "built" if built else "unchanged: nothing new to build"
     print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
-    print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*")
+    print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*, as published: open.ind_*")
     current = settings.data_dir / "published" / "current"
     if refresh.published_version:
         print(f"Published version {refresh.published_version} (gate passed).")
