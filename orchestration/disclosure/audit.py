@@ -42,6 +42,11 @@ COUNTS = {
     "ind_data_quality": ["n_citizens", "rows_loaded", "rows_quarantined", "goals_due_followup",
                          "goals_without_due_followup"],
 }  # fmt: skip
+SOLVED = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
 # A key figure's value is a count of things, each one citizen's, when its unit says so.
 COUNTED_UNITS = {"cases", "interventions", "goals"}
 
@@ -387,6 +392,11 @@ def _bound(model, j: int, direction: float, seen: list[np.ndarray]) -> float:
     model.changeColCost(j, direction)
     model.run()
     status = model.getModelStatus()
+    if status not in SOLVED:
+        # Warm starts after an unbounded solve can leave the simplex without an answer.
+        model.clearSolver()
+        model.run()
+        status = model.getModelStatus()
     value = model.getInfo().objective_function_value
     if status == highspy.HighsModelStatus.kOptimal:
         solution = np.asarray(model.getSolution().col_value)

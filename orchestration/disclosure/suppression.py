@@ -48,6 +48,11 @@ COUNT_UNITS = "('cases', 'interventions', 'goals')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
 CITIZEN_CELLS = "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability')"
 GREEDY_ROUNDS = 5
+SOLVED = (
+    highspy.HighsModelStatus.kOptimal,
+    highspy.HighsModelStatus.kUnbounded,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible,
+)
 
 
 @dataclass
@@ -464,6 +469,11 @@ def _optimum(
     highs.changeColCost(column, sense)
     highs.run()
     status = highs.getModelStatus()
+    if status not in SOLVED:
+        # Warm starts after an unbounded solve can leave the simplex without an answer.
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
     objective = highs.getInfo().objective_function_value
     if status == highspy.HighsModelStatus.kOptimal:
         values = np.asarray(highs.getSolution().col_value)
