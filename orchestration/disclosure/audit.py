@@ -323,19 +323,20 @@ def _ranges(
     targets = counts["primary"].to_numpy()
     for _component, part in frame.groupby("component", sort=False):
         variables = np.unique(part["at"].to_numpy())
+        if not targets[variables].any():
+            continue  # no primary count to bound here
         column = pd.Series(np.arange(len(variables)), index=variables)
         rows, row_of = np.unique(part["eq"].to_numpy(), return_inverse=True)
         matrix = coo_matrix(
             (part["coef"].to_numpy(), (row_of, column[part["at"]].to_numpy())),
             shape=(len(rows), len(variables)),
-        ).tocsc()
+        ).tocsr()
         model = _Highs()
         model.setOptionValue("output_flag", False)
         model.addVars(len(variables), lowest[variables], highest[variables])
         rhs = -known_sum[rows]
-        csr = matrix.tocsr()
-        model.addRows(len(rows), rhs, rhs, csr.nnz, csr.indptr[:-1].astype(np.int32),
-                      csr.indices.astype(np.int32), csr.data)  # fmt: skip
+        model.addRows(len(rows), rhs, rhs, matrix.nnz, matrix.indptr[:-1].astype(np.int32),
+                      matrix.indices.astype(np.int32), matrix.data)  # fmt: skip
         seen = [np.full(len(variables), np.inf), np.full(len(variables), -np.inf)]
         if required is not None:
             _spread_out(model, np.nonzero(targets[variables])[0].astype(np.int32), seen)
