@@ -49,6 +49,14 @@ SOLVED = (
 )
 # A key figure's value is a count of things, each one citizen's, when its unit says so.
 COUNTED_UNITS = {"cases", "interventions", "goals"}
+# One model per component, re-solved with one cost changed at a time: the primal simplex
+# continues from the previous basis; presolve would discard it.
+HIGHS_OPTIONS = {
+    "output_flag": False,
+    "presolve": "off",
+    "solver": "simplex",
+    "simplex_strategy": 4,
+}
 
 
 @dataclass
@@ -332,7 +340,8 @@ def _ranges(
             shape=(len(rows), len(variables)),
         ).tocsr()
         model = _Highs()
-        model.setOptionValue("output_flag", False)
+        for option, value in HIGHS_OPTIONS.items():
+            model.setOptionValue(option, value)
         model.addVars(len(variables), lowest[variables], highest[variables])
         rhs = -known_sum[rows]
         model.addRows(len(rows), rhs, rhs, matrix.nnz, matrix.indptr[:-1].astype(np.int32),

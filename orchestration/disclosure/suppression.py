@@ -48,6 +48,9 @@ COUNT_UNITS = "('cases', 'interventions', 'goals')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
 CITIZEN_CELLS = "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability')"
 GREEDY_ROUNDS = 5
+# Each component is solved many times with one cost changed: the primal simplex goes on from
+# the last basis, which presolve would throw away (half the time at the demo's size).
+LP_OPTIONS = {"output_flag": False, "presolve": "off", "solver": "simplex", "simplex_strategy": 4}
 SOLVED = (
     highspy.HighsModelStatus.kOptimal,
     highspy.HighsModelStatus.kUnbounded,
@@ -384,6 +387,18 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
         shape=(n_q + system.n_rel,) * 2,
     )
     _, labels = connected_components(graph, directed=False)
+    # A count in no relation with a withheld term is bounded by its label alone: no LP needed
+    # (most primary counts, such as the citizens of a provider's cell, are).
+    in_relation = np.zeros(n_q, dtype=bool)
+    in_relation[system.qid[keep]] = True
+    alone = variables[~in_relation[variables] & dirty[system.cell[variables]]]
+    alone = alone[system.is_primary_cell[system.cell[alone]]]
+    required = np.where(system.measure[alone] == "n_citizens", rules.citizen_width,
+                        rules.protection_width)  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        width = np.floor(system.upper[alone] + 1e-6) - np.ceil(lower[alone] - 1e-6)
+    exposed = [int(q) for q in alone[width < required]]
+    variables = variables[in_relation[variables]]
     var_label = labels[variables]
     dirty_labels = np.unique(var_label[dirty[system.cell[variables]]])
     # Right-hand sides: the published terms moved over.
@@ -391,7 +406,6 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
         term_suppressed, 0.0, system.coef * np.nan_to_num(system.value[system.qid])
     )
     rhs = -np.bincount(system.rel, weights=published_part, minlength=system.n_rel)
-    exposed = []
     order = np.argsort(var_label, kind="stable")
     sorted_labels = var_label[order]
     starts = np.searchsorted(sorted_labels, dirty_labels, side="left")
@@ -414,7 +428,8 @@ def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list
     column = {int(q): i for i, q in enumerate(members)}
     rels, row_index = np.unique(system.rel[k], return_inverse=True)
     highs = _Highs()
-    highs.setOptionValue("output_flag", False)
+    for option, value in LP_OPTIONS.items():
+        highs.setOptionValue(option, value)
     highs.addVars(len(members), lower[members], system.upper[members])
     matrix = coo_matrix(
         (system.coef[k], (row_index, [column[int(q)] for q in system.qid[k]])),
