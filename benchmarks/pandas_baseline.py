@@ -18,6 +18,9 @@ RHO = 0.3
 CHANGE_DATE = pd.Timestamp("2017-05-15")
 INTERVAL, GRACE = 91, 14
 STEP = {"VUM": 1 / 4, "DIALOG": 1 / 9}
+# VUM2008's overall assessment is "a judgement, not an average" (DOMAIN.md) and VUM2 has none:
+# a family's `all` pools its themes only, so it means the same on both sides of the 2017 break.
+JUDGEMENTS = {("VUM", "overall")}
 
 
 class Staged:
@@ -233,7 +236,8 @@ def functional_ability(staged: Staged) -> pd.DataFrame:
                     & (prov["ended_on"].isna() | (prov["ended_on"] >= prov["prev_on"]))]  # fmt: skip
         by_provider = attribute(prov, anc, {"provider": "provider_org_unit_id"})
         both = pd.concat([by_authority, by_provider], ignore_index=True)[keys].drop_duplicates()
-        themed = pd.concat([both, both.assign(theme="all")], ignore_index=True)
+        judgement = pd.MultiIndex.from_frame(both[["family", "theme"]]).isin(JUDGEMENTS)
+        themed = pd.concat([both, both[~judgement].assign(theme="all")], ignore_index=True)
         for k in ("improved", "unchanged", "worsened"):
             themed[k] = themed["change"] == k
         out.append(themed.groupby([*CELL, "family", "theme"]).agg(

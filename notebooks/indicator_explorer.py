@@ -83,7 +83,7 @@ px.bar(
 areas
 
 # %% [markdown]
-# ## Functional-ability change over time (VUM, all themes)
+# ## Functional-ability change over time (VUM, all seven themes; the overall judgement apart)
 
 # %%
 change = con.execute(

@@ -100,10 +100,14 @@ TABLES = {
         ],
     ),
     "ind_functional_ability": (
-        "Change in functional ability: per citizen and theme, the latest assessment in the period against the previous one of the same instrument family and theme. Shares are of citizen-theme comparisons; theme 'all' is every theme of the family.",
+        "Change in functional ability: per citizen and theme, the latest assessment in the period against the previous one of the same instrument family and theme. Shares are of citizen-theme comparisons. Theme 'all' pools the family's themes (code list assessment_themes, kind 'theme'): VUM's seven and DIALOG's five, the same on both sides of the 2017 break. VUM2008's overall assessment (theme 'overall', kind 'judgement') is a judgement, not a theme: it has its own row, in periods with VUM2008 comparisons only, and is not pooled into 'all'.",
         [
             ("instrument_family", "varchar", "VUM (adults) or DIALOG (children and youth)."),
-            ("theme", "varchar", "Theme code of the family, or 'all'."),
+            (
+                "theme",
+                "varchar",
+                "Theme code of the family ('overall' is VUM2008's overall judgement), or 'all' (the family's themes, the judgement not among them).",
+            ),
             ("n_citizens", "bigint", "Distinct citizens with a comparison in the cell."),
             (
                 "pct_improved",

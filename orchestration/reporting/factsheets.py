@@ -336,6 +336,52 @@ def timeseries_section(published: Published, subject: Subject, lang: str) -> str
     return _section(t["timeseries"], _figure_html(fig, "chart-timeseries"), t["timeseries_note"])
 
 
+def theme_name(codes: pd.DataFrame, family: str, theme: str, lang: str) -> str:
+    """A functional-ability theme as the sheets name it; `all` says how many themes it pools,
+    so the reader sees that VUM2008's overall judgement is not among them."""
+    family_codes = codes[codes.instrument_family == family]
+    if theme == "all":
+        return TEXT[lang]["all_themes"].format(n=int((family_codes.kind == "theme").sum()))
+    match = family_codes[family_codes.theme == theme]
+    return str(match.iloc[0][f"label_{lang}"]) if len(match) else theme
+
+
+def functional_timeseries_section(published: Published, subject: Subject, lang: str) -> str:
+    """Improved functional ability per quarter, across the 2017 break: each family's pooled
+    themes, and VUM2008's overall judgement as a line of its own that ends at the break."""
+    t = TEXT[lang]
+    fa = published.rows("ind_functional_ability", subject, period_type="quarter")
+    codes = published.codes["assessment_themes"]
+    judgements = codes[codes.kind == "judgement"]
+    lines = [(family, "all") for family in ("VUM", "DIALOG")]
+    lines += list(judgements[["instrument_family", "theme"]].itertuples(index=False, name=None))
+    traces = []
+    for family, theme in lines:
+        series = fa[(fa.instrument_family == family) & (fa.theme == theme)].sort_values(
+            "period_start"
+        )
+        if series.empty:
+            continue
+        name = f"{family}: {theme_name(codes, family, theme, lang)}"
+        values = [
+            None if s else float(v)
+            for s, v in zip(series.is_suppressed, series.pct_improved, strict=True)
+        ]
+        traces.append(go.Scatter(
+            x=series.period_start, y=values, name=name, mode="lines+markers", connectgaps=False,
+            customdata=[f"{family}|{theme}|{label}" for label in series.period_label],
+            line={"width": 3 if theme == "all" else 1.5, "dash": "solid" if theme == "all" else "dot"},
+            hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
+        ))  # fmt: skip
+    fig = go.Figure(traces)
+    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time()).timestamp() * 1000,
+                  line_dash="dash", line_color="#6d4c41",
+                  annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
+    fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=340)
+    return _section(t["functional_timeseries"], _figure_html(fig, "chart-functional-timeseries"),
+                    t["functional_timeseries_note"])  # fmt: skip
+
+
 def functional_section(published: Published, subject: Subject, lang: str) -> str:
     t = TEXT[lang]
     rows = published.rows(
@@ -347,16 +393,9 @@ def functional_section(published: Published, subject: Subject, lang: str) -> str
     labels, keys = [], []
     data = {k: [] for k in ("improved", "unchanged", "worsened")}
     for row in rows.itertuples():
-        name = (
-            t["all"]
-            if row.theme == "all"
-            else (
-                getattr(row, f"label_{lang}")
-                if pd.notna(getattr(row, f"label_{lang}"))
-                else row.theme
-            )
+        label = (
+            f"{row.instrument_family}: {theme_name(codes, row.instrument_family, row.theme, lang)}"
         )
-        label = f"{row.instrument_family}: {name}"
         labels.append(f"{label} ({mark(row, lang)})" if row.is_suppressed else label)
         keys.append(f"{row.instrument_family}|{row.theme}")
         for k in data:
@@ -486,6 +525,7 @@ def fact_sheet_html(published: Published, subject: Subject, lang: str = "da") ->
         goal_type_section(published, subject, lang),
         timeseries_section(published, subject, lang),
         functional_section(published, subject, lang),
+        functional_timeseries_section(published, subject, lang),
         key_figures_section(published, subject, lang),
         data_quality_section(published, subject, lang),
     ]

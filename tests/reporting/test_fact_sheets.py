@@ -106,6 +106,15 @@ def test_figures_on_the_administration_sheet_equal_the_published_indicators(repo
     assert shown["ind_key_figures|2019Q2|active_cases|value"] == fmt(key_figure.value[0], "da")
 
 
+def test_the_functional_ability_chart_names_what_all_pools_and_the_judgement_apart(reported):
+    """VUM's total reads "alle 7 temaer", the dialogue ruler's "alle 5 temaer"; VUM2008's
+    overall assessment is labelled a judgement, not counted among the themes."""
+    page = (reported.sheets / "administration.html").read_text(encoding="utf-8")
+    assert "VUM: alle 7 temaer" in page and "DIALOG: alle 5 temaer" in page
+    assert "Samlet vurdering (helhedsvurdering)" in page
+    assert "helhedsvurdering, ikke et tema" in page  # the note says why
+
+
 def test_a_suppressed_cell_is_shown_as_suppressed_never_as_zero(reported):
     """Too few citizens reads "<5"; withheld to protect such a cell reads "–", and the page
     says what that means."""

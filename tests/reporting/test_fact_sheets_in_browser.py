@@ -1,5 +1,7 @@
 """A leader's view: the fact sheet opens in a browser, every chart draws, and shows what was published."""
 
+import pandas as pd
+
 from tests.conftest import ARTIFACTS
 from tests.reporting.test_fact_sheets import published_rows
 
@@ -14,7 +16,8 @@ def test_the_fact_sheet_draws_every_chart_without_errors(reported, browser):
     browser.get((reported.sheets / "administration.html").as_uri())
     charts = browser.execute_script(CHART_DATA)
     assert {c["id"] for c in charts} == {
-        "chart-goal-attainment", "chart-goal-types", "chart-timeseries", "chart-functional"
+        "chart-goal-attainment", "chart-goal-types", "chart-timeseries", "chart-functional",
+        "chart-functional-timeseries",
     }  # fmt: skip
     assert all(c["drawn"] for c in charts)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -43,3 +46,31 @@ def test_the_barometer_opens_and_links_to_the_sheets(reported, browser):
     assert "administration.html" in links
     assert all((reported.sheets / link).exists() for link in links if link.endswith(".html"))
     browser.save_screenshot(str(ARTIFACTS / "barometer.png"))
+
+
+def test_the_functional_ability_series_pools_the_same_themes_across_the_break(reported, browser):
+    """Each point of VUM's line is the published `all` figure, which pools the seven themes on
+    both sides of May 2017; the overall judgement is a line of its own, before the break only."""
+    browser.get((reported.sheets / "administration.html").as_uri())
+    chart = next(c for c in browser.execute_script(CHART_DATA)
+                 if c["id"] == "chart-functional-timeseries")  # fmt: skip
+    points = {
+        key: y
+        for trace in chart["traces"]
+        for key, y in zip(trace["customdata"], trace["y"], strict=True)
+    }
+    rows = published_rows(reported.version, """
+        select instrument_family, theme, period_label, period_start, pct_improved, is_suppressed
+        from main.ind_functional_ability
+        where org_level = 1 and org_role = 'provider' and period_type = 'quarter'
+          and (theme = 'all' or theme = 'overall')""")  # fmt: skip
+    assert set(rows.theme) == {"all", "overall"}
+    assert len(points) == len(rows)
+    for row in rows.itertuples():
+        y = points[f"{row.instrument_family}|{row.theme}|{row.period_label}"]
+        assert y is None if row.is_suppressed else abs(y - row.pct_improved) < 1e-9
+    vum_all = rows[(rows.instrument_family == "VUM") & (rows.theme == "all")]
+    overall = rows[rows.theme == "overall"]
+    assert vum_all.period_start.max() > overall.period_start.max()
+    # VUM2 has no overall judgement: its last quarter is the one VUM2 began in.
+    assert pd.Timestamp(overall.period_start.max()) <= pd.Timestamp("2017-04-01")

@@ -2,10 +2,13 @@
 
 import json
 import re
+import shutil
 
 import dagster as dg
+import duckdb
 import pytest
 
+from orchestration.settings import Settings
 from orchestration.warehouse import DBT_PROJECT_DIR, run_dbt
 
 
@@ -21,6 +24,27 @@ def test_dbt_unit_tests_on_hand_computed_fixtures_pass(warehouse):
     output = run_dbt(warehouse.settings, ["test", "--select", "test_type:unit"])
     passed = re.search(r"PASS=(\d+) WARN=\d+ ERROR=(\d+)", output)
     assert int(passed[1]) >= 11 and passed[2] == "0"
+
+
+def test_a_code_list_that_gained_a_column_is_recreated_by_the_next_build(warehouse, tmp_path):
+    """A release that adds a column to a code list (`assessment_themes.kind`) must not break the
+    next daily run of a warehouse built before it: seeds are recreated, not appended to."""
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.warehouse.parent.mkdir(parents=True)
+    shutil.copy(warehouse.settings.warehouse, settings.warehouse)
+    shutil.copytree(warehouse.settings.raw_dir, settings.raw_dir)  # attached read-only by dbt
+    con = duckdb.connect(str(settings.warehouse))
+    con.execute(
+        "alter table codes.assessment_themes drop column kind"
+    )  # as an older release left it
+    con.close()
+    run_dbt(settings, ["seed", "--select", "assessment_themes"])
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    kinds = con.execute(
+        "select theme, kind from codes.assessment_themes where theme = 'overall'"
+    ).fetchall()
+    con.close()
+    assert kinds == [("overall", "judgement")]
 
 
 def test_every_model_seed_and_column_is_described(manifest):

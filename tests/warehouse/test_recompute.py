@@ -35,6 +35,34 @@ def test_every_published_cell_equals_the_independent_recomputation(warehouse, st
     assert hidden[numeric].isna().all().all()
 
 
+def test_vum_all_pools_the_seven_themes_on_both_sides_of_the_break(warehouse, staged, monkeypatch):
+    """Every period, unit and role: VUM's `all` is the recomputation without the overall
+    judgement. Pooling the judgement, as VUM2008 periods once did, would change cells: the test
+    data can tell the two rules apart, and only in periods that began before the break."""
+    published = warehouse.table("indicators.ind_functional_ability")
+
+    def vum_all(df: pd.DataFrame) -> pd.DataFrame:
+        return df[(df["instrument_family"] == "VUM") & (df["theme"] == "all")]
+
+    shown = vum_all(published)
+    assert set(shown["org_role"]) == {"authority", "provider"}
+    expected = vum_all(recompute.compute("ind_functional_ability", staged))
+    assert not recompute.disagreements("ind_functional_ability", shown, expected)
+    # The judgement has its own row, only where VUM2008 was in use.
+    overall = published[published["theme"] == "overall"]
+    assert len(overall) and (pd.to_datetime(overall["period_start"]) < "2017-05-15").all()
+
+    monkeypatch.setattr(recompute, "JUDGEMENTS", set())
+    pooled = vum_all(recompute.compute("ind_functional_ability", staged))
+    found = recompute.disagreements("ind_functional_ability", shown, pooled)
+    assert "one_side_only" not in found
+    shares = [found[m] for m in ("pct_improved", "pct_unchanged", "pct_worsened") if m in found]
+    assert shares, "pooling the judgement changes no published VUM `all` share"
+    labels = set(pd.concat(shares)["period_label"])
+    starts = published[published["period_label"].isin(labels)]["period_start"]
+    assert (pd.to_datetime(starts) < "2017-05-15").all()
+
+
 def test_a_level_2_row_aggregates_citizens_not_unit_averages(warehouse, staged):
     """The operating area's attainment is the mean over its citizens, which differs from the
     mean of its units' averages; the published row equals the former."""

@@ -1,7 +1,8 @@
 -- Change in functional ability per instrument family and theme: per citizen and theme the
 -- latest assessment in the period against the previous one (DOMAIN.md). Counts for the
 -- authority unit of the assessment's case and for the providers of that case's interventions
--- that ran between the two assessments.
+-- that ran between the two assessments. Theme `all` pools the family's themes; VUM2008's
+-- overall assessment keeps a row of its own.
 {%- set fa_columns = ['period_type', 'period_label', 'citizen_key', 'instrument_family', 'theme',
     'change_class', 'crosses_data_break'] %}
 {%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id', 'instrument_family'] %}
@@ -22,6 +23,13 @@ periods as (
 
 interventions as (
     select * from {{ ref('stg_interventions') }}
+),
+
+-- The themes a family's `all` pools: VUM's seven and DIALOG's five. VUM2008's overall
+-- assessment is a judgement, not a theme, and VUM2 has none: pooling it would change what
+-- `all` means at the 2017 break.
+pooled_themes as (
+    select instrument_family, theme from {{ ref('assessment_themes') }} where kind = 'theme'
 ),
 
 latest_in_period as (
@@ -78,16 +86,19 @@ theme_cells as (
     group by {{ key_columns | join(', ') }}, theme
 ),
 
--- All themes together: every comparison, each citizen once.
+-- All themes together: every comparison of a pooled theme, each citizen once.
 family_cells as (
     select
-        {{ key_columns | join(', ') }},
+        {% for column in key_columns %}distinct_comparisons.{{ column }}, {% endfor %}
         'all' as theme,
         count(*) as n_comparisons,
-        count(distinct citizen_key) as n_citizens,
+        count(distinct distinct_comparisons.citizen_key) as n_citizens,
         {{ change_counts }}
     from distinct_comparisons
-    group by {{ key_columns | join(', ') }}
+    inner join pooled_themes
+        on pooled_themes.instrument_family = distinct_comparisons.instrument_family
+        and pooled_themes.theme = distinct_comparisons.theme
+    group by {% for column in key_columns %}distinct_comparisons.{{ column }}{{ ", " if not loop.last }}{% endfor %}
 ),
 
 counted_cells as (
