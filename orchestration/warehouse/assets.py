@@ -3,7 +3,10 @@
 dbt sources are the ingest's raw assets, so lineage runs from a delivery to every indicator.
 """
 
+import fcntl
+import os
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,8 +30,28 @@ dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_D
 
 
 def ensure_manifest(project: DbtProject = dbt_project) -> Path:
-    """Parse the dbt project when its manifest is missing or older than any project file."""
+    """Parse the dbt project when its manifest is missing or older than any project file.
+
+    Processes that load the code location at once (the UI's code server, `effekt run`, test
+    workers) take turns: one parses into a folder of its own and moves the manifest into place
+    whole, so no process ever reads half of it."""
     manifest = project.manifest_path
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_current(manifest):
+            return manifest
+        with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
+            subprocess.run(
+                [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
+                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--quiet"],
+                check=True, cwd=DBT_PROJECT_DIR,
+            )  # fmt: skip
+            os.replace(Path(scratch) / manifest.name, manifest)
+    return manifest
+
+
+def _manifest_is_current(manifest: Path) -> bool:
     sources = [
         p
         for folder in (DBT_PROJECT_DIR, DBT_PROJECT_DIR.parent / "orchestration" / "contract")
@@ -36,13 +59,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
         if p.suffix in (".sql", ".yml", ".yaml", ".csv") and "target" not in p.parts
     ]
     newest = max(p.stat().st_mtime for p in sources)
-    if not manifest.exists() or manifest.stat().st_mtime < newest:
-        subprocess.run(
-            [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(manifest.parent), "--quiet"],
-            check=True, cwd=DBT_PROJECT_DIR,
-        )  # fmt: skip
-    return manifest
+    return manifest.exists() and manifest.stat().st_mtime >= newest
 
 
 class EffektDbtTranslator(DagsterDbtTranslator):

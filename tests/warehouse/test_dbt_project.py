@@ -1,8 +1,11 @@
 """The dbt project: its unit tests pass, everything is documented, contracts hold, SQL is portable."""
 
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
 import duckdb
@@ -10,6 +13,7 @@ import pytest
 
 from orchestration.settings import Settings
 from orchestration.warehouse import DBT_PROJECT_DIR, run_dbt
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +130,28 @@ def test_dbt_models_are_dagster_assets_downstream_of_the_ingest():
     audit = dg.AssetCheckKey(dg.AssetKey(["open", "indicators"]), "disclosure_audit")
     assert audit in graph.asset_check_keys
     assert defs.resolve_job_def("daily_refresh") is not None
+
+
+def test_processes_loading_the_code_location_at_once_never_read_half_a_manifest():
+    """The UI's code server, `effekt run` and test workers load the definitions at the same
+    time; a stale manifest is parsed by one of them while the others wait, and moved in whole."""
+    from orchestration.warehouse.assets import dbt_project
+
+    manifest = dbt_project.manifest_path
+    os.utime(manifest, (0, 0))  # older than every project file: each process wants to parse
+    load = "import orchestration.warehouse.assets as a; print(len(a.dbt_project.manifest_path.read_bytes()))"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", load],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
+    assert len({out for out, _ in results}) == 1
+    assert json.loads(manifest.read_text())["nodes"]
+    assert not list(manifest.parent.glob(".parse-*"))  # no scratch folder left behind
