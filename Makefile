@@ -23,8 +23,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Test files run in parallel, one worker per core (pytest-xdist); a file's tests stay together,
+# so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Re-resolve the pinned versions after changing pyproject.toml.
 lock:
