@@ -23,8 +23,9 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
         monkeypatch.delenv(variable, raising=False)
     from orchestration.definitions import defs
 
-    def run(extract_at: dt.date):
-        _land(settings, tmp_path / "store", extract_at)
+    def run(extract_at: dt.date | None):
+        if extract_at:
+            _land(settings, tmp_path / "store", extract_at)
         return defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
@@ -38,7 +39,8 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
     sums = checksums(published)
 
     monkeypatch.setenv("EFFEKT_SECONDARY_SUPPRESSION", "off")
-    drill = run(dt.date(2019, 6, 30))
+    later = _land(settings, tmp_path / "store", dt.date(2019, 6, 30))
+    drill = run(None)
     assert not drill.success
     evaluations = [
         e.event_specific_data
@@ -65,3 +67,14 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
     assert alert["file"].endswith("disclosure-audit.json") and "report" in alert["next"]
     assert not drill.asset_materializations_for_node("published__current")
     assert current_version(settings) == published and checksums(published) == sums
+
+    # Switched back on, the next run needs no new delivery: the gated one is built again,
+    # suppressed, audited and published.
+    monkeypatch.setenv("EFFEKT_SECONDARY_SUPPRESSION", "on")
+    again = run(None)
+    assert again.success
+    republished = current_version(settings)
+    assert republished != published
+    manifest = json.loads((republished / "manifest.json").read_text())
+    assert manifest["disclosure_audit"]["passed"] is True
+    assert [d["delivery_id"] for d in manifest["deliveries"] if d["is_current"]] == [later]
