@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,17 +192,24 @@ class Reported:
 
 
 @pytest.fixture(scope="session")
-def reported(operated, tmp_path_factory) -> Reported:
+def reported(operated, tmp_path_factory) -> Iterator[Reported]:
     """Targets from a file of our own: the 300 test citizens spread thin over 20 units."""
     from orchestration.pipeline import run_backfill
 
     targets = yaml.safe_load(TARGETS_FILE.read_text()) | {"min_citizens_for_unit_sheet": 5}
     path = tmp_path_factory.mktemp("targets") / "targets.yaml"
     path.write_text(yaml.safe_dump(targets))
+    before = os.environ.get("EFFEKT_BAROMETER_TARGETS")
     os.environ["EFFEKT_BAROMETER_TARGETS"] = str(path)
-    [run] = run_backfill(operated.settings, QUARTER, QUARTER, progress=None)
-    assert run.success, run.error
-    return Reported(
-        operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
-        current_version(operated.settings),
-    )  # fmt: skip
+    try:
+        [run] = run_backfill(operated.settings, QUARTER, QUARTER, progress=None)
+        assert run.success, run.error
+        yield Reported(
+            operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
+            current_version(operated.settings),
+        )  # fmt: skip
+    finally:  # the worker's other test files run with the default targets
+        if before is None:
+            os.environ.pop("EFFEKT_BAROMETER_TARGETS", None)
+        else:
+            os.environ["EFFEKT_BAROMETER_TARGETS"] = before

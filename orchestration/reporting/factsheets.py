@@ -73,6 +73,9 @@ class Published:
             codes = {c: con.execute(f"select * from codes.{c}").df() for c in CODE_TABLES}
         finally:
             con.close()
+        themes = codes["assessment_themes"]
+        if "kind" not in themes:  # a version published before the code list said which is which
+            themes["kind"] = themes["theme"].map({"overall": "judgement"}).fillna("theme")
         manifest = json.loads((version / "manifest.json").read_text())
         if not (tables["ind_goal_attainment"]["period_label"] == quarter.label).any():
             raise NothingToReport(
@@ -329,7 +332,7 @@ def timeseries_section(published: Published, subject: Subject, lang: str) -> str
             hovertemplate="%{customdata}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
         ))  # fmt: skip
     fig = go.Figure(traces)
-    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time()).timestamp() * 1000,
+    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time(), dt.UTC).timestamp() * 1000,
                   line_dash="dash", line_color="#6d4c41",
                   annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
     fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=380)
@@ -355,16 +358,19 @@ def functional_timeseries_section(published: Published, subject: Subject, lang: 
     judgements = codes[codes.kind == "judgement"]
     lines = [(family, "all") for family in ("VUM", "DIALOG")]
     lines += list(judgements[["instrument_family", "theme"]].itertuples(index=False, name=None))
+    # Every quarter on the axis: a quarter without a row is a gap in the line, not bridged.
+    quarters = fa[["period_start", "period_label"]].drop_duplicates().sort_values("period_start")
     traces = []
     for family, theme in lines:
-        series = fa[(fa.instrument_family == family) & (fa.theme == theme)].sort_values(
-            "period_start"
-        )
-        if series.empty:
+        rows = fa[(fa.instrument_family == family) & (fa.theme == theme)]
+        if rows.empty:
             continue
+        series = quarters.merge(rows, on=["period_start", "period_label"], how="left")
+        if theme != "all":  # the judgement's line ends where VUM2008 ended
+            series = series[series.period_start <= rows.period_start.max()]
         name = f"{family}: {theme_name(codes, family, theme, lang)}"
         values = [
-            None if s else float(v)
+            None if pd.isna(s) or s else float(v)
             for s, v in zip(series.is_suppressed, series.pct_improved, strict=True)
         ]
         traces.append(go.Scatter(
@@ -374,7 +380,7 @@ def functional_timeseries_section(published: Published, subject: Subject, lang: 
             hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
         ))  # fmt: skip
     fig = go.Figure(traces)
-    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time()).timestamp() * 1000,
+    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time(), dt.UTC).timestamp() * 1000,
                   line_dash="dash", line_color="#6d4c41",
                   annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
     fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=340)

@@ -53,18 +53,19 @@ TEXT: dict[str, dict[str, str]] = {
         "functional_note": (
             "Andelen af borgere, hvis behov for støtte er faldet (forbedret), uændret eller steget "
             "(forværret) mellem to udredninger, seneste fire kvartaler. VUM for voksne, "
-            'dialogredskabet for børn. "Alle temaer" samler VUM\'s syv temaer (dialogredskabets '
-            "fem) på begge sider af databruddet; VUM2008's samlede vurdering er en "
-            "helhedsvurdering, ikke et tema, og vises for sig."
+            "dialogredskabet for børn. \u201cAlle 7 temaer\u201d samler VUM's syv temaer "
+            "(dialogredskabets fem) på begge sider af databruddet; VUM2008's samlede vurdering er "
+            "en helhedsvurdering, ikke et tema, og vises for sig."
         ),
         "all_themes": "alle {n} temaer",
         "functional_timeseries": "Forbedret funktionsevne over tid",
         "functional_timeseries_note": (
-            "Andelen af borgere med forbedret funktionsevne pr. kvartal, alle temaer. Den "
-            "stiplede linje er databruddet i maj 2017: VUM2's delemner er omregnet til VUM2008's "
-            "syv temaer, så linjen betyder det samme på begge sider. Den prikkede linje er "
-            "VUM2008's samlede vurdering, som VUM2 ikke har. Huller er kvartaler med færre end "
-            "fem borgere."
+            "Andelen af borgernes sammenligninger pr. tema, der viser forbedret funktionsevne, "
+            "kvartal for kvartal over alle temaer. Den stiplede linje er databruddet i maj 2017: "
+            "VUM2's delemner er omregnet til VUM2008's syv temaer, så linjen samler de samme "
+            "temaer på begge sider. Den prikkede linje er VUM2008's samlede vurdering, som VUM2 "
+            "ikke har. Huller er kvartaler uden tal eller med et skjult tal (færre end fem "
+            "borgere, eller skjult for at beskytte et andet tal)."
         ),
         "improved": "Forbedret",
         "unchanged": "Uændret",
@@ -144,18 +145,19 @@ TEXT: dict[str, dict[str, str]] = {
         "functional_note": (
             "The share of citizens whose need for support fell (improved), stayed (unchanged) or "
             "rose (worsened) between two assessments, last four quarters. VUM for adults, the "
-            'dialogue ruler for children. "All themes" pools VUM\'s seven themes (the dialogue '
-            "ruler's five) on both sides of the data break; VUM2008's overall assessment is a "
-            "judgement, not a theme, and is shown on its own."
+            "dialogue ruler for children. \u201cAll 7 themes\u201d pools VUM's seven themes (the "
+            "dialogue ruler's five) on both sides of the data break; VUM2008's overall assessment "
+            "is a judgement, not a theme, and is shown on its own."
         ),
         "all_themes": "all {n} themes",
         "functional_timeseries": "Improved functional ability over time",
         "functional_timeseries_note": (
-            "The share of citizens whose functional ability improved, per quarter, all themes. "
-            "The dashed line is the May 2017 data break: VUM2's sub-themes are mapped onto "
-            "VUM2008's seven themes, so the line means the same on both sides. The dotted line is "
-            "VUM2008's overall assessment, which VUM2 does not have. Gaps are quarters with fewer "
-            "than five citizens."
+            "The share of citizens' theme comparisons that show improved functional ability, "
+            "quarter by quarter over all themes. The dashed line is the May 2017 data break: "
+            "VUM2's sub-themes are mapped onto VUM2008's seven themes, so the line pools the same "
+            "themes on both sides. The dotted line is VUM2008's overall assessment, which VUM2 "
+            "does not have. Gaps are quarters with no figure or a withheld one (fewer than five "
+            "citizens, or withheld to protect another)."
         ),
         "improved": "Improved",
         "unchanged": "Unchanged",
@@ -192,6 +194,5 @@ LANGUAGES = tuple(TEXT)
 # Every section with figures says what "–" for a withheld figure means.
 for _text in TEXT.values():
     for _note in ("goal_attainment_note", "table_note", "goal_types_note", "timeseries_note",
-                  "functional_note", "functional_timeseries_note", "key_figures_note",
-                  "data_quality_note"):  # fmt: skip
+                  "functional_note", "key_figures_note", "data_quality_note"):  # fmt: skip
         _text[_note] = f"{_text[_note]} {_text['withheld_note']}"

@@ -1,7 +1,6 @@
 """The dbt project: its unit tests pass, everything is documented, contracts hold, SQL is portable."""
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -132,14 +131,19 @@ def test_dbt_models_are_dagster_assets_downstream_of_the_ingest():
     assert defs.resolve_job_def("daily_refresh") is not None
 
 
-def test_processes_loading_the_code_location_at_once_never_read_half_a_manifest():
+def test_processes_loading_the_code_location_at_once_never_read_half_a_manifest(tmp_path):
     """The UI's code server, `effekt run` and test workers load the definitions at the same
-    time; a stale manifest is parsed by one of them while the others wait, and moved in whole."""
-    from orchestration.warehouse.assets import dbt_project
-
-    manifest = dbt_project.manifest_path
-    os.utime(manifest, (0, 0))  # older than every project file: each process wants to parse
-    load = "import orchestration.warehouse.assets as a; print(len(a.dbt_project.manifest_path.read_bytes()))"
+    time; a missing or stale manifest is parsed by one of them while the others wait, and moved
+    in whole: exactly one parse, and every process reads the same complete manifest."""
+    manifest = tmp_path / "target" / "manifest.json"
+    load = (
+        "import logging, sys; from pathlib import Path\n"
+        "logging.basicConfig(level=logging.INFO, stream=sys.stderr)\n"
+        "from orchestration.warehouse.assets import ensure_manifest\n"
+        "import json\n"
+        f"path = ensure_manifest(Path({str(manifest)!r}))\n"
+        "print(json.loads(path.read_text())['metadata']['invocation_id'])\n"
+    )
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", load],
@@ -152,6 +156,15 @@ def test_processes_loading_the_code_location_at_once_never_read_half_a_manifest(
     ]
     results = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0], [err[-2000:] for _, err in results]
-    assert len({out for out, _ in results}) == 1
+    assert sum(err.count("parsing it") for _, err in results) == 1
+    assert len({out for out, _ in results}) == 1  # one manifest, read whole by all three
     assert json.loads(manifest.read_text())["nodes"]
+    assert (manifest.parent / "partial_parse.msgpack").exists()
     assert not list(manifest.parent.glob(".parse-*"))  # no scratch folder left behind
+    # Current now: read, not parsed, and no lock taken (a read-only checkout loads too).
+    (manifest.parent / ".parse.lock").unlink(missing_ok=True)
+    again = subprocess.run([sys.executable, "-c", load], cwd=REPO, capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert again.returncode == 0 and "parsing it" not in again.stderr
+    assert again.stdout == results[0][0]
+    assert not (manifest.parent / ".parse.lock").exists()
