@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
+import textwrap
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +27,7 @@ __all__ = ["AlertSink", "FileAlertSink", "WebhookAlertSink", "alerts_file", "rea
 
 log = logging.getLogger("effekt.alerts")
 UI_URL = "EFFEKT_UI_URL"  # where people open the Dagster UI, for links in alerts
+SUMMARY_WIDTH = 300  # characters in an alert's one-line summary
 
 
 class AlertSink(dg.ConfigurableResource):
@@ -199,9 +201,12 @@ def build_alert(
         "file": first.get("file"),
         "next": first.get("next"),
         "failed_steps": steps,
-        "summary": f"{job_name} run {run_id[:8]} failed in {where}: {first.get('reason', '')}"[
-            :300
-        ],
+        # One line for a chat or a pager: cut at a word, marked, never mid-word.
+        "summary": textwrap.shorten(
+            f"{job_name} run {run_id[:8]} failed in {where}: {first.get('reason', '')}",
+            SUMMARY_WIDTH,
+            placeholder=" \u2026 (effekt status has the rest)",
+        ),
         "run_message": _mask(run_message.strip())[:500],
         "report": str(report) if reports.exists() else None,
         "run_url": f"{ui}/runs/{run_id}",

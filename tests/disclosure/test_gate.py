@@ -5,7 +5,7 @@ import json
 
 import dagster as dg
 
-from orchestration.alerts import step_failure
+from orchestration.alerts import SUMMARY_WIDTH, build_alert, step_failure
 from orchestration.publish import current_version
 from orchestration.settings import Settings
 from tests.conftest import KEY
@@ -65,6 +65,13 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
     alert = step_failure(settings, drill.run_id, failed)
     assert first_finding["text"] in alert["reason"]
     assert alert["file"].endswith("disclosure-audit.json") and "report" in alert["next"]
+    # Its one-line summary is cut at a word and says so: the reasons run to many cells.
+    summary = build_alert(settings, drill.run_id, "daily_refresh", {}, [failed])["summary"]
+    assert len(summary) <= SUMMARY_WIDTH and summary.endswith("\u2026 (effekt status has the rest)")
+    assert (
+        summary.removesuffix(" \u2026 (effekt status has the rest)")
+        in f"daily_refresh run {drill.run_id[:8]} failed in open__indicators_disclosure_audit: {alert['reason']}"
+    )
     assert not drill.asset_materializations_for_node("published__current")
     assert current_version(settings) == published and checksums(published) == sums
 
