@@ -393,8 +393,7 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
     in_relation[system.qid[keep]] = True
     alone = variables[~in_relation[variables] & dirty[system.cell[variables]]]
     alone = alone[system.is_primary_cell[system.cell[alone]]]
-    required = np.where(system.measure[alone] == "n_citizens", rules.citizen_width,
-                        rules.protection_width)  # fmt: skip
+    required = _required_width(system, rules, alone)
     with np.errstate(invalid="ignore"):
         width = np.floor(system.upper[alone] + 1e-6) - np.ceil(lower[alone] - 1e-6)
     exposed = [int(q) for q in alone[width < required]]
@@ -462,9 +461,8 @@ def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list
                 np.maximum(seen_hi, values, out=seen_hi)
             highs.changeColsCost(len(together), together, np.zeros(len(together)))
     exposed = []
-    for q in targets:
+    for q, required in zip(targets, _required_width(system, rules, targets), strict=True):
         j = column[int(q)]
-        required = _required_width(system, rules, int(q))
         if spread(j) >= required:
             continue
         hi = -_optimum(highs, j, -1.0, seen_lo, seen_hi)
@@ -505,12 +503,12 @@ def _optimum(
     return objective
 
 
-def _required_width(system: _System, rules: DisclosureRules, q: int) -> float:
+def _required_width(system: _System, rules: DisclosureRules, qs: np.ndarray) -> np.ndarray:
     """Counts need a range at least `protection_width` wide; a citizen count, whose label
     already says "fewer than threshold", a range at least `citizen_width` wide."""
-    if system.measure[q] == "n_citizens":
-        return rules.citizen_width
-    return rules.protection_width
+    return np.where(
+        system.measure[qs] == "n_citizens", rules.citizen_width, rules.protection_width
+    ).astype(float)
 
 
 def _partners(

@@ -331,12 +331,18 @@ def timeseries_section(published: Published, subject: Subject, lang: str) -> str
             customdata=series.period_label, line={"width": 3 if theme == "all" else 1.5},
             hovertemplate="%{customdata}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
         ))  # fmt: skip
+    fig = _percent_over_time(traces, lang, height=380)
+    return _section(t["timeseries"], _figure_html(fig, "chart-timeseries"), t["timeseries_note"])
+
+
+def _percent_over_time(traces: list, lang: str, height: int) -> go.Figure:
+    """Quarterly shares (0-100%) with the May 2017 data break marked."""
     fig = go.Figure(traces)
     fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time(), dt.UTC).timestamp() * 1000,
                   line_dash="dash", line_color="#6d4c41",
-                  annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
-    fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=380)
-    return _section(t["timeseries"], _figure_html(fig, "chart-timeseries"), t["timeseries_note"])
+                  annotation_text=TEXT[lang]["data_break"], annotation_position="top")  # fmt: skip
+    fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=height)
+    return fig
 
 
 def theme_name(codes: pd.DataFrame, family: str, theme: str, lang: str) -> str:
@@ -379,11 +385,7 @@ def functional_timeseries_section(published: Published, subject: Subject, lang: 
             line={"width": 3 if theme == "all" else 1.5, "dash": "solid" if theme == "all" else "dot"},
             hovertemplate="%{x|%Y-%m}: %{y:.1f}%<extra>" + html.escape(name) + "</extra>",
         ))  # fmt: skip
-    fig = go.Figure(traces)
-    fig.add_vline(x=dt.datetime.combine(DATA_BREAK, dt.time(), dt.UTC).timestamp() * 1000,
-                  line_dash="dash", line_color="#6d4c41",
-                  annotation_text=t["data_break"], annotation_position="top")  # fmt: skip
-    fig.update_layout(yaxis={"range": [0, 100], "ticksuffix": "%"}, height=340)
+    fig = _percent_over_time(traces, lang, height=340)
     return _section(t["functional_timeseries"], _figure_html(fig, "chart-functional-timeseries"),
                     t["functional_timeseries_note"])  # fmt: skip
 
