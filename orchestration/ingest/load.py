@@ -91,6 +91,11 @@ def raw_ddl(raw: str = "raw") -> str:
         f"""create table if not exists {raw}.citizen_pseudonyms (
             cpr varchar primary key, citizen_key varchar not null, birth_year integer,
             sex varchar, is_replacement_number boolean)""",
+        # What each delivery changed against the one before it (by extract time): per entity
+        # and key, a row that is new, changed (same key, other content) or gone.
+        f"""create table if not exists {raw}.changes (
+            delivery_id varchar, previous_delivery_id varchar, entity varchar, key varchar,
+            change varchar)""",
         f"""create or replace view {raw}.current_delivery as
             select delivery_id, extract_time from {raw}.deliveries
             order by extract_time desc, delivery_id desc limit 1""",
@@ -214,6 +219,11 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         "list(distinct column_name) as columns from load.findings group by 1, 2",
         [list(contract.reasons)],
     )
+    previous = con.execute(
+        f"select delivery_id from {RAW}.deliveries where extract_time < ? "
+        "order by extract_time desc, delivery_id desc limit 1",
+        [manifest.extract_time],
+    ).fetchone()
     con.execute("begin transaction")
     try:
         files = []
@@ -233,6 +243,7 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                 f"join bad_rows b on b.entity = ? and b.source_row = r.source_row",
                 [manifest.delivery_id, name, spec.file, name],
             )
+            _record_changes(con, name, entity, manifest.delivery_id, previous and previous[0])
             (loaded,) = con.execute(
                 f"select count(*) from {RAW}.{name} where _delivery_id = ?", [manifest.delivery_id]
             ).fetchone()
@@ -281,6 +292,24 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
     )  # fmt: skip
     return IngestResult(
         manifest.delivery_id, "loaded", manifest.extract_time, archive_path, files, warnings
+    )
+
+
+def _record_changes(con, name: str, entity, delivery_id: str, previous: str | None) -> None:
+    """The entity's change set: its loaded rows against those of the delivery before, by key
+    and content. Against no earlier delivery, every row is new."""
+    key = " || '|' || ".join(f"coalesce(cast(\"{k}\" as varchar), '')" for k in entity.key)
+    content = "md5(cast(json_object(" + ", ".join(
+        f"'{c.name}', \"{c.name}\"" for c in entity.columns) + ") as varchar))"  # fmt: skip
+    rows = f"select {key} as key, {content} as content from {RAW}.{name} where _delivery_id = ?"
+    con.execute(
+        f"""insert into {RAW}.changes
+        select ?, ?, ?, coalesce(new.key, old.key),
+            case when old.key is null then 'insert' when new.key is null then 'delete'
+                else 'update' end
+        from ({rows}) as new full join ({rows}) as old on old.key = new.key
+        where old.key is null or new.key is null or old.content <> new.content""",
+        [delivery_id, previous, name, delivery_id, previous or ""],
     )
 
 
