@@ -2,6 +2,8 @@
 
     loaded -> built -> gated -> published      (or refused at ingest, or blocked by a gate)
 
+(A delivery older than the current one is `superseded`: archived, never part of the history.)
+
 One JSON file, `<data>/state/deliveries.json`, replaced atomically by the step that moves a
 delivery on (steps that write hold the writer lock, so there is one writer at a time). It is
 read without any lock, so `effekt status` answers while a run is writing.
@@ -24,7 +26,7 @@ from typing import Any
 from orchestration.settings import Settings
 
 STAGES = ("loaded", "built", "gated", "published")
-VERDICTS = ("refused", "blocked")
+VERDICTS = ("refused", "blocked", "superseded")
 
 
 def progress_file(settings: Settings) -> Path:
@@ -74,7 +76,9 @@ def record(settings: Settings, delivery_id: str, stage: str, run_id: str, **deta
 
 def current_delivery(settings: Settings) -> dict | None:
     """The newest loaded delivery (by extract time): the current state."""
-    loaded = [r for r in read_progress(settings).values() if r["stage"] != "refused"]
+    loaded = [
+        r for r in read_progress(settings).values() if r["stage"] not in ("refused", "superseded")
+    ]
     if not loaded:
         return None
     return max(loaded, key=lambda r: (r.get("extract_time") or "", r["delivery_id"]))
@@ -99,6 +103,6 @@ def needs_build(settings: Settings) -> dict | None:
 def reopen(settings: Settings, delivery_id: str, why: str, run_id: str = "") -> dict:
     """Let the next run build and gate a blocked delivery again (after an accepted drop)."""
     records = read_progress(settings)
-    if delivery_id not in records or records[delivery_id]["stage"] == "refused":
+    if delivery_id not in records or records[delivery_id]["stage"] in ("refused", "superseded"):
         raise ValueError(f"delivery {delivery_id} was never loaded, so there is nothing to reopen")
     return record(settings, delivery_id, "loaded", run_id, reopened=why)

@@ -1,7 +1,8 @@
-{#- The rows of one raw entity in the current delivery: the loaded delivery with the newest
-    extract time. Older deliveries stay in the raw layer, queryable by _delivery_id. -#}
+{#- The rows of one raw entity as the current delivery (the loaded delivery with the newest
+    extract) holds them. The raw layer keeps one row per version with the deliveries it was first
+    and last seen in; the versions still open (_last_seq is null) are the current state. -#}
 {% macro current_delivery_rows(entity) -%}
     select *
     from {{ source('raw', entity) }}
-    where _delivery_id = (select delivery_id from {{ source('raw', 'current_delivery') }})
+    where _last_seq is null
 {%- endmacro %}

@@ -15,6 +15,7 @@ from orchestration.ingest.load import (
     ReconciliationError,
     ingest_delivery,
     pending_deliveries,
+    upgrade_raw_layer,
 )
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
@@ -108,6 +109,7 @@ def _folder(settings, name: str):
 
 def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, key: bytes):
     run_id = context.run.run_id
+    upgrade_raw_layer(settings)
     if config.delivery:
         folder = _folder(settings, config.delivery)
         folders = [folder] if folder else []
@@ -148,13 +150,18 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
                 metadata={"reason": "reconciliation", "file": landed_as},
             ) from None
         context.log.info(f"delivery {result.delivery_id}: {result.status}")
-        if result.status == "loaded":
+        if result.status in ("loaded", "superseded"):
             progress.record(
-                settings, result.delivery_id, "loaded", run_id,
+                settings, result.delivery_id, result.status, run_id,
                 folder=landed_as, extract_time=result.extract_time,
                 rows_quarantined=sum(f.rows_quarantined for f in result.files),
             )  # fmt: skip
-    if result is not None and result.status == "loaded":
+        if result.status == "superseded":
+            context.log.warning(
+                f"delivery {result.delivery_id} is older than the current delivery: archived as "
+                "superseded, not merged; the delivery gate's delivery_order check reports it"
+            )
+    if result is not None and result.status in ("loaded", "superseded"):
         yield from _materialise([result], run_id)
         return
     resumed = (

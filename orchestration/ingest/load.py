@@ -1,11 +1,17 @@
 """Load deliveries into the restricted raw layer: all or nothing, nothing lost, nothing twice.
 
 A delivery moves landing -> processing -> archive (accepted) or quarantine (refused), each move a
-rename. Its rows load in one DuckDB transaction into `raw_layer.duckdb`: accepted rows into
-`raw.<entity>` (typed, with delivery, source file and row), rows breaking the contract into
-`raw.quarantine` with their reasons, and per file rows read = loaded + quarantined into
-`raw.ingest_log`. A delivery already loaded changes nothing; the newest extract is the current
-state, older ones stay queryable by `_delivery_id`.
+rename. Its rows load in one DuckDB transaction into `raw_layer.duckdb`, rows breaking the
+contract into `raw.quarantine` with their reasons, and per file rows read = loaded + quarantined
+into `raw.ingest_log`. A delivery already loaded changes nothing.
+
+The raw layer keeps a history, not a copy per delivery: each delivery is numbered (`seq`, in
+extract order) and compared with the current state by key and content. `raw.changes` records what
+was new, changed or gone, and `raw.<entity>` holds one row per *version* with the deliveries it was
+first and last seen in (`_first_seq`, `_last_seq`, null while it is current), as dbt snapshots keep
+a slowly changing dimension. The state as of any delivery is `state_as_of_sql`. A delivery whose
+extract is older than the current one arrives too late to be part of the history: it is checked,
+archived and recorded as `superseded`, and changes nothing else.
 """
 
 from __future__ import annotations
@@ -80,6 +86,10 @@ def raw_ddl(raw: str = "raw") -> str:
             delivery_id varchar primary key, source_system varchar, extract_time timestamptz,
             manifest_sha256 varchar, archive_path varchar, loaded_at timestamptz,
             rows_read bigint, rows_loaded bigint, rows_quarantined bigint)""",
+        # The delivery's place in the history (null when superseded) and its status:
+        # `loaded` (part of the history) or `superseded` (arrived after a newer extract).
+        f"alter table {raw}.deliveries add column if not exists seq integer",
+        f"alter table {raw}.deliveries add column if not exists status varchar default 'loaded'",
         f"""create table if not exists {raw}.ingest_log (
             delivery_id varchar, entity varchar, file varchar, rows_read bigint,
             rows_loaded bigint, rows_quarantined bigint, sha256 varchar, loaded_at timestamptz)""",
@@ -97,16 +107,31 @@ def raw_ddl(raw: str = "raw") -> str:
             delivery_id varchar, previous_delivery_id varchar, entity varchar, key varchar,
             change varchar)""",
         f"""create or replace view {raw}.current_delivery as
-            select delivery_id, extract_time from {raw}.deliveries
-            order by extract_time desc, delivery_id desc limit 1""",
+            select delivery_id, extract_time, seq from {raw}.deliveries where status = 'loaded'
+            order by seq desc limit 1""",
     ]
     for name, entity in contract.entities.items():
-        columns = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in entity.columns)
-        parts.append(
-            f"create table if not exists {raw}.{name} (_delivery_id varchar, _source_file varchar, "
-            f"_source_row bigint, {columns})"
-        )
+        parts.append(f"create table if not exists {raw}.{name} ({version_columns(entity)})")
     return ";\n".join(parts)
+
+
+def version_columns(entity) -> str:
+    """A raw entity's columns: where the version was first delivered (delivery, file, row), the
+    hash of its content, the deliveries it was first and last seen in, and the typed record."""
+    columns = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in entity.columns)
+    return (
+        "_delivery_id varchar, _source_file varchar, _source_row bigint, _row_hash varchar, "
+        f"_first_seq integer, _last_seq integer, {columns}"
+    )
+
+
+def state_as_of_sql(entity: str, delivery_id_sql: str, raw: str = "raw") -> str:
+    """The rows of `entity` as delivery `delivery_id_sql` (a SQL expression) delivered them."""
+    seq = f"(select seq from {raw}.deliveries where delivery_id = {delivery_id_sql})"
+    return (
+        f"select * from {raw}.{entity} where _first_seq <= {seq} "
+        f"and (_last_seq is null or _last_seq >= {seq})"
+    )
 
 
 @contextmanager
@@ -119,9 +144,18 @@ def raw_connection(
     try:
         if not read_only:
             con.execute(raw_ddl())
+            upgrade_full_copies(con, "raw")
         yield con
     finally:
         con.close()
+
+
+def upgrade_raw_layer(settings: Settings) -> None:
+    """Bring an existing raw layer to the current layout (see `upgrade_full_copies`), so readers
+    find it current even on a run with no new delivery."""
+    if settings.raw_database.exists():
+        with raw_connection(settings):
+            pass
 
 
 @contextmanager
@@ -138,6 +172,7 @@ def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute(f"set temp_directory = '{spill}'")
         con.execute(f"attach '{settings.raw_database}' as raw_layer")
         con.execute(raw_ddl(RAW))
+        upgrade_full_copies(con, RAW)
         install_macros(con)
         yield con
     finally:
@@ -219,11 +254,17 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         "list(distinct column_name) as columns from load.findings group by 1, 2",
         [list(contract.reasons)],
     )
-    previous = con.execute(
-        f"select delivery_id from {RAW}.deliveries where extract_time < ? "
-        "order by extract_time desc, delivery_id desc limit 1",
-        [manifest.extract_time],
+    current = con.execute(
+        f"select delivery_id, seq, (extract_time, delivery_id) > (?::timestamptz, ?) "
+        f"from {RAW}.current_delivery",
+        [manifest.extract_time, manifest.delivery_id],
     ).fetchone()
+    if current is not None and current[2]:
+        return _supersede(
+            con, manifest, manifest_sha, archive_path, loaded_at, rows_read, current[0]
+        )
+    previous_id, previous_seq = (current[0], current[1]) if current else (None, 0)
+    seq = previous_seq + 1
     con.execute("begin transaction")
     try:
         files = []
@@ -231,9 +272,10 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
             spec = manifest.files[name]
             typed = ", ".join(f'"{c.name}__v" as "{c.name}"' for c in entity.columns)
             con.execute(
-                f"insert into {RAW}.{name} select ?, ?, source_row, {typed} from chk.{name} "
+                f"create or replace temp table incoming as select ? as _source_file, source_row "
+                f"as _source_row, {typed} from chk.{name} "
                 f"where source_row not in (select source_row from bad_rows where entity = ?)",
-                [manifest.delivery_id, spec.file, name],
+                [spec.file, name],
             )
             con.execute(
                 f"insert into {RAW}.quarantine select ?, ?, ?, r.source_row, r._key, "
@@ -243,10 +285,10 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                 f"join bad_rows b on b.entity = ? and b.source_row = r.source_row",
                 [manifest.delivery_id, name, spec.file, name],
             )
-            _record_changes(con, name, entity, manifest.delivery_id, previous and previous[0])
-            (loaded,) = con.execute(
-                f"select count(*) from {RAW}.{name} where _delivery_id = ?", [manifest.delivery_id]
-            ).fetchone()
+            apply_delivery(con, name, entity, "incoming", manifest.delivery_id, seq, previous_id)
+            if name == "citizens":
+                _add_pseudonyms(con, key)
+            (loaded,) = con.execute("select count(*) from incoming").fetchone()
             (quarantined,) = con.execute(
                 f"select count(*) from {RAW}.quarantine where delivery_id = ? and entity = ?",
                 [manifest.delivery_id, name],
@@ -265,7 +307,6 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                     for f in unbalanced
                 )
             )
-        _add_pseudonyms(con, manifest.delivery_id, key)
         con.executemany(
             f"insert into {RAW}.ingest_log values (?, ?, ?, ?, ?, ?, ?, ?)",
             [[manifest.delivery_id, f.entity, f.file, f.rows_read, f.rows_loaded,
@@ -276,11 +317,10 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
             f"insert into {RAW}.warnings values (?, ?, ?, ?, ?)",
             [[manifest.delivery_id, e, c, r, n] for (e, c, r), n in checked.warnings.items() if n],
         )
-        con.execute(
-            f"insert into {RAW}.deliveries values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [manifest.delivery_id, manifest.source_system, manifest.extract_time, manifest_sha,
-             str(archive_path), loaded_at, sum(f.rows_read for f in files),
-             sum(f.rows_loaded for f in files), sum(f.rows_quarantined for f in files)],
+        _record_delivery(
+            con, manifest, manifest_sha, archive_path, loaded_at, seq, "loaded",
+            sum(f.rows_read for f in files), sum(f.rows_loaded for f in files),
+            sum(f.rows_quarantined for f in files),
         )  # fmt: skip
         con.execute("commit")
     except BaseException:
@@ -295,22 +335,141 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
     )
 
 
-def _record_changes(con, name: str, entity, delivery_id: str, previous: str | None) -> None:
-    """The entity's change set: its loaded rows against those of the delivery before, by key
-    and content. Against no earlier delivery, every row is new."""
-    key = " || '|' || ".join(f"coalesce(cast(\"{k}\" as varchar), '')" for k in entity.key)
+def _record_delivery(
+    con, manifest: Manifest, manifest_sha, archive_path, loaded_at, seq, status, read, loaded,
+    quarantined,
+) -> None:  # fmt: skip
+    con.execute(
+        f"insert into {RAW}.deliveries (delivery_id, source_system, extract_time, manifest_sha256, "
+        "archive_path, loaded_at, rows_read, rows_loaded, rows_quarantined, seq, status) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [manifest.delivery_id, manifest.source_system, manifest.extract_time, manifest_sha,
+         str(archive_path), loaded_at, read, loaded, quarantined, seq, status],
+    )  # fmt: skip
+
+
+def _supersede(
+    con, manifest: Manifest, manifest_sha, archive_path, loaded_at, rows_read, current_id
+) -> IngestResult:
+    """Record a delivery whose extract is older than the current one: checked and archived, but
+    too late to be part of the history, so no row of it is merged and nothing else changes."""
+    con.execute("begin transaction")
+    try:
+        _record_delivery(
+            con, manifest, manifest_sha, archive_path, loaded_at, None, "superseded",
+            sum(rows_read.values()), 0, 0,
+        )  # fmt: skip
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    log.warning(
+        "delivery %s (extract %s) is older than the current delivery %s: archived as superseded, "
+        "not merged into the history",
+        manifest.delivery_id, manifest.extract_time, current_id,
+    )  # fmt: skip
+    return IngestResult(manifest.delivery_id, "superseded", manifest.extract_time, archive_path)
+
+
+def apply_delivery(
+    con,
+    name: str,
+    entity,
+    incoming: str,
+    delivery_id: str,
+    seq: int,
+    previous_id: str | None,
+    raw: str = RAW,
+) -> None:
+    """Merge one entity's accepted rows (the table `incoming`) into its history as delivery `seq`.
+
+    By key against the current versions: a key with the same content stays open, a key with new
+    content closes its version at `seq - 1` and opens a new one, a key that is gone closes, a new
+    key opens. What changed is recorded in `raw.changes`. One join and writes in proportion to the
+    changes, not to the delivery.
+    """
+    key = _typed_key_expr(entity)
     content = "md5(cast(json_object(" + ", ".join(
         f"'{c.name}', \"{c.name}\"" for c in entity.columns) + ") as varchar))"  # fmt: skip
-    rows = f"select {key} as key, {content} as content from {RAW}.{name} where _delivery_id = ?"
+    columns = ", ".join(f'"{c.name}"' for c in entity.columns)
     con.execute(
-        f"""insert into {RAW}.changes
-        select ?, ?, ?, coalesce(new.key, old.key),
-            case when old.key is null then 'insert' when new.key is null then 'delete'
-                else 'update' end
-        from ({rows}) as new full join ({rows}) as old on old.key = new.key
-        where old.key is null or new.key is null or old.content <> new.content""",
-        [delivery_id, previous, name, delivery_id, previous or ""],
+        f"create or replace temp table incoming_keyed as "
+        f"select {key} as _key, {content} as _row_hash, * from {incoming}"
     )
+    con.execute(
+        f"""insert into {raw}.changes
+        select ?, ?, ?, coalesce(new._key, old._key),
+            case when old._key is null then 'insert' when new._key is null then 'delete'
+                else 'update' end
+        from incoming_keyed as new
+        full join (select {key} as _key, _row_hash from {raw}.{name} where _last_seq is null) as old
+            on old._key = new._key
+        where old._key is null or new._key is null or old._row_hash <> new._row_hash""",
+        [delivery_id, previous_id, name],
+    )
+    this_delivery = f"delivery_id = ? and entity = '{name}'"
+    con.execute(
+        f"update {raw}.{name} set _last_seq = ? where _last_seq is null and {key} in "
+        f"(select key from {raw}.changes where {this_delivery} and change <> 'insert')",
+        [seq - 1, delivery_id],
+    )
+    con.execute(
+        f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
+        f"{columns} from incoming_keyed where _key in "
+        f"(select key from {raw}.changes where {this_delivery} and change <> 'delete')",
+        [delivery_id, seq, delivery_id],
+    )
+
+
+def upgrade_full_copies(con, raw: str) -> None:
+    """Turn a raw layer written before the history (a full copy of every entity per delivery,
+    tagged `_delivery_id`) into the history: replayed delivery by delivery in extract order, as
+    if each had been loaded now, in one transaction. Nothing to do on a current raw layer."""
+    contract = load_contract()
+    database, schema = raw.split(".") if "." in raw else (None, raw)
+    catalog = f"and table_catalog = '{database}'" if database else ""
+    old = [
+        name
+        for name in contract.entities
+        if not con.execute(
+            "select 1 from information_schema.columns where table_schema = ? and table_name = ? "
+            f"and column_name = '_first_seq' {catalog}",
+            [schema, name],
+        ).fetchall()
+    ]
+    if not old:
+        return
+    log.warning("raw layer holds a full copy per delivery: replaying it as a history, once")
+    con.execute("begin transaction")
+    try:
+        for name in old:
+            con.execute(f"alter table {raw}.{name} rename to {name}__copies")
+            con.execute(f"create table {raw}.{name} ({version_columns(contract.entities[name])})")
+        deliveries = con.execute(
+            f"select delivery_id from {raw}.deliveries order by extract_time, delivery_id"
+        ).fetchall()
+        previous = None
+        for seq, (delivery_id,) in enumerate(deliveries, start=1):
+            con.execute(
+                f"update {raw}.deliveries set seq = ?, status = 'loaded' where delivery_id = ?",
+                [seq, delivery_id],
+            )
+            for name in old:
+                entity = contract.entities[name]
+                columns = ", ".join(f'"{c.name}"' for c in entity.columns)
+                con.execute(
+                    f"create or replace temp table incoming as select _source_file, _source_row, "
+                    f"{columns} from {raw}.{name}__copies where _delivery_id = ?",
+                    [delivery_id],
+                )
+                apply_delivery(con, name, entity, "incoming", delivery_id, seq, previous, raw)
+            previous = delivery_id
+        for name in old:
+            con.execute(f"drop table {raw}.{name}__copies")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def _record_expr(entity) -> str:
@@ -322,14 +481,18 @@ def _key_expr(entity) -> str:
     return " || '|' || ".join(f"coalesce(trim(\"{k}\"), '')" for k in entity.key)
 
 
-def _add_pseudonyms(con, delivery_id: str, key: bytes) -> None:
-    """Pseudonyms and derived attributes for citizens not yet in the map."""
+def _typed_key_expr(entity) -> str:
+    """A typed row's key as one text, as `raw.changes` records it."""
+    return " || '|' || ".join(f"coalesce(cast(\"{k}\" as varchar), '')" for k in entity.key)
+
+
+def _add_pseudonyms(con, key: bytes) -> None:
+    """Pseudonyms and derived attributes for the delivery's citizens not yet in the map."""
     cprs = [
         cpr
         for (cpr,) in con.execute(
-            f"select distinct cpr from {RAW}.citizens where _delivery_id = ? "
-            f"and cpr not in (select cpr from {RAW}.citizen_pseudonyms) order by cpr",
-            [delivery_id],
+            "select distinct cpr from incoming "
+            f"where cpr not in (select cpr from {RAW}.citizen_pseudonyms) order by cpr"
         ).fetchall()
     ]
     if not cprs:

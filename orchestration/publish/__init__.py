@@ -157,7 +157,8 @@ def _deliveries(settings: Settings) -> list[dict]:
     try:
         rows = con.execute(
             "select delivery_id, cast(extract_time as varchar), rows_loaded, rows_quarantined, "
-            "delivery_id = (select delivery_id from raw.current_delivery) from raw.deliveries order by extract_time"
+            "delivery_id = (select delivery_id from raw.current_delivery), status "
+            "from raw.deliveries order by extract_time"
         ).fetchall()
     finally:
         con.close()
@@ -168,8 +169,9 @@ def _deliveries(settings: Settings) -> list[dict]:
             "rows_loaded": loaded,
             "rows_quarantined": q,
             "is_current": c,
+            "status": status,
         }
-        for d, t, loaded, q, c in rows
+        for d, t, loaded, q, c, status in rows
     ]
 
 

@@ -96,14 +96,14 @@ def baseline(settings: Settings, con: duckdb.DuckDBPyConnection, current: str | 
     previous = _first(
         con,
         f"select delivery_id from {RAW}.deliveries where delivery_id is distinct from ? "
-        "order by extract_time desc, delivery_id desc limit 1",
+        "and status = 'loaded' order by seq desc limit 1",
         [current],
     )
     return Baseline(previous, "previous loaded") if previous else Baseline(None, "none")
 
 
 def _loaded(con: duckdb.DuckDBPyConnection, delivery_id: str) -> bool:
-    sql = f"select 1 from {RAW}.deliveries where delivery_id = ?"
+    sql = f"select 1 from {RAW}.deliveries where delivery_id = ? and status = 'loaded'"
     return _first(con, sql, [delivery_id]) is not None
 
 
@@ -192,7 +192,7 @@ def accept(
             raise AcceptanceError(
                 f"delivery {delivery_id} is not loaded; loaded deliveries: "
                 + (", ".join(r[0] for r in con.execute(
-                    f"select delivery_id from {RAW}.deliveries order by extract_time").fetchall()) or "none")
+                    f"select delivery_id from {RAW}.deliveries where status = 'loaded' order by seq").fetchall()) or "none")
             )  # fmt: skip
         current = current_delivery(con)
         base = baseline(settings, con, current)

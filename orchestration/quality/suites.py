@@ -12,6 +12,7 @@ by `python -m orchestration.quality.suites`; a test fails while the files are st
 from __future__ import annotations
 
 import json
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,6 +78,16 @@ def _first(table: str, key: str) -> str:
     """One row per key of a parent table, so a duplicated parent never multiplies its children."""
     return (
         f"(select * from {table} qualify row_number() over (partition by {key} order by {key}) = 1)"
+    )
+
+
+def _as_of(sql: str) -> str:
+    """Spell out AS_OF(t): the versions of raw table t that the compared delivery `c` (with its
+    `seq`) held. The raw layer keeps one row per version, not a copy per delivery."""
+    return re.sub(
+        r"AS_OF\((\w+)\)",
+        r"\1._first_seq <= c.seq and (\1._last_seq is null or \1._last_seq >= c.seq)",
+        sql,
     )
 
 
@@ -190,18 +201,19 @@ STAGED = [
 # that meta.threshold names for the settings to override (see gate.Thresholds).
 DELIVERY = [
     Suite("delivery_units", ("raw", "deliveries"),
-          """with current as (select {current} as delivery_id),
+          _as_of("""with current as (select {current} as delivery_id),
           baseline as (select {baseline} as delivery_id),
           accepted as (select * from {accepted}),
-          goal_units as (select g._delivery_id as d, i.provider_org_unit_id as unit, count(*) as goals
-                         from {raw}.goals g join {raw}.interventions i
-                           on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
-                         where g._delivery_id in (select delivery_id from current union all select delivery_id from baseline)
+          compared as (select delivery_id as d, seq from {raw}.deliveries
+                       where delivery_id in (select delivery_id from current union all select delivery_id from baseline)),
+          goal_units as (select c.d, i.provider_org_unit_id as unit, count(*) as goals
+                         from compared c join {raw}.goals g on AS_OF(g) join {raw}.interventions i
+                           on i.intervention_id = g.intervention_id and AS_OF(i)
                          group by 1, 2),
-          followup_units as (select f._delivery_id as d, i.provider_org_unit_id as unit, count(*) as followups
-                             from {raw}.goal_followups f join {raw}.goals g on g.goal_id = f.goal_id and g._delivery_id = f._delivery_id
-                             join {raw}.interventions i on i.intervention_id = g.intervention_id and i._delivery_id = g._delivery_id
-                             where f._delivery_id in (select delivery_id from current union all select delivery_id from baseline)
+          followup_units as (select c.d, i.provider_org_unit_id as unit, count(*) as followups
+                             from compared c join {raw}.goal_followups f on AS_OF(f)
+                             join {raw}.goals g on g.goal_id = f.goal_id and AS_OF(g)
+                             join {raw}.interventions i on i.intervention_id = g.intervention_id and AS_OF(i)
                              group by 1, 2)
           select (select delivery_id from current) as delivery_id, 'deliveries' as entity, p.unit as row_key,
                  p.unit as org_unit_id, null::bigint as source_row,
@@ -213,7 +225,7 @@ DELIVERY = [
           left join goal_units c on c.d = (select delivery_id from current) and c.unit = p.unit
           left join followup_units cf on cf.d = (select delivery_id from current) and cf.unit = p.unit
           left join accepted a on a.unit = p.unit
-          where p.d = (select delivery_id from baseline) and p.goals >= 20""",
+          where p.d = (select delivery_id from baseline) and p.goals >= 20"""),
           [
         _err("ExpectColumnPairValuesAToBeGreaterThanB",
              "Enhedens antal mål er faldet mere end tilladt siden det senest offentliggjorte udtræk.",
@@ -239,7 +251,7 @@ DELIVERY = [
     Suite("delivery_followup_days", ("raw", "deliveries"),
           """with current as (select delivery_id from {raw}.current_delivery),
           days as (select followed_up_on, count(*) as n from {raw}.goal_followups
-                   where _delivery_id = (select delivery_id from current) and followed_up_on >= (
+                   where _last_seq is null and followed_up_on >= (
                        select cast(extract_time as date) - interval 365 day from {raw}.deliveries
                        where delivery_id = (select delivery_id from current))
                    group by 1)
@@ -254,15 +266,17 @@ DELIVERY = [
               column="share_of_year", max_value=0.05, threshold={"max_value": "bunching"}),
     ]),
     Suite("delivery_gas_shares", ("raw", "deliveries"),
-          """with current as (select {current} as delivery_id),
+          _as_of("""with current as (select {current} as delivery_id),
           baseline as (select {baseline} as delivery_id),
-          shares as (select _delivery_id as d, gas_score, count(*) / sum(count(*)) over (partition by _delivery_id) as share
-                     from {raw}.goal_followups group by 1, 2)
+          compared as (select delivery_id as d, seq from {raw}.deliveries
+                       where delivery_id in (select delivery_id from current union all select delivery_id from baseline)),
+          shares as (select c.d, f.gas_score, count(*) / sum(count(*)) over (partition by c.d) as share
+                     from compared c join {raw}.goal_followups f on AS_OF(f) group by 1, 2)
           select (select delivery_id from current) as delivery_id, 'goal_followups' as entity,
                  cast(c.gas_score as varchar) as row_key, null as org_unit_id, null::bigint as source_row,
                  abs(c.share - p.share) as share_change
           from shares c join shares p on p.gas_score = c.gas_score and p.d = (select delivery_id from baseline)
-          where c.d = (select delivery_id from current)""",
+          where c.d = (select delivery_id from current)"""),
           [
         _warn("ExpectColumnValuesToBeBetween",
               "Andelen af en GAS-score har flyttet sig markant siden det senest offentliggjorte udtræk.",

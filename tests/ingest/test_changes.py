@@ -10,7 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.ingest.load import ingest_delivery, raw_connection
+from orchestration.contract import load_contract
+from orchestration.ingest.load import (
+    ingest_delivery,
+    raw_connection,
+    state_as_of_sql,
+    upgrade_raw_layer,
+)
+from orchestration.settings import Settings
 from tests.ingest.conftest import KEY, drop
 
 
@@ -104,3 +111,93 @@ def test_the_change_set_lists_exactly_the_planted_inserts_updates_and_deletes(
         "select count(*) from raw.changes where delivery_id = "
         "(select delivery_id from raw.current_delivery)",
     ) == [(0,)]
+
+
+def _states(settings, deliveries: list[str]) -> dict[tuple[str, str], list]:
+    """Every entity's rows as each delivery held them, without the version bookkeeping."""
+    out = {}
+    for entity in load_contract().entities:
+        for d in deliveries:
+            rows = _query(
+                settings,
+                f"select * exclude (_delivery_id, _source_file, _source_row, _first_seq, "
+                f"_last_seq) from ({state_as_of_sql(entity, repr(d))})",
+            )
+            out[entity, d] = sorted(map(repr, rows))
+    return out
+
+
+@pytest.fixture
+def three(settings, first, tmp_path) -> list[str]:
+    """The first delivery, then one with reworded goals and a deleted follow-up, then the first's
+    content again (the correction undone)."""
+    later = next_delivery(first.path, tmp_path / "later", "later", hours=1)
+    rewrite(later, "goals", "select * replace (case when goal_id = (select min(goal_id) from {t}) "
+            "then 'Reworded goal' else description end as description) from {t}")  # fmt: skip
+    rewrite(later, "goal_followups", "select * from {t} where followup_id <> (select max(followup_id) from {t})")  # fmt: skip
+    back = next_delivery(first.path, tmp_path / "back", "back", hours=2)
+    for folder in (later, back):
+        ingest_delivery(settings, drop(settings, folder), KEY)
+    return [
+        first.manifest["delivery_id"],
+        f"{first.manifest['delivery_id']}-later",
+        f"{first.manifest['delivery_id']}-back",
+    ]
+
+
+def test_the_state_as_of_an_earlier_delivery_equals_that_delivery_loaded_alone(
+    settings, three, first, tmp_path
+):
+    states = _states(settings, three)
+    alone = Settings(data_dir=tmp_path / "alone")
+    ingest_delivery(alone, drop(alone, first.path), KEY)
+    assert states == _states(alone, [first.manifest["delivery_id"]]) | {
+        k: v for k, v in states.items() if k[1] != first.manifest["delivery_id"]
+    }
+    for entity in load_contract().entities:
+        assert states[entity, three[0]] == states[entity, three[2]], entity
+        if entity not in ("goals", "goal_followups"):
+            assert states[entity, three[0]] == states[entity, three[1]], entity
+    assert len(states["goal_followups", three[1]]) == len(states["goal_followups", three[0]]) - 1
+
+
+def test_the_raw_layer_keeps_a_version_per_change_not_a_copy_per_delivery(settings, three):
+    delivered = dict(_query(settings, f"select entity, rows_loaded from raw.ingest_log where delivery_id = '{three[0]}'"))  # fmt: skip
+    stored = {e: _query(settings, f"select count(*) from raw.{e}")[0][0] for e in delivered}
+    # One goal changed twice (two new versions); one follow-up left and came back (one new).
+    assert stored == delivered | {
+        "goals": delivered["goals"] + 2,
+        "goal_followups": delivered["goal_followups"] + 1,
+    }
+    goal = _query(
+        settings,
+        "select _first_seq, _last_seq, description = 'Reworded goal' from raw.goals "
+        "where goal_id = (select min(goal_id) from raw.goals) order by _first_seq",
+    )
+    assert goal == [(1, 1, False), (2, 2, True), (3, None, False)]
+
+
+def test_a_raw_layer_with_a_copy_per_delivery_is_replayed_into_the_same_history(settings, three):
+    """Raw layers written before the history kept a full copy per delivery; the first connection
+    that writes turns them into the history, with the same states and change sets."""
+    states, changes = (
+        _states(settings, three),
+        _query(settings, "select * from raw.changes order by all"),
+    )
+    with raw_connection(settings) as con:  # the layout before: rebuilt from the states
+        con.execute("delete from raw.changes")
+        for name, entity in load_contract().entities.items():
+            columns = ", ".join(f'"{c.name}"' for c in entity.columns)
+            con.execute(
+                f"create table raw.{name}_copies as select d.delivery_id as _delivery_id, "
+                f"v._source_file, v._source_row, {columns} from raw.deliveries d "
+                f"join raw.{name} v on v._first_seq <= d.seq and (v._last_seq is null or v._last_seq >= d.seq)"
+            )  # fmt: skip
+            con.execute(f"drop table raw.{name}")
+            con.execute(f"alter table raw.{name}_copies rename to {name}")
+        con.execute("alter table raw.deliveries drop column seq")
+        con.execute("alter table raw.deliveries drop column status")
+    upgrade_raw_layer(settings)
+    assert _states(settings, three) == states
+    assert _query(settings, "select * from raw.changes order by all") == changes
+    assert _query(settings, "select delivery_id from raw.current_delivery") == [(three[2],)]

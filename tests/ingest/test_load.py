@@ -11,7 +11,8 @@ import pytest
 
 from orchestration.generate.defects import FILE_DEFECTS
 from orchestration.ingest.delivery import DeliveryRefused
-from orchestration.ingest.load import ingest_delivery, pending_deliveries
+from orchestration.ingest.load import ingest_delivery, pending_deliveries, state_as_of_sql
+from orchestration.settings import Settings
 from tests.conftest import ground_truth
 from tests.ingest.conftest import KEY, drop, query, raw_snapshot
 
@@ -129,7 +130,11 @@ def test_a_different_delivery_under_a_loaded_id_is_refused(settings, generated):
 
 
 @pytest.mark.parametrize("order", ["oldest_first", "newest_first"])
-def test_two_deliveries_in_either_order_leave_the_newest_current(settings, generated, order):
+def test_two_deliveries_in_either_order_leave_the_newest_current(
+    settings, generated, order, tmp_path
+):
+    """In order, both are part of the history; an older extract arriving after a newer one is
+    archived and recorded as superseded, and changes nothing else."""
     older = generated(extract_at=dt.date(2018, 12, 31))
     newer = generated()
     pair = [older, newer] if order == "oldest_first" else [newer, older]
@@ -137,15 +142,18 @@ def test_two_deliveries_in_either_order_leave_the_newest_current(settings, gener
         ingest_delivery(settings, drop(settings, d.path), KEY)
     current = query(settings, "select delivery_id from raw.current_delivery")
     assert current == [(newer.path.name,)]
-    by_delivery = dict(query(settings, "select _delivery_id, count(*) from raw.goals group by 1"))
-    assert set(by_delivery) == {older.path.name, newer.path.name}
-    assert by_delivery[older.path.name] < by_delivery[newer.path.name]
+    status = dict(query(settings, "select delivery_id, status from raw.deliveries"))
+    late = "loaded" if order == "oldest_first" else "superseded"
+    assert status == {older.path.name: late, newer.path.name: "loaded"}
+    assert (settings.archive_dir / older.path.name / "manifest.json").is_file()
     newest_goals = query(
-        settings,
-        "select goal_id, set_on from raw.goals where _delivery_id = "
-        "(select delivery_id from raw.current_delivery) order by goal_id",
+        settings, f"select goal_id, set_on from ({state_as_of_sql('goals', repr(newer.path.name))})"
     )
-    assert len(newest_goals) == by_delivery[newer.path.name]
+    alone = Settings(data_dir=tmp_path / "alone")
+    ingest_delivery(alone, drop(alone, newer.path), KEY)
+    assert sorted(newest_goals) == sorted(query(alone, "select goal_id, set_on from raw.goals"))
+    if order == "newest_first":
+        assert query(settings, f"select count(*) from raw.changes where delivery_id = '{older.path.name}'") == [(0,)]  # fmt: skip
 
 
 def test_pending_deliveries_are_taken_oldest_first(settings, generated):
