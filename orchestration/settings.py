@@ -17,6 +17,8 @@
 | EFFEKT_PROTECTION_WIDTH | min_cell_citizens (5) | narrowest range a primary cell's count may be worked out to (docs/disclosure-control.md) |
 | EFFEKT_CITIZEN_PROTECTION_WIDTH | 1 | the same for a primary cell's citizens (1: never exactly) |
 | EFFEKT_SECONDARY_SUPPRESSION | on | off only for a drill: the audit then fails and nothing is published |
+| EFFEKT_ARCHIVE_KEEP_DAYS | (keep all) | delivered files in the archive older than this many days are deleted (never the current or published delivery's); the history keeps their rows |
+| EFFEKT_PUBLISHED_KEEP | 5 | published versions kept (at least 2: a reader of the previous one keeps reading) |
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Settings:
     warehouse: Path | None = None
     pseudonym_key: str | None = field(default=None, repr=False)
     pseudonym_key_file: Path | None = None
+    archive_keep_days: int | None = None  # None: delivered files are kept for good
+    published_keep: int = 5
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)
@@ -57,6 +61,8 @@ class Settings:
             warehouse=_path(env.get("EFFEKT_WAREHOUSE")),
             pseudonym_key=env.get("EFFEKT_PSEUDONYM_KEY") or None,
             pseudonym_key_file=Path(key_file) if key_file else None,
+            archive_keep_days=_count(env, "EFFEKT_ARCHIVE_KEEP_DAYS"),
+            published_keep=_count(env, "EFFEKT_PUBLISHED_KEEP") or 5,
         )
 
     # The raw layer's parts.
@@ -86,6 +92,9 @@ class Settings:
         }
         if self.pseudonym_key_file:
             out["EFFEKT_PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file.resolve())
+        if self.archive_keep_days is not None:
+            out["EFFEKT_ARCHIVE_KEEP_DAYS"] = str(self.archive_keep_days)
+        out["EFFEKT_PUBLISHED_KEEP"] = str(self.published_keep)
         return out
 
 
@@ -120,6 +129,16 @@ def require_data_dir(settings: Settings) -> None:
             "--data-dir or EFFEKT_DATA_DIR; to start a new one, create it with a landing/ "
             "folder inside, or run `effekt demo` for sample data."
         )
+
+
+def _count(env, name: str) -> int | None:
+    """A whole number of at least 1 from the environment, or None when unset."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name}={value!r}: expected a whole number of at least 1")
+    return int(value)
 
 
 def _path(value: str | None) -> Path | None:

@@ -15,10 +15,12 @@ from orchestration.ingest.load import (
     ReconciliationError,
     ingest_delivery,
     pending_deliveries,
+    prune_archive,
     upgrade_raw_layer,
 )
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
+from orchestration.publish import published_delivery
 from orchestration.resources import EffektSettings, PseudonymKey
 
 INGEST_GROUP = "ingest"
@@ -161,6 +163,8 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
                 f"delivery {result.delivery_id} is older than the current delivery: archived as "
                 "superseded, not merged; the delivery gate's delivery_order check reports it"
             )
+    for pruned in prune_archive(settings, keep_delivery=published_delivery(settings)):
+        context.log.info(f"archive: delivered files of {pruned} deleted (EFFEKT_ARCHIVE_KEEP_DAYS)")
     if result is not None and result.status in ("loaded", "superseded"):
         yield from _materialise([result], run_id)
         return

@@ -90,6 +90,8 @@ def raw_ddl(raw: str = "raw") -> str:
         # `loaded` (part of the history) or `superseded` (arrived after a newer extract).
         f"alter table {raw}.deliveries add column if not exists seq integer",
         f"alter table {raw}.deliveries add column if not exists status varchar default 'loaded'",
+        # When its delivered files were deleted from the archive (EFFEKT_ARCHIVE_KEEP_DAYS).
+        f"alter table {raw}.deliveries add column if not exists archive_pruned_at timestamptz",
         f"""create table if not exists {raw}.ingest_log (
             delivery_id varchar, entity varchar, file varchar, rows_read bigint,
             rows_loaded bigint, rows_quarantined bigint, sha256 varchar, loaded_at timestamptz)""",
@@ -228,7 +230,8 @@ def ingest_delivery(settings: Settings, folder: Path, key: bytes) -> IngestResul
     manifest_sha = sha256(processing / "manifest.json")
     with _work_connection(settings) as con:
         known = con.execute(
-            f"select manifest_sha256, extract_time::varchar from {RAW}.deliveries where delivery_id = ?",
+            f"select manifest_sha256, extract_time::varchar, archive_pruned_at "
+            f"from {RAW}.deliveries where delivery_id = ?",
             [manifest.delivery_id],
         ).fetchone()
         if known is not None:
@@ -341,8 +344,8 @@ def _record_delivery(
 ) -> None:  # fmt: skip
     con.execute(
         f"insert into {RAW}.deliveries (delivery_id, source_system, extract_time, manifest_sha256, "
-        "archive_path, loaded_at, rows_read, rows_loaded, rows_quarantined, seq, status) "
-        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "archive_path, loaded_at, rows_read, rows_loaded, rows_quarantined, seq, status, "
+        "archive_pruned_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
         [manifest.delivery_id, manifest.source_system, manifest.extract_time, manifest_sha,
          str(archive_path), loaded_at, read, loaded, quarantined, seq, status],
     )  # fmt: skip
@@ -520,12 +523,48 @@ def _already_loaded(
         )  # fmt: skip
         _refuse(settings, processing, manifest.delivery_id, refusal, landed_as)
         raise refusal
-    if archive.exists():
-        shutil.rmtree(processing)  # an identical copy is archived already
+    if archive.exists() or known[2] is not None:
+        shutil.rmtree(processing)  # an identical copy is archived already (or was, and pruned)
         log.info("delivery %s was loaded before; the new copy is discarded", manifest.delivery_id)
     else:  # a crash came between commit and archiving: finish the move now
         _archive(processing, archive, manifest)
     return IngestResult(manifest.delivery_id, "already_loaded", known[1], archive)
+
+
+def prune_archive(
+    settings: Settings, keep_delivery: str | None = None, now: dt.datetime | None = None
+) -> list[str]:
+    """Delete delivered files loaded more than `settings.archive_keep_days` ago, never those of
+    the current delivery or of `keep_delivery` (the published one). Their rows stay in the
+    history; `raw.deliveries.archive_pruned_at` records when the files went. Returns the ids."""
+    if settings.archive_keep_days is None or not settings.raw_database.exists():
+        return []
+    cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=settings.archive_keep_days)
+    with raw_connection(settings) as con:
+        due = con.execute(
+            "select delivery_id from raw.deliveries where loaded_at < ? "
+            "and archive_pruned_at is null and delivery_id is distinct from ? "
+            "and delivery_id not in (select delivery_id from raw.current_delivery) "
+            "order by loaded_at",
+            [cutoff, keep_delivery],
+        ).fetchall()
+        pruned = []
+        for (delivery_id,) in due:
+            folder = settings.archive_dir / delivery_id
+            if folder.is_dir():
+                folder.chmod(stat.S_IRWXU)  # archived read-only; deleting needs the folder's w
+                shutil.rmtree(folder)
+            con.execute(
+                "update raw.deliveries set archive_pruned_at = ? where delivery_id = ?",
+                [dt.datetime.now(dt.UTC), delivery_id],
+            )
+            pruned.append(delivery_id)
+    if pruned:
+        log.info(
+            "archive: deleted the delivered files of %s (older than %s days)",
+            ", ".join(pruned), settings.archive_keep_days,
+        )  # fmt: skip
+    return pruned
 
 
 def _archive(processing: Path, archive: Path, manifest: Manifest) -> None:

@@ -34,7 +34,6 @@ from orchestration.settings import Settings
 
 OPEN_SCHEMAS = ("indicators", "codes")
 RESTRICTED_SCHEMA = "marts"
-DEFAULT_KEEP = 5
 
 
 class PublishRefused(RuntimeError):
@@ -57,11 +56,22 @@ def current_version(settings: Settings) -> Path | None:
     return current.resolve() if current.exists() else None
 
 
+def published_delivery(settings: Settings) -> str | None:
+    """The delivery that was current in the published version, from its manifest."""
+    version = current_version(settings)
+    manifest = version / "manifest.json" if version else None
+    if manifest is None or not manifest.exists():
+        return None
+    deliveries = json.loads(manifest.read_text(encoding="utf-8")).get("deliveries", [])
+    return next((d["delivery_id"] for d in deliveries if d.get("is_current")), None)
+
+
 def publish(
-    settings: Settings, run_id: str, gate_summary: dict, keep: int = DEFAULT_KEEP,
+    settings: Settings, run_id: str, gate_summary: dict, keep: int | None = None,
     on_table: Callable[[str], None] | None = None,
 ) -> PublishedVersion:  # fmt: skip
-    """Publish the warehouse as a new version; refuse unless the gate passed."""
+    """Publish the warehouse as a new version; refuse unless the gate passed. The newest `keep`
+    versions (default: the settings' published_keep) stay, older ones are deleted."""
     if not gate_summary.get("passed"):
         raise PublishRefused(f"the quality gate of run {run_id} did not pass; nothing is published")
     root = published_root(settings)
@@ -102,7 +112,7 @@ def publish(
     final = versions / version
     incoming.rename(final)
     _switch(root, final)
-    _prune(versions, keep, final)
+    _prune(versions, keep or settings.published_keep, final)
     return PublishedVersion(version, final, manifest)
 
 

@@ -65,17 +65,6 @@ def _literal(value: str | None) -> str:
     return "null" if value is None else "'" + value.replace("'", "''") + "'"
 
 
-def _published_delivery(settings: Settings) -> str | None:
-    from orchestration.publish import current_version
-
-    version = current_version(settings)
-    manifest = version / "manifest.json" if version else None
-    if manifest is None or not manifest.exists():
-        return None
-    deliveries = json.loads(manifest.read_text(encoding="utf-8")).get("deliveries", [])
-    return next((d["delivery_id"] for d in deliveries if d.get("is_current")), None)
-
-
 def _first(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
     """The first column of the first row, or None; fetches every row, so the connection is free
     for the next query (DuckDB refuses new work while a result is unfinished)."""
@@ -90,7 +79,9 @@ def current_delivery(con: duckdb.DuckDBPyConnection) -> str | None:
 def baseline(settings: Settings, con: duckdb.DuckDBPyConnection, current: str | None) -> Baseline:
     """What `current` is compared with: the published delivery if the raw layer still holds it,
     else the newest other loaded delivery."""
-    published = _published_delivery(settings)
+    from orchestration.publish import published_delivery
+
+    published = published_delivery(settings)
     if published is not None and _loaded(con, published):
         return Baseline(published, "published")
     previous = _first(

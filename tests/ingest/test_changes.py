@@ -2,55 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
-from pathlib import Path
-
-import duckdb
 import pytest
 
 from orchestration.contract import load_contract
 from orchestration.ingest.load import (
     ingest_delivery,
     raw_connection,
-    state_as_of_sql,
     upgrade_raw_layer,
 )
 from orchestration.settings import Settings
-from tests.ingest.conftest import KEY, drop
+from tests.ingest.conftest import KEY, drop, next_delivery, rewrite, states_as_of
 
 
 def _query(settings, sql: str) -> list[tuple]:
     with raw_connection(settings, read_only=True) as con:
         return con.execute(sql).fetchall()
-
-
-def next_delivery(source: Path, target: Path, suffix: str, hours: int) -> Path:
-    """A copy of a delivery as the case system would send it `hours` later, under its own id."""
-    shutil.copytree(source, target)
-    manifest = json.loads((target / "manifest.json").read_text())
-    manifest["delivery_id"] = f"{manifest['delivery_id']}-{suffix}"
-    at = manifest["extract_time"]
-    manifest["extract_time"] = at[:11] + f"{int(at[11:13]) + hours:02d}" + at[13:]
-    (target / "manifest.json").write_text(json.dumps(manifest))
-    return target
-
-
-def rewrite(folder: Path, entity: str, select: str) -> None:
-    """Replace an entity's Parquet file by `select` over it (as `t`), and fix the manifest."""
-    path = folder / f"{entity}.parquet"
-    new = folder / f"{entity}.new.parquet"
-    con = duckdb.connect()
-    con.execute(f"copy ({select.format(t=repr(str(path)))}) to '{new}' (format parquet)")
-    (rows,) = con.execute(f"select count(*) from '{new}'").fetchone()
-    con.close()
-    new.replace(path)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == entity:
-            entry["rows"], entry["sha256"] = rows, hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 @pytest.fixture
@@ -113,20 +79,6 @@ def test_the_change_set_lists_exactly_the_planted_inserts_updates_and_deletes(
     ) == [(0,)]
 
 
-def _states(settings, deliveries: list[str]) -> dict[tuple[str, str], list]:
-    """Every entity's rows as each delivery held them, without the version bookkeeping."""
-    out = {}
-    for entity in load_contract().entities:
-        for d in deliveries:
-            rows = _query(
-                settings,
-                f"select * exclude (_delivery_id, _source_file, _source_row, _first_seq, "
-                f"_last_seq) from ({state_as_of_sql(entity, repr(d))})",
-            )
-            out[entity, d] = sorted(map(repr, rows))
-    return out
-
-
 @pytest.fixture
 def three(settings, first, tmp_path) -> list[str]:
     """The first delivery, then one with reworded goals and a deleted follow-up, then the first's
@@ -148,10 +100,10 @@ def three(settings, first, tmp_path) -> list[str]:
 def test_the_state_as_of_an_earlier_delivery_equals_that_delivery_loaded_alone(
     settings, three, first, tmp_path
 ):
-    states = _states(settings, three)
+    states = states_as_of(settings, three)
     alone = Settings(data_dir=tmp_path / "alone")
     ingest_delivery(alone, drop(alone, first.path), KEY)
-    assert states == _states(alone, [first.manifest["delivery_id"]]) | {
+    assert states == states_as_of(alone, [first.manifest["delivery_id"]]) | {
         k: v for k, v in states.items() if k[1] != first.manifest["delivery_id"]
     }
     for entity in load_contract().entities:
@@ -181,7 +133,7 @@ def test_a_raw_layer_with_a_copy_per_delivery_is_replayed_into_the_same_history(
     """Raw layers written before the history kept a full copy per delivery; the first connection
     that writes turns them into the history, with the same states and change sets."""
     states, changes = (
-        _states(settings, three),
+        states_as_of(settings, three),
         _query(settings, "select * from raw.changes order by all"),
     )
     with raw_connection(settings) as con:  # the layout before: rebuilt from the states
@@ -198,6 +150,6 @@ def test_a_raw_layer_with_a_copy_per_delivery_is_replayed_into_the_same_history(
         con.execute("alter table raw.deliveries drop column seq")
         con.execute("alter table raw.deliveries drop column status")
     upgrade_raw_layer(settings)
-    assert _states(settings, three) == states
+    assert states_as_of(settings, three) == states
     assert _query(settings, "select * from raw.changes order by all") == changes
     assert _query(settings, "select delivery_id from raw.current_delivery") == [(three[2],)]

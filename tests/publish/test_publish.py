@@ -1,5 +1,6 @@
 """Write-audit-publish: only a green gate publishes, atomically, and readers never see half a version."""
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -14,6 +15,7 @@ import pytest
 from orchestration.publish import PublishRefused, current_version, publish
 from orchestration.quality.gate import run_gate
 from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES
+from orchestration.settings import Settings
 
 PASSED = {"passed": True, "errors": 0, "warnings": 0, "failures": []}
 
@@ -133,7 +135,18 @@ def test_a_reader_of_the_previous_version_keeps_a_consistent_view(own_warehouse)
     assert count(path) < before[0]  # a new reader sees the new version
 
 
-def test_only_the_last_versions_are_kept(own_warehouse):
-    published = [publish(own_warehouse, f"run-{i}", PASSED, keep=2) for i in range(4)]
-    kept = sorted(p.name for p in (own_warehouse.data_dir / "published" / "versions").iterdir())
-    assert kept == sorted(v.version for v in published[-2:])
+@pytest.mark.parametrize("keep", ["2", "3"])
+def test_only_the_last_versions_are_kept(own_warehouse, monkeypatch, keep):
+    """EFFEKT_PUBLISHED_KEEP says how many published versions stay."""
+    monkeypatch.setenv("EFFEKT_PUBLISHED_KEEP", keep)
+    settings = dataclasses.replace(own_warehouse, published_keep=Settings.from_env().published_keep)
+    published = [publish(settings, f"run-{i}", PASSED) for i in range(4)]
+    kept = sorted(p.name for p in (settings.data_dir / "published" / "versions").iterdir())
+    assert kept == sorted(v.version for v in published[-int(keep) :])
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "five"])
+def test_a_retention_setting_that_is_not_a_count_is_refused_by_name(monkeypatch, value):
+    monkeypatch.setenv("EFFEKT_ARCHIVE_KEEP_DAYS", value)
+    with pytest.raises(ValueError, match="EFFEKT_ARCHIVE_KEEP_DAYS"):
+        Settings.from_env()

@@ -13,9 +13,11 @@ import pytest
 from orchestration.cli import main
 from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.pipeline import run_pipeline
+from orchestration.progress import read_progress
 from orchestration.publish import current_version
 from orchestration.settings import Settings
 from tests.conftest import END, KEY, START, operated_settings
+from tests.ingest.conftest import states_as_of
 from tests.publish.test_publish import checksums
 
 AREA = "children_families"
@@ -94,6 +96,7 @@ def test_an_implausible_delivery_is_stopped_and_the_published_version_stays(refr
     published = current_version(settings)
     assert published is not None
     sums = checksums(published)
+    history, marts = states_as_of(settings), _marts(settings)
 
     cut = run(dt.date(2019, 6, 30), cut_area=AREA)
     gate = _gate(settings, cut, "delivery")
@@ -108,13 +111,35 @@ def test_an_implausible_delivery_is_stopped_and_the_published_version_stays(refr
     assert {r["org_unit_id"] for r in goals["records"]} <= area_units
     assert not cut.asset_materializations_for_node("published__current")
     assert current_version(settings) == published and checksums(published) == sums
+    # The blocked delivery is in the history, and every earlier state is as it was; the
+    # warehouse's marts were not rebuilt from it.
+    assert states_as_of(settings, sorted({d for _, d in history})) == history
+    assert _marts(settings) == marts
     report = (settings.data_dir / "reports" / cut.run_id / "areas" / f"{AREA}.csv").read_text()
     assert "goals_ratio" in report
 
+    history = states_as_of(settings)
     older = run(dt.date(2019, 5, 31))
     order = {(f["suite"], f["column"]) for f in _gate(settings, older, "delivery")["failures"]}
     assert ("delivery_order", "extract_time / newest_extract_time") in order
     assert current_version(settings) == published and checksums(published) == sums
+    # Too late for the history: archived and recorded as superseded, nothing merged.
+    con = duckdb.connect(str(settings.raw_database), read_only=True)
+    late = con.execute("select delivery_id, seq from raw.deliveries where status = 'superseded'").fetchall()  # fmt: skip
+    con.close()
+    assert [seq for _, seq in late] == [None] and (settings.archive_dir / late[0][0]).is_dir()
+    assert read_progress(settings)[late[0][0]]["stage"] == "superseded"
+    assert states_as_of(settings) == history
+
+
+def _marts(settings) -> dict[str, list]:
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'").fetchall()]  # fmt: skip
+        return {t: sorted(map(repr, con.execute(f"select * from marts.{t}").fetchall())) for t in tables}  # fmt: skip
+    finally:
+        con.close()
 
 
 def _manifest(settings) -> dict:

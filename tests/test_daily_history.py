@@ -1,0 +1,116 @@
+"""Daily operation on a history: snapshots loaded one by one, day after day, publish exactly what a
+fresh data folder publishes from the last snapshot alone, also after deletions and corrections."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.generate import GeneratorConfig, generate_delivery
+from orchestration.ingest.load import ingest_delivery
+from orchestration.pipeline import run_pipeline
+from orchestration.publish import current_version
+from tests.conftest import KEY, START, operated_settings
+from tests.ingest.conftest import next_delivery, rewrite
+
+DAYS = [dt.date(2019, 6, 25) + dt.timedelta(days=n) for n in range(5)]
+
+
+def _snapshot(store: Path, day: dt.date) -> Path:
+    config = GeneratorConfig(citizens=300, start=START, end=DAYS[-1], seed=11, out=store,
+                             file_format="parquet", extract_at=day, progress=False)  # fmt: skip
+    return generate_delivery(config).path
+
+
+def _delivery_id(folder: Path) -> str:
+    return json.loads((folder / "manifest.json").read_text())["delivery_id"]
+
+
+def _run(settings, folder: Path) -> str:
+    """Land one delivery and run the daily refresh; it must publish."""
+    shutil.copytree(folder, settings.landing_dir / folder.name)
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed, refresh.failed
+    return str(current_version(settings))
+
+
+def _differences(ours: Path, theirs: Path) -> dict[str, tuple[int, int]]:
+    """Per published table (open and restricted), rows only in ours and rows only in theirs."""
+    con = duckdb.connect()
+    out = {}
+    for file in ("indicators.duckdb", "marts.duckdb"):
+        con.execute(f"attach '{ours / file}' as ours (read_only)")
+        con.execute(f"attach '{theirs / file}' as theirs (read_only)")
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables "
+            "where table_catalog = 'ours' order by 1, 2"
+        ).fetchall()
+        assert tables, file
+        for schema, table in tables:
+            a, b = f"ours.{schema}.{table}", f"theirs.{schema}.{table}"
+            out[f"{file}:{schema}.{table}"] = con.execute(
+                f"select (select count(*) from (select * from {a} except all select * from {b})), "
+                f"(select count(*) from (select * from {b} except all select * from {a}))"
+            ).fetchone()
+        con.execute("detach ours")
+        con.execute("detach theirs")
+    con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def deliveries(tmp_path_factory) -> list[Path]:
+    """Five daily snapshots of one history, then the fifth with records deleted, then that one
+    with follow-ups corrected."""
+    store = tmp_path_factory.mktemp("snapshots")
+    days = [_snapshot(store, day) for day in DAYS]
+    deleted = next_delivery(days[-1], store / "deleted", "deleted", hours=1)
+    rewrite(deleted, "goal_followups", "select * from {t} where followup_id not in "
+            "(select followup_id from {t} order by followup_id desc limit 5)")  # fmt: skip
+    rewrite(deleted, "interventions", "select * from {t} where intervention_id <> "
+            "(select max(intervention_id) from {t} where intervention_id not in "
+            "(select intervention_id from '" + str(deleted / "goals.parquet") + "'))")  # fmt: skip
+    corrected = next_delivery(deleted, store / "corrected", "corrected", hours=2)
+    rewrite(corrected, "goal_followups", "select * replace (case when followup_id in "
+            "(select followup_id from {t} order by followup_id limit 5) then "
+            "case when gas_score < 2 then gas_score + 1 else gas_score - 1 end "
+            "else gas_score end as gas_score) from {t}")  # fmt: skip
+    return [*days, deleted, corrected]
+
+
+def _data_folder(root: Path):
+    root.mkdir()
+    return operated_settings(root)
+
+
+def test_daily_snapshots_publish_what_the_last_one_alone_publishes(deliveries, tmp_path):
+    """Days 1 to 4 go into the history by the ingest alone (the asset's own function): the
+    warehouse is built from the current state, so building on those days would only cost time.
+    From day 5 on, each delivery has a daily run of its own and is compared."""
+    daily = _data_folder(tmp_path / "daily")
+    for folder in deliveries[:4]:
+        ingest_delivery(daily, shutil.copytree(folder, daily.landing_dir / folder.name), KEY)
+    for n, folder in enumerate(deliveries[4:], 5):
+        published = Path(_run(daily, folder))
+        alone = Path(_run(_data_folder(tmp_path / f"fresh-{n}"), folder))
+        assert _differences(published, alone) == dict.fromkeys(
+            _differences(alone, alone), (0, 0)
+        ), folder.name
+
+    con = duckdb.connect(str(daily.raw_database), read_only=True)
+    changes = dict(con.execute(
+        "select delivery_id || ':' || entity || ':' || change, count(*) from raw.changes "
+        "where delivery_id like '%-deleted' or delivery_id like '%-corrected' group by 1"
+    ).fetchall())  # fmt: skip
+    con.close()
+    deleted, corrected = (_delivery_id(f) for f in deliveries[-2:])
+    assert changes == {
+        f"{deleted}:goal_followups:delete": 5,
+        f"{deleted}:interventions:delete": 1,
+        f"{corrected}:goal_followups:update": 5,
+    }
