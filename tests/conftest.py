@@ -28,6 +28,15 @@ from orchestration.settings import Settings
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 
 START, END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
+# The longest test files: run first, so that parallel workers (pytest-xdist, a file per worker)
+# do not end with one of them alone on a file of many pipeline runs.
+LONGEST_FIRST = ("tests/test_daily_history.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_FIRST)
+
+
 KEY = b"test-key-0123456789abcdef-not-a-real-secret"
 
 

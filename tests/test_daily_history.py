@@ -15,10 +15,12 @@ from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.ingest.load import ingest_delivery
 from orchestration.pipeline import run_pipeline
 from orchestration.publish import current_version
+from orchestration.quality.gate import Thresholds, row_scope
 from tests.conftest import KEY, START, operated_settings
 from tests.ingest.conftest import next_delivery, rewrite
 
 DAYS = [dt.date(2019, 6, 25) + dt.timedelta(days=n) for n in range(5)]
+CORRECTED_GOAL = "(select max(goal_id) from {t} where weight is null or weight between 0.25 and 5)"
 
 
 def _snapshot(store: Path, day: dt.date) -> Path:
@@ -31,12 +33,14 @@ def _delivery_id(folder: Path) -> str:
     return json.loads((folder / "manifest.json").read_text())["delivery_id"]
 
 
-def _run(settings, folder: Path) -> str:
-    """Land one delivery and run the daily refresh; it must publish."""
+def _run(settings, folder: Path) -> tuple[Path, dict]:
+    """Land one delivery and run the daily refresh; it must publish. The published version and
+    the build gate's outcome."""
     shutil.copytree(folder, settings.landing_dir / folder.name)
     refresh = run_pipeline(settings, progress=None)
     assert not refresh.failed, refresh.failed
-    return str(current_version(settings))
+    report = settings.data_dir / "reports" / refresh.last.run_id / "gate-build.json"
+    return current_version(settings), json.loads(report.read_text())
 
 
 def _differences(ours: Path, theirs: Path) -> dict[str, tuple[int, int]]:
@@ -80,6 +84,9 @@ def deliveries(tmp_path_factory) -> list[Path]:
             "(select followup_id from {t} order by followup_id limit 5) then "
             "case when gas_score < 2 then gas_score + 1 else gas_score - 1 end "
             "else gas_score end as gas_score) from {t}")  # fmt: skip
+    # ... and one goal's weight corrected to an unusual one (a warning of the build gate).
+    rewrite(corrected, "goals", f"select * replace (case when goal_id = {CORRECTED_GOAL} "
+            "then 9.0 else weight end as weight) from {t}")  # fmt: skip
     return [*days, deleted, corrected]
 
 
@@ -95,12 +102,14 @@ def test_daily_snapshots_publish_what_the_last_one_alone_publishes(deliveries, t
     daily = _data_folder(tmp_path / "daily")
     for folder in deliveries[:4]:
         ingest_delivery(daily, shutil.copytree(folder, daily.landing_dir / folder.name), KEY)
+    gates = {}
     for n, folder in enumerate(deliveries[4:], 5):
-        published = Path(_run(daily, folder))
-        alone = Path(_run(_data_folder(tmp_path / f"fresh-{n}"), folder))
+        published, gates[n] = _run(daily, folder)
+        alone, gates[f"fresh-{n}"] = _run(_data_folder(tmp_path / f"fresh-{n}"), folder)
         assert _differences(published, alone) == dict.fromkeys(
             _differences(alone, alone), (0, 0)
         ), folder.name
+    _row_level_suites_validate_what_changed(daily, gates, deliveries)
 
     con = duckdb.connect(str(daily.raw_database), read_only=True)
     changes = dict(con.execute(
@@ -113,4 +122,48 @@ def test_daily_snapshots_publish_what_the_last_one_alone_publishes(deliveries, t
         f"{deleted}:goal_followups:delete": 5,
         f"{deleted}:interventions:delete": 1,
         f"{corrected}:goal_followups:update": 5,
+        f"{corrected}:goals:update": 1,
     }
+
+
+def _rows(gate: dict) -> dict[str, int]:
+    return {
+        name: suite["rows"] for name, suite in gate["suites"].items() if name.startswith("stg_")
+    }
+
+
+def _row_level_suites_validate_what_changed(settings, gates: dict, deliveries: list[Path]) -> None:
+    """The first publication and every fresh folder validate every row; a daily run only the rows
+    changed since the published delivery and their children, so it catches what changed."""
+    day_5, deleted = deliveries[4], deliveries[5]
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    staged = {f"stg_{e}": con.execute(f"select count(*) from staging.stg_{e}").fetchone()[0]
+              for e in ("org_units", "citizens", "cases", "interventions", "goals", "goal_followups")}  # fmt: skip
+    goal, weight = con.execute("select goal_id, weight from staging.stg_goals where weight = 9").fetchone()  # fmt: skip
+    expected_followups = con.execute(
+        "select count(*) from staging.stg_goal_followups where goal_id = ? or followup_id in "
+        "(select followup_id from staging.stg_goal_followups order by followup_id limit 5)",
+        [goal],
+    ).fetchone()[0]
+    con.close()
+    assert gates[5]["row_level"]["why"] == "nothing is published yet: every row"
+    assert {k: v for k, v in _rows(gates["fresh-7"]).items() if k in staged} == staged
+    assert _rows(gates[5]) == _rows(gates["fresh-5"])
+    assert gates[6]["row_level"]["since_delivery"] == _delivery_id(day_5)
+    assert set(_rows(gates[6]).values()) == {0}  # only deletions: nothing left to validate
+    assert _rows(gates[7]) == dict.fromkeys(_rows(gates[7]), 0) | {
+        "stg_goals": 1,
+        "stg_goal_followups": expected_followups,
+    }
+    warned = [
+        f for f in gates[7]["failures"] if f["suite"] == "stg_goals" and f["column"] == "weight"
+    ]
+    assert weight == 9 and [f["unexpected_count"] for f in warned] == [1]
+    assert gates[7]["row_level"]["since_delivery"] == _delivery_id(deleted)
+
+    # Other rules (here a threshold) than the published version's: every row again.
+    with duckdb.connect() as con:
+        con.execute(f"attach '{settings.raw_database}' as raw_layer (read_only)")
+        assert row_scope(settings, con, Thresholds()).since_seq > 0
+        changed = row_scope(settings, con, Thresholds(max_drop=0.5))
+    assert changed.since_seq == 0 and "changed since the published version" in changed.why

@@ -92,6 +92,8 @@ def publish(
         | {
             # what the delivery gate compared with
             "delivery_baseline": gate_summary.get("baseline"),
+            # which rows the row-level suites validated, under which rules (their digest)
+            "row_level": gate_summary.get("row_level"),
             "failures": [
                 f"{f['suite']}: {f['column']} ({f['severity']})"
                 for f in gate_summary.get("failures", [])

@@ -1,13 +1,16 @@
 """Run the expectation suites on the full data with Great Expectations, and say whether to publish.
 
 DuckDB is not a GX SQL dialect (its SQL data source fails every metric), so each suite's batch
-is read from DuckDB through Arrow into pandas and validated there, on every row. Suites come from
+is read from DuckDB through Arrow into pandas and validated there, on every row of the batch.
+On a daily run the row-level suites' batch is the rows changed since the published delivery
+(`row_scope`); table-level and plausibility suites always see the whole. Suites come from
 the JSON files in the repository's GX file context; runs use an ephemeral context so they never
 write into the repository, and build their Data Docs into the run's report folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +27,8 @@ from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
 RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is always exact
+REPO = Path(__file__).resolve().parents[2]
+RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class GateResult:
     suites: dict[str, dict] = field(default_factory=dict)  # name -> {success, seconds, rows}
     failures: list[Failure] = field(default_factory=list)
     baseline: dict | None = None  # the delivery gate's: {delivery_id, source}
+    row_level: dict | None = None  # the build gate's row scope: fingerprint, since, why
     # drops operators accepted that the delivery gate applied (see acceptance.py)
     acceptances: list[dict] = field(default_factory=list)
 
@@ -88,6 +94,7 @@ class GateResult:
             "warnings": len(self.warnings),
             "suites": self.suites,
             "baseline": self.baseline,
+            "row_level": self.row_level,
             "acceptances": self.acceptances,
             "failures": [
                 {k: v for k, v in f.__dict__.items() if k != "records"} for f in self.failures
@@ -161,9 +168,18 @@ def run_gate(
             result.baseline = {"delivery_id": baseline.delivery_id, "source": baseline.source}
             result.acceptances = for_manifest(applied)
             log.info("delivery gate baseline: %s (%s)", baseline.delivery_id, baseline.source)
+        scope = None
+        if any(SUITES[name].scope for name in suites):
+            scope = row_scope(settings, con, thresholds)
+            result.row_level = scope.__dict__
+            log.info("row-level suites: %s", scope.why)
         for name in suites:
             started = time.perf_counter()
             sql = SUITES[name].sql.format(**params)
+            if scope and scope.since_seq and SUITES[name].scope:
+                column, keys = SUITES[name].scope
+                new = f"(select delivery_id from raw_layer.raw.deliveries where seq > {scope.since_seq})"
+                sql = f"select * from ({sql}) as batch where {column} in ({keys.format(new=new)})"
             frame = con.sql(sql).to_arrow_table().to_pandas()
             spec = load_suite(name, thresholds)
             suite = context.suites.add(
@@ -204,6 +220,61 @@ def run_gate(
     return result
 
 
+@dataclass(frozen=True)
+class RowScope:
+    """Which rows the row-level suites validate: those changed after delivery number `since_seq`
+    (0: every row), and why."""
+
+    since_seq: int
+    since_delivery: str | None
+    fingerprint: str
+    why: str
+
+
+RULE_FILES = [
+    REPO / "dbt_project" / "models", REPO / "dbt_project" / "macros", REPO / "dbt_project" / "seeds",
+    REPO / "expectations" / "gx" / "expectations", REPO / "orchestration" / "contract",
+]  # fmt: skip
+
+
+def rules_fingerprint(thresholds: Thresholds) -> str:
+    """A digest of everything besides a row that decides its verdict: the dbt models, macros and
+    code lists, the contract, the suites and the thresholds."""
+    digest = hashlib.sha256(repr(thresholds).encode())
+    for folder in RULE_FILES:
+        for path in sorted(
+            p for p in folder.rglob("*") if p.is_file() and p.suffix in RULE_SUFFIXES
+        ):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def row_scope(
+    settings: Settings, con: duckdb.DuckDBPyConnection, thresholds: Thresholds
+) -> RowScope:
+    """Rows changed since the published delivery, when the published version was validated under
+    the same rules; else every row."""
+    from orchestration.publish import current_version, published_delivery
+
+    fingerprint = rules_fingerprint(thresholds)
+    version = current_version(settings)
+    manifest = version / "manifest.json" if version else None
+    if manifest is None or not manifest.exists():
+        return RowScope(0, None, fingerprint, "nothing is published yet: every row")
+    published = json.loads(manifest.read_text(encoding="utf-8"))
+    if (published["checks"].get("row_level") or {}).get("fingerprint") != fingerprint:
+        return RowScope(0, None, fingerprint, "models, code lists, suites or thresholds changed since the published version: every row")  # fmt: skip
+    delivery = published_delivery(settings)
+    rows = con.execute(
+        "select seq from raw_layer.raw.deliveries where delivery_id = ? and status = 'loaded'",
+        [delivery],
+    ).fetchall()
+    if not rows or rows[0][0] is None:
+        return RowScope(0, None, fingerprint, f"the published delivery {delivery} is not in the history: every row")  # fmt: skip
+    return RowScope(rows[0][0], delivery, fingerprint,
+                    f"rows changed since the published delivery {delivery} (and rows whose parent changed)")  # fmt: skip
+
+
 def load_gate_results(report_dir: Path) -> GateResult:
     """Every gate of a run as one result: what publishing and the reports go by."""
     combined = GateResult(report_dir.name, report_dir)
@@ -211,6 +282,7 @@ def load_gate_results(report_dir: Path) -> GateResult:
         data = json.loads(path.read_text(encoding="utf-8"))
         combined.suites.update(data["suites"])
         combined.baseline = data.get("baseline") or combined.baseline
+        combined.row_level = data.get("row_level") or combined.row_level
         combined.acceptances += data.get("acceptances", [])
         combined.failures += [Failure(**f) for f in data["failures"]]
     return combined

@@ -11,6 +11,7 @@ by `python -m orchestration.quality.suites`; a test fails while the files are st
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sys
@@ -44,6 +45,25 @@ class Suite:
     guards: tuple[str, ...]  # the asset the suite's check is attached to
     sql: str  # the batch; {raw} is the attached raw layer
     checks: list[Check] = field(default_factory=list)
+    # Row-level suites on a daily run: the batch column and the keys of the rows to validate
+    # (see _changed); None validates every row (table-level and plausibility suites).
+    scope: tuple[str, str] | None = None
+
+
+def _changed(entity: str, key: str, parents: dict[str, str] | None = None) -> tuple[str, str]:
+    """The staged rows a daily run validates: rows whose version came in a delivery after the
+    published one ({new}), and rows whose parent's did (a rule may read the parent). Every other
+    row passed these rules in the published version, and the rules have not changed since (the
+    gate validates every row when they have; see gate.row_scope)."""
+    conditions = ["own.delivery_id in {new}"] + [
+        f"own.{column} in (select {pkey} from staging.stg_{parent} where delivery_id in {{new}})"
+        for column, (parent, pkey) in ((c, p.split(".")) for c, p in (parents or {}).items())
+    ]
+    batch_column = "citizen_key" if entity == "citizens" else "row_key"
+    return batch_column, (
+        f"select cast(own.{key} as varchar) from staging.stg_{entity} own where "
+        + " or ".join(conditions)
+    )
 
 
 def _err(type_, da, en, threshold=None, **kwargs) -> Check:
@@ -335,6 +355,23 @@ INDICATORS = [
                      [("goals_due_followup", "goals_without_due_followup")], TEXTS),
 ]  # fmt: skip
 
+# Which rows of each staged entity a daily run validates: parents are the staged references a
+# suite's rules read (a child is validated again when its parent changed).
+SCOPES = {
+    "stg_org_units": _changed("org_units", "org_unit_id"),
+    "stg_citizens": _changed("citizens", "citizen_key"),
+    "stg_cases": _changed("cases", "case_id", {"citizen_key": "citizens.citizen_key",
+                                               "authority_org_unit_id": "org_units.org_unit_id"}),
+    "stg_interventions": _changed("interventions", "intervention_id", {
+        "case_id": "cases.case_id", "provider_org_unit_id": "org_units.org_unit_id"}),
+    "stg_assessments": _changed("assessments", "assessment_id", {"case_id": "cases.case_id"}),
+    "stg_assessment_scores": _changed("assessment_scores", "assessment_id", {
+        "assessment_id": "assessments.assessment_id"}),
+    "stg_goals": _changed("goals", "goal_id", {"intervention_id": "interventions.intervention_id"}),
+    "stg_goal_followups": _changed("goal_followups", "followup_id", {"goal_id": "goals.goal_id"}),
+}  # fmt: skip
+STAGED = [dataclasses.replace(s, scope=SCOPES[s.name]) for s in STAGED]
+
 SUITES: dict[str, Suite] = {s.name: s for s in STAGED + DELIVERY + INDICATORS}
 # Two gates: the delivery's after the ingest (blocking the build), the build's after dbt
 # (blocking publishing).
@@ -346,7 +383,17 @@ def suite_json(suite: Suite) -> dict:
     """The suite in Great Expectations' file format, with severity and explanations as meta."""
     return {
         "name": suite.name,
-        "meta": {"guards": "/".join(suite.guards), "batch_sql": " ".join(suite.sql.split())},
+        "meta": {"guards": "/".join(suite.guards), "batch_sql": " ".join(suite.sql.split())}
+        | (
+            {
+                "daily_scope": {
+                    "column": suite.scope[0],
+                    "keys_sql": " ".join(suite.scope[1].split()),
+                }
+            }
+            if suite.scope
+            else {}
+        ),
         "expectations": [
             {
                 "type": _snake(c.type),
