@@ -94,6 +94,12 @@ NEXT_STEPS = {
         "stays in {quarantine} with refusal.json. Deliveries after it are not held up: the "
         "next `effekt run` takes them."
     ),
+    # an extract older than the current one, archived and not merged (metadata reason)
+    "ingest_deliveries:superseded": (
+        "Nothing to repair here: the current delivery stays current and published. Ask the case "
+        "system why it sent an extract older than one it sent before; the old one is in "
+        "{archive}. The next `effekt run` goes on as usual."
+    ),
     "delivery_gate": (
         "Read the report. If the change is real (a unit closed or merged), accept it with "
         "`effekt accept`, then `effekt run`; otherwise ask for a corrected extract. Nothing "
@@ -162,7 +168,9 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
                 f"; and {len(findings) - 3} more" if len(findings) > 3 else ""
             )
             file = str(report)
-    hint = NEXT_STEPS.get(step, "See the run's events in the Dagster UI.")
+    hint = NEXT_STEPS.get(f"{step}:{metadata.get('reason')}") or NEXT_STEPS.get(
+        step, "See the run's events in the Dagster UI."
+    )
     return {
         "step": step,
         "error": _mask(error.splitlines()[0][:500]),
@@ -170,6 +178,7 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
         "file": file,
         "next": hint.format(
             quarantine=metadata.get("quarantine") or settings.quarantine_dir,
+            archive=metadata.get("archive") or settings.archive_dir,
             log=settings.data_dir / "logs" / "pipeline.log",
         ),
     }

@@ -109,7 +109,7 @@ def test_daily_snapshots_publish_what_the_last_one_alone_publishes(deliveries, t
         assert _differences(published, alone) == dict.fromkeys(
             _differences(alone, alone), (0, 0)
         ), folder.name
-    _row_level_suites_validate_what_changed(daily, gates, deliveries)
+    _row_level_suites_validate_what_changed(daily, gates)
 
     con = duckdb.connect(str(daily.raw_database), read_only=True)
     changes = dict(con.execute(
@@ -132,10 +132,9 @@ def _rows(gate: dict) -> dict[str, int]:
     }
 
 
-def _row_level_suites_validate_what_changed(settings, gates: dict, deliveries: list[Path]) -> None:
+def _row_level_suites_validate_what_changed(settings, gates: dict) -> None:
     """The first publication and every fresh folder validate every row; a daily run only the rows
     changed since the published delivery and their children, so it catches what changed."""
-    day_5, deleted = deliveries[4], deliveries[5]
     con = duckdb.connect(str(settings.warehouse), read_only=True)
     staged = {f"stg_{e}": con.execute(f"select count(*) from staging.stg_{e}").fetchone()[0]
               for e in ("org_units", "citizens", "cases", "interventions", "goals", "goal_followups")}  # fmt: skip
@@ -149,7 +148,8 @@ def _row_level_suites_validate_what_changed(settings, gates: dict, deliveries: l
     assert gates[5]["row_level"]["why"] == "nothing is published yet: every row"
     assert {k: v for k, v in _rows(gates["fresh-7"]).items() if k in staged} == staged
     assert _rows(gates[5]) == _rows(gates["fresh-5"])
-    assert gates[6]["row_level"]["since_delivery"] == _delivery_id(day_5)
+    # Days 1 to 5 are deliveries 1 to 5 of the history; "deleted" is 6, "corrected" 7.
+    assert (gates[6]["row_level"]["since_seq"], gates[6]["row_level"]["through_seq"]) == (5, 6)
     assert set(_rows(gates[6]).values()) == {0}  # only deletions: nothing left to validate
     assert _rows(gates[7]) == dict.fromkeys(_rows(gates[7]), 0) | {
         "stg_goals": 1,
@@ -159,10 +159,10 @@ def _row_level_suites_validate_what_changed(settings, gates: dict, deliveries: l
         f for f in gates[7]["failures"] if f["suite"] == "stg_goals" and f["column"] == "weight"
     ]
     assert weight == 9 and [f["unexpected_count"] for f in warned] == [1]
-    assert gates[7]["row_level"]["since_delivery"] == _delivery_id(deleted)
+    assert (gates[7]["row_level"]["since_seq"], gates[7]["row_level"]["through_seq"]) == (6, 7)
 
     # Other rules (here a threshold) than the published version's: every row again.
-    with duckdb.connect() as con:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         con.execute(f"attach '{settings.raw_database}' as raw_layer (read_only)")
         assert row_scope(settings, con, Thresholds()).since_seq > 0
         changed = row_scope(settings, con, Thresholds(max_drop=0.5))

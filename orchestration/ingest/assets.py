@@ -159,13 +159,20 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
                 rows_quarantined=sum(f.rows_quarantined for f in result.files),
             )  # fmt: skip
         if result.status == "superseded":
-            context.log.warning(
-                f"delivery {result.delivery_id} is older than the current delivery: archived as "
-                "superseded, not merged; the delivery gate's delivery_order check reports it"
-            )
+            # Nothing changed, but someone should ask the case system why it sent an old extract.
+            raise dg.Failure(
+                description=(
+                    f"Delivery {landed_as} (extract {result.extract_time}) is older than the "
+                    "current delivery: it is archived and recorded as superseded, not merged "
+                    "into the history. Nothing else changed; the current delivery stays current."
+                ),
+                metadata={"reason": "superseded", "file": "manifest.json",
+                          "delivery": result.delivery_id,
+                          "archive": dg.MetadataValue.path(str(result.archive_path))},
+            )  # fmt: skip
     for pruned in prune_archive(settings, keep_delivery=published_delivery(settings)):
         context.log.info(f"archive: delivered files of {pruned} deleted (EFFEKT_ARCHIVE_KEEP_DAYS)")
-    if result is not None and result.status in ("loaded", "superseded"):
+    if result is not None and result.status == "loaded":
         yield from _materialise([result], run_id)
         return
     resumed = (

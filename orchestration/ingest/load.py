@@ -67,7 +67,7 @@ class FileReconciliation:
 @dataclass(frozen=True)
 class IngestResult:
     delivery_id: str
-    status: str  # "loaded" or "already_loaded"
+    status: str  # "loaded", "already_loaded" or "superseded"
     extract_time: str
     archive_path: Path
     files: list[FileReconciliation] = field(default_factory=list)
@@ -145,11 +145,23 @@ def raw_connection(
     con = duckdb.connect(str(settings.raw_database), read_only=read_only)
     try:
         if not read_only:
-            con.execute(raw_ddl())
-            upgrade_full_copies(con, "raw")
+            _prepare(con, "raw")
         yield con
     finally:
         con.close()
+
+
+def _prepare(con, raw: str) -> None:
+    """Create or bring the raw layer to the current layout, all or nothing: a failed upgrade
+    leaves the old layout as it was."""
+    con.execute("begin transaction")
+    try:
+        con.execute(raw_ddl(raw))
+        upgrade_full_copies(con, raw)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def upgrade_raw_layer(settings: Settings) -> None:
@@ -173,8 +185,7 @@ def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
         con.execute(f"set temp_directory = '{spill}'")
         con.execute(f"attach '{settings.raw_database}' as raw_layer")
-        con.execute(raw_ddl(RAW))
-        upgrade_full_copies(con, RAW)
+        _prepare(con, RAW)
         install_macros(con)
         yield con
     finally:
@@ -291,7 +302,11 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
             apply_delivery(con, name, entity, "incoming", manifest.delivery_id, seq, previous_id)
             if name == "citizens":
                 _add_pseudonyms(con, key)
-            (loaded,) = con.execute("select count(*) from incoming").fetchone()
+            # What the history holds as current after the merge: every row read is in it or in
+            # quarantine, or nothing is committed.
+            (loaded,) = con.execute(
+                f"select count(*) from {RAW}.{name} where _last_seq is null"
+            ).fetchone()
             (quarantined,) = con.execute(
                 f"select count(*) from {RAW}.quarantine where delivery_id = ? and entity = ?",
                 [manifest.delivery_id, name],
@@ -399,6 +414,16 @@ def apply_delivery(
         f"create or replace temp table incoming_keyed as "
         f"select {key} as _key, {content} as _row_hash, * from {incoming}"
     )
+    twice = con.execute(
+        "select any_value(_source_file), list(_source_row order by _source_row)[:5] "
+        "from incoming_keyed group by _key having count(*) > 1 limit 1"
+    ).fetchone()
+    if twice:  # the contract's duplicate check compares the key as delivered ("7" and "07")
+        raise DeliveryRefused(
+            "ambiguous_key", twice[0],
+            f"records {twice[1]} have the same {', '.join(entity.key)} once typed "
+            "(e.g. 7 and 07); the case system must deliver each key once",
+        )  # fmt: skip
     con.execute(
         f"""insert into {raw}.changes
         select ?, ?, ?, coalesce(new._key, old._key),
@@ -427,7 +452,8 @@ def apply_delivery(
 def upgrade_full_copies(con, raw: str) -> None:
     """Turn a raw layer written before the history (a full copy of every entity per delivery,
     tagged `_delivery_id`) into the history: replayed delivery by delivery in extract order, as
-    if each had been loaded now, in one transaction. Nothing to do on a current raw layer."""
+    if each had been loaded now, inside the caller's transaction (`_prepare`). Nothing to do on
+    a current raw layer."""
     contract = load_contract()
     database, schema = raw.split(".") if "." in raw else (None, raw)
     catalog = f"and table_catalog = '{database}'" if database else ""
@@ -443,36 +469,30 @@ def upgrade_full_copies(con, raw: str) -> None:
     if not old:
         return
     log.warning("raw layer holds a full copy per delivery: replaying it as a history, once")
-    con.execute("begin transaction")
-    try:
+    for name in old:
+        con.execute(f"alter table {raw}.{name} rename to {name}__copies")
+        con.execute(f"create table {raw}.{name} ({version_columns(contract.entities[name])})")
+    deliveries = con.execute(
+        f"select delivery_id from {raw}.deliveries order by extract_time, delivery_id"
+    ).fetchall()
+    previous = None
+    for seq, (delivery_id,) in enumerate(deliveries, start=1):
+        con.execute(
+            f"update {raw}.deliveries set seq = ?, status = 'loaded' where delivery_id = ?",
+            [seq, delivery_id],
+        )
         for name in old:
-            con.execute(f"alter table {raw}.{name} rename to {name}__copies")
-            con.execute(f"create table {raw}.{name} ({version_columns(contract.entities[name])})")
-        deliveries = con.execute(
-            f"select delivery_id from {raw}.deliveries order by extract_time, delivery_id"
-        ).fetchall()
-        previous = None
-        for seq, (delivery_id,) in enumerate(deliveries, start=1):
+            entity = contract.entities[name]
+            columns = ", ".join(f'"{c.name}"' for c in entity.columns)
             con.execute(
-                f"update {raw}.deliveries set seq = ?, status = 'loaded' where delivery_id = ?",
-                [seq, delivery_id],
+                f"create or replace temp table incoming as select _source_file, _source_row, "
+                f"{columns} from {raw}.{name}__copies where _delivery_id = ?",
+                [delivery_id],
             )
-            for name in old:
-                entity = contract.entities[name]
-                columns = ", ".join(f'"{c.name}"' for c in entity.columns)
-                con.execute(
-                    f"create or replace temp table incoming as select _source_file, _source_row, "
-                    f"{columns} from {raw}.{name}__copies where _delivery_id = ?",
-                    [delivery_id],
-                )
-                apply_delivery(con, name, entity, "incoming", delivery_id, seq, previous, raw)
-            previous = delivery_id
-        for name in old:
-            con.execute(f"drop table {raw}.{name}__copies")
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+            apply_delivery(con, name, entity, "incoming", delivery_id, seq, previous, raw)
+        previous = delivery_id
+    for name in old:
+        con.execute(f"drop table {raw}.{name}__copies")
 
 
 def _record_expr(entity) -> str:
@@ -535,14 +555,15 @@ def prune_archive(
     settings: Settings, keep_delivery: str | None = None, now: dt.datetime | None = None
 ) -> list[str]:
     """Delete delivered files loaded more than `settings.archive_keep_days` ago, never those of
-    the current delivery or of `keep_delivery` (the published one). Their rows stay in the
-    history; `raw.deliveries.archive_pruned_at` records when the files went. Returns the ids."""
+    the current delivery or of `keep_delivery` (the published one), nor a superseded delivery's
+    (its only copy). Their rows stay in the history; `raw.deliveries.archive_pruned_at` records
+    when the files went. Returns the ids."""
     if settings.archive_keep_days is None or not settings.raw_database.exists():
         return []
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=settings.archive_keep_days)
     with raw_connection(settings) as con:
         due = con.execute(
-            "select delivery_id from raw.deliveries where loaded_at < ? "
+            "select delivery_id from raw.deliveries where loaded_at < ? and status = 'loaded' "
             "and archive_pruned_at is null and delivery_id is distinct from ? "
             "and delivery_id not in (select delivery_id from raw.current_delivery) "
             "order by loaded_at",

@@ -28,7 +28,7 @@ from orchestration.settings import Settings
 log = logging.getLogger(__name__)
 RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is always exact
 REPO = Path(__file__).resolve().parents[2]
-RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json"}
+RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
 
 
 @dataclass(frozen=True)
@@ -222,29 +222,29 @@ def run_gate(
 
 @dataclass(frozen=True)
 class RowScope:
-    """Which rows the row-level suites validate: those changed after delivery number `since_seq`
-    (0: every row), and why."""
+    """Which rows the row-level suites validate: those whose version came after delivery number
+    `since_seq` (0: every row), in the state built from delivery number `through_seq`; and why."""
 
     since_seq: int
-    since_delivery: str | None
+    through_seq: int | None
     fingerprint: str
     why: str
 
 
 RULE_FILES = [
     REPO / "dbt_project" / "models", REPO / "dbt_project" / "macros", REPO / "dbt_project" / "seeds",
-    REPO / "expectations" / "gx" / "expectations", REPO / "orchestration" / "contract",
+    REPO / "dbt_project" / "dbt_project.yml", REPO / "expectations" / "gx" / "expectations",
+    REPO / "orchestration" / "contract",
 ]  # fmt: skip
 
 
 def rules_fingerprint(thresholds: Thresholds) -> str:
-    """A digest of everything besides a row that decides its verdict: the dbt models, macros and
-    code lists, the contract, the suites and the thresholds."""
+    """A digest of everything besides a row that decides its verdict: the dbt project (models,
+    macros, code lists), the contract and its code, the suites and the thresholds."""
     digest = hashlib.sha256(repr(thresholds).encode())
-    for folder in RULE_FILES:
-        for path in sorted(
-            p for p in folder.rglob("*") if p.is_file() and p.suffix in RULE_SUFFIXES
-        ):
+    for root in RULE_FILES:
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in (p for p in files if p.is_file() and p.suffix in RULE_SUFFIXES):
             digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
@@ -252,27 +252,29 @@ def rules_fingerprint(thresholds: Thresholds) -> str:
 def row_scope(
     settings: Settings, con: duckdb.DuckDBPyConnection, thresholds: Thresholds
 ) -> RowScope:
-    """Rows changed since the published delivery, when the published version was validated under
-    the same rules; else every row."""
-    from orchestration.publish import current_version, published_delivery
+    """Rows changed since the state the published version was validated on, under the same
+    rules; else every row. The validated state is the one the published version's gate saw
+    (its `through_seq`), not whatever delivery was current when it was published."""
+    from orchestration.publish import current_version
 
     fingerprint = rules_fingerprint(thresholds)
+    through = con.execute(
+        "select seq from raw_layer.raw.deliveries where delivery_id = "
+        "(select delivery_id from staging.stg_current_delivery)"
+    ).fetchall()
+    through_seq = through[0][0] if through else None
     version = current_version(settings)
     manifest = version / "manifest.json" if version else None
     if manifest is None or not manifest.exists():
-        return RowScope(0, None, fingerprint, "nothing is published yet: every row")
-    published = json.loads(manifest.read_text(encoding="utf-8"))
-    if (published["checks"].get("row_level") or {}).get("fingerprint") != fingerprint:
-        return RowScope(0, None, fingerprint, "models, code lists, suites or thresholds changed since the published version: every row")  # fmt: skip
-    delivery = published_delivery(settings)
-    rows = con.execute(
-        "select seq from raw_layer.raw.deliveries where delivery_id = ? and status = 'loaded'",
-        [delivery],
-    ).fetchall()
-    if not rows or rows[0][0] is None:
-        return RowScope(0, None, fingerprint, f"the published delivery {delivery} is not in the history: every row")  # fmt: skip
-    return RowScope(rows[0][0], delivery, fingerprint,
-                    f"rows changed since the published delivery {delivery} (and rows whose parent changed)")  # fmt: skip
+        return RowScope(0, through_seq, fingerprint, "nothing is published yet: every row")
+    published = json.loads(manifest.read_text(encoding="utf-8"))["checks"].get("row_level") or {}
+    if published.get("fingerprint") != fingerprint:
+        return RowScope(0, through_seq, fingerprint, "models, code lists, suites or thresholds changed since the published version: every row")  # fmt: skip
+    since = published.get("through_seq")
+    if not since or through_seq is None or since > through_seq:
+        return RowScope(0, through_seq, fingerprint, "the published version's state is not in the history: every row")  # fmt: skip
+    return RowScope(since, through_seq, fingerprint,
+                    f"rows changed since delivery number {since}, the state published (and rows whose parent changed)")  # fmt: skip
 
 
 def load_gate_results(report_dir: Path) -> GateResult:

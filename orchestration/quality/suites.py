@@ -256,18 +256,6 @@ DELIVERY = [
              "The unit's number of follow-ups fell more than allowed since the extract last published.",
              column_A="followups_ratio", column_B="allowed_ratio", or_equal=True),
     ]),
-    Suite("delivery_order", ("raw", "deliveries"),
-          """select delivery_id, 'deliveries' as entity, delivery_id as row_key, null as org_unit_id,
-                    null::bigint as source_row, extract_time,
-                    (select max(extract_time) from {raw}.deliveries) as newest_extract_time
-             from {raw}.deliveries
-             where loaded_at = (select max(loaded_at) from {raw}.deliveries)""",
-          [
-        _err("ExpectColumnPairValuesAToBeGreaterThanB",
-             "Udtrækket er ældre end et udtræk, der allerede er indlæst.",
-             "The extract is older than one already loaded.",
-             column_A="extract_time", column_B="newest_extract_time", or_equal=True),
-    ]),
     Suite("delivery_followup_days", ("raw", "deliveries"),
           """with current as (select delivery_id from {raw}.current_delivery),
           days as (select followed_up_on, count(*) as n from {raw}.goal_followups

@@ -5,13 +5,22 @@ from __future__ import annotations
 import pytest
 
 from orchestration.contract import load_contract
+from orchestration.ingest import load
 from orchestration.ingest.load import (
+    apply_delivery,
     ingest_delivery,
     raw_connection,
     upgrade_raw_layer,
 )
 from orchestration.settings import Settings
-from tests.ingest.conftest import KEY, drop, next_delivery, rewrite, states_as_of
+from tests.ingest.conftest import (
+    KEY,
+    drop,
+    next_delivery,
+    raw_snapshot,
+    rewrite,
+    states_as_of,
+)
 
 
 def _query(settings, sql: str) -> list[tuple]:
@@ -153,3 +162,28 @@ def test_a_raw_layer_with_a_copy_per_delivery_is_replayed_into_the_same_history(
     assert states_as_of(settings, three) == states
     assert _query(settings, "select * from raw.changes order by all") == changes
     assert _query(settings, "select delivery_id from raw.current_delivery") == [(three[2],)]
+
+
+def test_a_delivery_that_fails_mid_merge_leaves_the_history_as_it_was(
+    settings, first, tmp_path, monkeypatch
+):
+    """All or nothing: a failure after four entities were merged commits none of them."""
+    later = next_delivery(first.path, tmp_path / "later", "later", hours=1)
+    rewrite(later, "goals", "select * replace (weight + 1 as weight) from {t}")
+    before = raw_snapshot(settings)
+    merged = []
+
+    def failing(con, name, *args, **kwargs):
+        if len(merged) == 4:
+            raise RuntimeError("disk full")
+        merged.append(name)
+        return apply_delivery(con, name, *args, **kwargs)
+
+    monkeypatch.setattr(load, "apply_delivery", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_delivery(settings, drop(settings, later), KEY)
+    assert len(merged) == 4 and raw_snapshot(settings) == before
+    monkeypatch.undo()
+    (left,) = settings.processing_dir.iterdir()  # not refused: the next run finishes it
+    assert ingest_delivery(settings, left, KEY).status == "loaded"
+    assert raw_snapshot(settings) != before

@@ -1,7 +1,9 @@
 """Loading deliveries into the raw layer: nothing lost, nothing twice, all or nothing."""
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -208,3 +210,31 @@ def test_all_dialects_load_to_the_same_raw_values(tmp_path, generated):
         )
     for other in values[1:]:
         assert other == values[0]
+
+
+def test_two_keys_that_are_one_once_typed_refuse_the_delivery(settings, generated):
+    """'7' and '07' pass the check on the key as written; as one integer key they would make two
+    current versions of one record, so the delivery is refused, naming the file and rows."""
+    delivery = generated(file_format="csv", dialect="utf8")
+    folder = drop(settings, delivery.path)
+    path = folder / "cases.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[-1]]))
+    row[header.index("case_id")] = "0" + row[header.index("case_id")]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(row)
+    path.write_text("\n".join(lines) + "\n" + buffer.getvalue(), encoding="utf-8")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["entity"] == "cases":
+            entry["rows"] += 1
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DeliveryRefused) as refused:
+        ingest_delivery(settings, folder, KEY)
+    assert (refused.value.reason, refused.value.file) == ("ambiguous_key", "cases.csv")
+    assert "case_id" in str(refused.value)
+    assert raw_snapshot(settings) == {} or query(settings, "select count(*) from raw.cases") == [
+        (0,)
+    ]

@@ -118,18 +118,27 @@ def test_an_implausible_delivery_is_stopped_and_the_published_version_stays(refr
     report = (settings.data_dir / "reports" / cut.run_id / "areas" / f"{AREA}.csv").read_text()
     assert "goals_ratio" in report
 
-    history = states_as_of(settings)
+    history, stages = states_as_of(settings), _stages(settings)
     older = run(dt.date(2019, 5, 31))
-    order = {(f["suite"], f["column"]) for f in _gate(settings, older, "delivery")["failures"]}
-    assert ("delivery_order", "extract_time / newest_extract_time") in order
+    assert not older.success
+    (failure,) = older.get_step_failure_events()
+    assert failure.step_key == "ingest_deliveries"
+    assert (
+        "older than the current delivery"
+        in failure.event_specific_data.user_failure_data.description
+    )
     assert current_version(settings) == published and checksums(published) == sums
     # Too late for the history: archived and recorded as superseded, nothing merged.
     con = duckdb.connect(str(settings.raw_database), read_only=True)
     late = con.execute("select delivery_id, seq from raw.deliveries where status = 'superseded'").fetchall()  # fmt: skip
     con.close()
     assert [seq for _, seq in late] == [None] and (settings.archive_dir / late[0][0]).is_dir()
-    assert read_progress(settings)[late[0][0]]["stage"] == "superseded"
+    assert _stages(settings) == stages | {late[0][0]: "superseded"}  # the current one as it was
     assert states_as_of(settings) == history
+
+
+def _stages(settings) -> dict[str, str]:
+    return {d: r["stage"] for d, r in read_progress(settings).items()}
 
 
 def _marts(settings) -> dict[str, list]:
