@@ -28,13 +28,25 @@ from orchestration.settings import Settings
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 
 START, END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
-# The longest test files: run first, so that parallel workers (pytest-xdist, a file per worker)
-# do not end with one of them alone on a file of many pipeline runs.
+# The longest test files: handed out first, so that parallel workers (pytest-xdist, a file per
+# worker) do not end with one of them alone on a file of many pipeline runs. xdist's own order is
+# by the number of tests in a file, which puts a file with one long test last.
 LONGEST_FIRST = ("tests/test_daily_history.py",)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_FIRST)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _assign_work_unit(self, node) -> None:
+            for scope in reversed(LONGEST_FIRST):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
 
 
 KEY = b"test-key-0123456789abcdef-not-a-real-secret"

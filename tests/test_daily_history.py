@@ -98,13 +98,16 @@ def _data_folder(root: Path):
 def test_daily_snapshots_publish_what_the_last_one_alone_publishes(deliveries, tmp_path):
     """Days 1 to 4 go into the history by the ingest alone (the asset's own function): the
     warehouse is built from the current state, so building on those days would only cost time.
-    From day 5 on, each delivery has a daily run of its own and is compared."""
+    From day 5 on, each delivery has a daily run of its own. Day 5 and the last (after the
+    deletions and the corrections) are compared with a fresh folder each."""
     daily = _data_folder(tmp_path / "daily")
     for folder in deliveries[:4]:
         ingest_delivery(daily, shutil.copytree(folder, daily.landing_dir / folder.name), KEY)
     gates = {}
     for n, folder in enumerate(deliveries[4:], 5):
         published, gates[n] = _run(daily, folder)
+        if n == 6:
+            continue  # its deletions are still in the state compared after day 7
         alone, gates[f"fresh-{n}"] = _run(_data_folder(tmp_path / f"fresh-{n}"), folder)
         assert _differences(published, alone) == dict.fromkeys(
             _differences(alone, alone), (0, 0)
