@@ -34,22 +34,38 @@
 {%- endmacro %}
 
 {#- Rows of `relation` repeated for every unit they count for (DOMAIN.md, "Attribution"): for
-    each role, the level-3 unit in `leaf_columns[role]` and every unit above it. -#}
+    each role, the level-3 unit in `leaf_columns[role]` and every unit above it, as `org_role`
+    and `org_unit_id` (names, levels and parents join the few cells at the end). -#}
 {% macro attribute_to_units(relation, leaf_columns) -%}
     {%- for role, column in leaf_columns.items() %}
     select
         {{ relation }}.*,
         ancestors.org_role,
-        ancestors.org_level,
-        ancestors.org_unit_id,
-        ancestors.org_unit_name,
-        ancestors.org_parent_id
+        ancestors.org_unit_id
     from {{ relation }}
     inner join {{ ref('int_org_ancestors') }} as ancestors
         on ancestors.leaf_org_unit_id = {{ relation }}.{{ column }}
         and ancestors.org_role = '{{ role }}'
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- Periods numbered within one model, so its hot path carries one integer instead of a type
+    and a label; the cells join their labels back at the end. -#}
+{% macro numbered_periods() -%}
+    select
+        all_periods.*,
+        row_number() over (order by all_periods.period_type, all_periods.period_label) as period_id
+    from {{ ref('int_periods') }} as all_periods
+{%- endmacro %}
+
+{#- The rows of a model with each citizen's number (int_citizen_numbers) beside the pseudonym:
+    the indicator models join and count by the number. -#}
+{% macro with_citizen_numbers(model) -%}
+    select numbered.*, citizen_numbers.citizen_number
+    from {{ ref(model) }} as numbered
+    inner join {{ ref('int_citizen_numbers') }} as citizen_numbers
+        on citizen_numbers.citizen_key = numbered.citizen_key
 {%- endmacro %}
 
 {#- The period and unit columns every indicator table starts with, from a cell relation

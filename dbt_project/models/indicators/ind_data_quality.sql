@@ -3,10 +3,15 @@
 -- unit they name: cases and assessments (with their scores) for the authority, interventions,
 -- goals and follow-ups for the provider. Quarantined rows count where int_quarantined_rows places
 -- them, on the day it counts them on: the same rule as the coordinators' reports.
-{#- A cell is keyed by period, role and unit; level, name and parent join the few cells at the end. -#}
-{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
+{#- A cell is keyed by period number, role and unit id, and citizens by their numbers; labels,
+    levels, names and parents join the few cells at the end. -#}
+{%- set key_columns = ['period_id', 'org_role', 'org_unit_id'] %}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
+),
+
+cases as (
+    {{ with_citizen_numbers('stg_cases') }}
 ),
 
 ancestors as (
@@ -14,17 +19,21 @@ ancestors as (
 ),
 
 goals as (
-    select * from {{ ref('fct_goals') }}
+    {{ with_citizen_numbers('fct_goals') }}
 ),
 
 interventions as (
-    select interventions.*, cases.citizen_key
+    select interventions.*, cases.citizen_number
     from {{ ref('stg_interventions') }} as interventions
-    inner join {{ ref('stg_cases') }} as cases on cases.case_id = interventions.case_id
+    inner join cases on cases.case_id = interventions.case_id
 ),
 
 followups as (
-    select * from {{ ref('fct_goal_followups') }}
+    {{ with_citizen_numbers('fct_goal_followups') }}
+),
+
+assessments as (
+    {{ with_citizen_numbers('stg_assessments') }}
 ),
 
 quarantined as (
@@ -40,32 +49,32 @@ score_rows as (
 
 loaded_rows as (
     select 'authority' as org_role, authority_org_unit_id as leaf_org_unit_id, opened_on as row_date,
-        citizen_key, 1 as n_loaded, 0 as n_quarantined
-    from {{ ref('stg_cases') }}
+        citizen_number, 1 as n_loaded, 0 as n_quarantined
+    from cases
     union all
-    select 'authority', assessments.assessor_org_unit_id, assessments.assessed_on, assessments.citizen_key,
+    select 'authority', assessments.assessor_org_unit_id, assessments.assessed_on, assessments.citizen_number,
         1 + coalesce(score_rows.n_scores, 0), 0
-    from {{ ref('stg_assessments') }} as assessments
+    from assessments
     left join score_rows on score_rows.assessment_id = assessments.assessment_id
     union all
-    select 'provider', provider_org_unit_id, started_on, citizen_key, 1, 0 from interventions
+    select 'provider', provider_org_unit_id, started_on, citizen_number, 1, 0 from interventions
     union all
-    select 'provider', provider_org_unit_id, set_on, citizen_key, 1, 0 from goals
+    select 'provider', provider_org_unit_id, set_on, citizen_number, 1, 0 from goals
     union all
-    select 'provider', goals.provider_org_unit_id, followups.followed_up_on, followups.citizen_key, 1, 0
+    select 'provider', goals.provider_org_unit_id, followups.followed_up_on, followups.citizen_number, 1, 0
     from followups inner join goals on goals.goal_id = followups.goal_id
 ),
 
 quarantined_rows as (
     select org_role, org_unit_id as leaf_org_unit_id, counted_on as row_date,
-        cast(null as {{ dbt.type_string() }}) as citizen_key, 0 as n_loaded, 1 as n_quarantined
+        cast(null as integer) as citizen_number, 0 as n_loaded, 1 as n_quarantined
     from quarantined
     where org_unit_id is not null
 ),
 
 row_cells as (
-    select periods.period_type, periods.period_label, ancestors.org_role, ancestors.org_unit_id,
-        all_rows.citizen_key, all_rows.n_loaded, all_rows.n_quarantined
+    select periods.period_id, ancestors.org_role, ancestors.org_unit_id,
+        all_rows.citizen_number, all_rows.n_loaded, all_rows.n_quarantined
     from (select * from loaded_rows union all select * from quarantined_rows) as all_rows
     inner join periods on all_rows.row_date between periods.period_start and periods.period_end
     inner join ancestors
@@ -82,7 +91,10 @@ row_counts as (
 
 -- Goals that owed follow-ups in the period, and whether each was overdue at some day of it.
 goal_dues as (
-    select * from {{ ref('int_goal_followup_dues') }}
+    select periods.period_id, dues.citizen_number, dues.provider_org_unit_id, dues.authority_org_unit_id,
+        dues.is_overdue
+    from ({{ with_citizen_numbers('int_goal_followup_dues') }}) as dues
+    inner join periods on periods.period_type = dues.period_type and periods.period_label = dues.period_label
 ),
 
 due_cells as (
@@ -106,11 +118,11 @@ cell_keys as (
 
 -- Citizens behind the cell: those of its loaded rows and of its goals due a follow-up.
 cell_citizens as (
-    select {{ key_columns | join(', ') }}, count(distinct citizen_key) as n_citizens
+    select {{ key_columns | join(', ') }}, count(distinct citizen_number) as n_citizens
     from (
-        select {{ key_columns | join(', ') }}, citizen_key from row_cells where citizen_key is not null
+        select {{ key_columns | join(', ') }}, citizen_number from row_cells where citizen_number is not null
         union all
-        select {{ key_columns | join(', ') }}, citizen_key from due_cells
+        select {{ key_columns | join(', ') }}, citizen_number from due_cells
     ) as citizens
     group by {{ key_columns | join(', ') }}
 ),
@@ -129,8 +141,14 @@ counted_cells as (
     left join cell_citizens using ({{ key_columns | join(', ') }})
 ),
 
+labelled_cells as (
+    select periods.period_type, periods.period_label, counted_cells.*
+    from counted_cells
+    inner join periods on periods.period_id = counted_cells.period_id
+),
+
 cells as (
-    {{ named_unit_cells('counted_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
+    {{ named_unit_cells('labelled_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
                                           'goals_without_due_followup', 'n_citizens']) }}
 )
 

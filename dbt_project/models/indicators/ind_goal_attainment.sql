@@ -1,27 +1,62 @@
 -- Average goal attainment per life theme and sub-theme, period and unit (DOMAIN.md):
 -- per citizen the share of their followed-up goals achieved, then the mean over citizens.
-{#- Counted by unit id; names, levels and parents join the few cells at the end. #}
-{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
+{#- Each citizen's sums are made once at the level-3 units and added up the hierarchy; the hot
+    path carries small integers (period, citizen), and labels, names, levels and parents join
+    the few thousand cells at the end. #}
+{%- set key_columns = ['period_id', 'org_role', 'org_unit_id'] %}
 {%- set citizen_sums = ['n_goals', 'n_achieved', 'sum_wx', 'sum_w2', 'sum_w'] %}
-with goal_cells as (
-    select * from {{ ref('int_goal_cells') }}
+with periods as (
+    {{ numbered_periods() }}
 ),
 
--- A goal counts once in a unit's period (one intervention, one case), so a citizen's sums over
--- their goals add up from sub-theme to life theme to all.
-per_citizen_sub_theme as (
-    select
-        {{ key_columns | join(', ') }},
-        life_theme,
-        sub_theme,
-        citizen_key,
+ancestors as (
+    select leaf_org_unit_id, org_role, org_unit_id from {{ ref('int_org_ancestors') }}
+),
+
+followed as (
+    select periods.period_id, followed.citizen_number, followed.life_theme, followed.sub_theme, followed.provider_org_unit_id, followed.authority_org_unit_id, followed.is_achieved, followed.weight, followed.gas_score
+    from ({{ with_citizen_numbers('int_goal_period_followups') }}) as followed
+    inner join periods
+        on periods.period_type = followed.period_type and periods.period_label = followed.period_label
+),
+
+-- Per citizen and sub-theme, at the level-3 units a goal counts for: its intervention's
+-- provider and its case's authority (DOMAIN.md: "Attribution").
+{%- set leaf_sums %}
         count(*) as n_goals,
         sum(case when is_achieved then 1 else 0 end) as n_achieved,
         sum(weight * gas_score) as sum_wx,
         sum(weight * weight) as sum_w2,
         sum(weight) as sum_w
-    from goal_cells
-    group by {{ key_columns | join(', ') }}, life_theme, sub_theme, citizen_key
+{%- endset %}
+leaf_citizen_sums as (
+    {%- for role in ['provider', 'authority'] %}
+    select
+        period_id, '{{ role }}' as org_role, {{ role }}_org_unit_id as leaf_org_unit_id,
+        life_theme, sub_theme, citizen_number,
+        {{ leaf_sums }}
+    from followed
+    group by period_id, {{ role }}_org_unit_id, life_theme, sub_theme, citizen_number
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+),
+
+-- And every unit above. A goal counts once in a unit's period (one intervention, one case), so
+-- a citizen's sums add up from units to areas, and from sub-theme to life theme to all.
+per_citizen_sub_theme as (
+    select
+        {% for column in key_columns %}{{ 'ancestors' if column == 'org_unit_id' else 'sums' }}.{{ column }}, {% endfor %}
+        sums.life_theme,
+        sums.sub_theme,
+        sums.citizen_number,
+        {%- for column in citizen_sums %}
+        sum(sums.{{ column }}) as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from leaf_citizen_sums as sums
+    inner join ancestors
+        on ancestors.leaf_org_unit_id = sums.leaf_org_unit_id and ancestors.org_role = sums.org_role
+    group by sums.period_id, sums.org_role, ancestors.org_unit_id, sums.life_theme, sums.sub_theme,
+        sums.citizen_number
 ),
 
 per_citizen_life_theme as (
@@ -29,12 +64,12 @@ per_citizen_life_theme as (
         {{ key_columns | join(', ') }},
         life_theme,
         'all' as sub_theme,
-        citizen_key,
+        citizen_number,
         {%- for column in citizen_sums %}
         sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from per_citizen_sub_theme
-    group by {{ key_columns | join(', ') }}, life_theme, citizen_key
+    group by {{ key_columns | join(', ') }}, life_theme, citizen_number
 ),
 
 per_citizen_all as (
@@ -42,12 +77,12 @@ per_citizen_all as (
         {{ key_columns | join(', ') }},
         'all' as life_theme,
         'all' as sub_theme,
-        citizen_key,
+        citizen_number,
         {%- for column in citizen_sums %}
         sum({{ column }}) as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from per_citizen_life_theme
-    group by {{ key_columns | join(', ') }}, citizen_key
+    group by {{ key_columns | join(', ') }}, citizen_number
 ),
 
 per_citizen as (
@@ -73,9 +108,15 @@ counted_cells as (
     group by {{ key_columns | join(', ') }}, life_theme, sub_theme
 ),
 
+labelled_cells as (
+    select periods.period_type, periods.period_label, counted_cells.*
+    from counted_cells
+    inner join periods on periods.period_id = counted_cells.period_id
+),
+
 cells as (
-    {{ named_unit_cells('counted_cells', ['life_theme', 'sub_theme', 'n_citizens', 'n_goals',
-                                          'avg_goal_attainment_pct', 'avg_gas_t_score']) }}
+    {{ named_unit_cells('labelled_cells', ['life_theme', 'sub_theme', 'n_citizens', 'n_goals',
+                                           'avg_goal_attainment_pct', 'avg_gas_t_score']) }}
 )
 
 select

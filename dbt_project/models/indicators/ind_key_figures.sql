@@ -1,28 +1,29 @@
 -- Key figures (nøgletal) per period and unit: cases for the authority; interventions and
 -- follow-ups for the provider and, through the case, the authority.
-{#- Figures are counted by unit id; names, levels and parents join the few cells at the end. #}
-{%- set key_columns = ['period_type', 'period_label', 'org_role', 'org_unit_id'] %}
+{#- Figures are counted by period number, unit id and citizen number; labels, names, levels and
+    parents join the few cells at the end. #}
+{%- set key_columns = ['period_id', 'org_role', 'org_unit_id'] %}
 {%- set can_have_goals = "intervention_type in ('developing', 'maintaining')" %}
 {%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 cases as (
-    select * from {{ ref('stg_cases') }}
+    {{ with_citizen_numbers('stg_cases') }}
 ),
 
 interventions as (
     select
         interventions.*,
-        cases.citizen_key,
+        cases.citizen_number,
         cases.authority_org_unit_id
     from {{ ref('stg_interventions') }} as interventions
     inner join cases on cases.case_id = interventions.case_id
 ),
 
 goals as (
-    select * from {{ ref('fct_goals') }}
+    {{ with_citizen_numbers('fct_goals') }}
 ),
 
 first_goal as (
@@ -31,7 +32,10 @@ first_goal as (
 
 followups as (
     select
-        followups.*,
+        followups.goal_id,
+        followups.followup_id,
+        followups.followed_up_on,
+        goals.citizen_number,
         goals.provider_org_unit_id,
         goals.authority_org_unit_id,
         {{ dbt.datediff(
@@ -44,7 +48,7 @@ followups as (
 -- Cases active in the period (open at any time in it), for the authority that owns them.
 case_periods as (
     select
-        periods.period_type, periods.period_label, cases.case_id, cases.citizen_key, cases.caseworker_id,
+        periods.period_id, cases.case_id, cases.citizen_number, cases.caseworker_id,
         cases.authority_org_unit_id,
         cases.opened_on between periods.period_start and periods.period_end as is_new,
         coalesce(cases.closed_on between periods.period_start and periods.period_end, false) as is_closed
@@ -63,11 +67,11 @@ case_counts as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_active,
-        count(distinct citizen_key) as n_citizens_active,
+        count(distinct citizen_number) as n_citizens_active,
         sum(case when is_new then 1 else 0 end) as n_new,
-        count(distinct case when is_new then citizen_key end) as n_citizens_new,
+        count(distinct case when is_new then citizen_number end) as n_citizens_new,
         sum(case when is_closed then 1 else 0 end) as n_closed,
-        count(distinct case when is_closed then citizen_key end) as n_citizens_closed,
+        count(distinct case when is_closed then citizen_number end) as n_citizens_closed,
         count(distinct caseworker_id) as n_caseworkers
     from case_cells
     group by {{ key_columns | join(', ') }}
@@ -92,8 +96,8 @@ case_figures as (
 -- Interventions active in the period, for their provider and for their case's authority.
 intervention_periods as (
     select
-        periods.period_type, periods.period_label, periods.period_end,
-        interventions.intervention_id, interventions.citizen_key, interventions.legal_basis,
+        periods.period_id, periods.period_end,
+        interventions.intervention_id, interventions.citizen_number, interventions.legal_basis,
         interventions.intervention_type, interventions.provider_org_unit_id,
         interventions.authority_org_unit_id,
         interventions.ended_on between periods.period_start and periods.period_end as ended_in_period,
@@ -117,13 +121,13 @@ intervention_counts as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_active,
-        count(distinct citizen_key) as n_citizens_active,
+        count(distinct citizen_number) as n_citizens_active,
         sum(case when ended_in_period then 1 else 0 end) as n_ended,
         {{ median('case when ended_in_period then duration_days end') }} as median_days,
-        count(distinct case when ended_in_period then citizen_key end) as n_citizens_ended,
+        count(distinct case when ended_in_period then citizen_number end) as n_citizens_ended,
         sum(case when {{ can_have_goals }} then 1 else 0 end) as n_can_have_goals,
         sum(case when {{ can_have_goals }} and has_goal then 1 else 0 end) as n_with_goals,
-        count(distinct case when {{ can_have_goals }} then citizen_key end) as n_citizens_can_have_goals
+        count(distinct case when {{ can_have_goals }} then citizen_number end) as n_citizens_can_have_goals
     from intervention_cells
     group by {{ key_columns | join(', ') }}
 ),
@@ -134,7 +138,7 @@ intervention_figures as (
     from intervention_counts
     union all
     select {{ key_columns | join(', ') }}, 'active_interventions', legal_basis,
-        cast(count(*) as double), 'interventions', count(distinct citizen_key)
+        cast(count(*) as double), 'interventions', count(distinct citizen_number)
     from intervention_cells group by {{ key_columns | join(', ') }}, legal_basis
     union all
     select {{ key_columns | join(', ') }}, 'median_intervention_days', 'all',
@@ -150,14 +154,14 @@ intervention_figures as (
 -- the day it was set). Overdue: goals running at the period's end (or at the extract, for the
 -- current period) whose last follow-up is older than that.
 followup_periods as (
-    select periods.period_type, periods.period_label, followups.*
+    select periods.period_id, followups.*
     from followups
     inner join periods on followups.followed_up_on between periods.period_start and periods.period_end
 ),
 
 last_followup_by_end as (
     select
-        periods.period_type, periods.period_label, periods.observed_end, goals.goal_id, goals.citizen_key,
+        periods.period_id, periods.observed_end, goals.goal_id, goals.citizen_number,
         goals.provider_org_unit_id, goals.authority_org_unit_id,
         coalesce(max(followups.followed_up_on), goals.set_on) as last_event_on
     from goals
@@ -165,16 +169,16 @@ last_followup_by_end as (
     inner join interventions on interventions.intervention_id = goals.intervention_id
         and (interventions.ended_on is null or interventions.ended_on >= periods.observed_end)
     left join followups on followups.goal_id = goals.goal_id and followups.followed_up_on <= periods.observed_end
-    group by periods.period_type, periods.period_label, periods.observed_end, goals.goal_id, goals.citizen_key,
+    group by periods.period_id, periods.observed_end, goals.goal_id, goals.citizen_number,
         goals.provider_org_unit_id, goals.authority_org_unit_id, goals.set_on
 ),
 
 goal_events as (
-    select period_type, period_label, citizen_key, provider_org_unit_id, authority_org_unit_id,
+    select period_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
         'on_time' as kind, case when days_since_previous <= {{ due_days }} then 1 else 0 end as hit
     from followup_periods
     union all
-    select period_type, period_label, citizen_key, provider_org_unit_id, authority_org_unit_id,
+    select period_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
         'overdue', case when {{ dbt.datediff('last_event_on', 'observed_end', 'day') }} > {{ due_days }} then 1 else 0 end
     from last_followup_by_end
 ),
@@ -186,11 +190,11 @@ goal_event_cells as (
 
 goal_figures as (
     select {{ key_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
-        100.0 * sum(hit) / count(*) as value, 'percent' as unit, count(distinct citizen_key) as n_citizens
+        100.0 * sum(hit) / count(*) as value, 'percent' as unit, count(distinct citizen_number) as n_citizens
     from goal_event_cells where kind = 'on_time' group by {{ key_columns | join(', ') }}
     union all
     select {{ key_columns | join(', ') }}, 'overdue_followups', 'all',
-        cast(sum(hit) as double), 'goals', count(distinct case when hit = 1 then citizen_key end)
+        cast(sum(hit) as double), 'goals', count(distinct case when hit = 1 then citizen_number end)
     from goal_event_cells where kind = 'overdue' group by {{ key_columns | join(', ') }}
 ),
 
@@ -202,8 +206,14 @@ figures as (
     select * from goal_figures
 ),
 
+labelled_figures as (
+    select periods.period_type, periods.period_label, figures.*
+    from figures
+    inner join periods on periods.period_id = figures.period_id
+),
+
 cells as (
-    {{ named_unit_cells('figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
+    {{ named_unit_cells('labelled_figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
 )
 
 select
