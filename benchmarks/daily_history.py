@@ -25,8 +25,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.generate_scale import DOC, RESULTS, machine  # noqa: E402
+from benchmarks.generate_scale import RESULTS, machine  # noqa: E402
 from benchmarks.pipeline import CACHE, DAILY_STAGES, measure  # noqa: E402
+from benchmarks.report import replace_section  # noqa: E402
 
 START, END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
 TARGETS = {"raw_size_ratio": 1.3, "daily_time_ratio": 1.2}  # day N / day 1, day N / day 2
@@ -142,18 +143,6 @@ def markdown(report: dict, info: dict, when: str) -> str:
     return "\n".join(lines)
 
 
-def update_doc(section: str) -> None:
-    begin, end = "<!-- BEGIN daily_history -->", "<!-- END daily_history -->"
-    text = DOC.read_text(encoding="utf-8")
-    block = f"{begin}\n{section}\n{end}"
-    if begin in text:
-        head, _, rest = text.partition(begin)
-        text = head + block + rest.partition(end)[2]
-    else:
-        text = text.rstrip() + "\n\n## Daily operation over a month\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=30)
@@ -179,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     section = markdown(report, info, when)
     (args.results / "daily-history.md").write_text(section + "\n")
     if not args.no_docs:
-        update_doc(section)
+        begin, end = "<!-- BEGIN daily_history -->", "<!-- END daily_history -->"
+        replace_section(f"{begin}\n{section}\n{end}", begin, end, "Daily operation over a month")
     print(section)
     return 0
 

@@ -16,6 +16,30 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors"]
 
 
+# DuckDB's memory cap in dbt when EFFEKT_DUCKDB_MEMORY_LIMIT is not set (dbt_project/profiles.yml):
+# it spills past it, and leaves the rest of the machine to the BI tools (docs/performance.md).
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def build_resources() -> dict[str, str]:
+    """The threads and memory dbt builds with: EFFEKT_DBT_THREADS, by default one per core the
+    machine has, and EFFEKT_DUCKDB_MEMORY_LIMIT, by default DEFAULT_MEMORY_LIMIT."""
+    return {
+        "EFFEKT_DBT_THREADS": os.environ.get("EFFEKT_DBT_THREADS") or str(os.cpu_count() or 1),
+        "EFFEKT_DUCKDB_MEMORY_LIMIT": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT")
+        or DEFAULT_MEMORY_LIMIT,
+    }
+
+
+def describe_build_resources() -> str:
+    """One line for the log: what the build runs with."""
+    resources = build_resources()
+    return (
+        f"dbt builds with {resources['EFFEKT_DBT_THREADS']} threads and DuckDB's memory capped "
+        f"at {resources['EFFEKT_DUCKDB_MEMORY_LIMIT']} (EFFEKT_DBT_THREADS, EFFEKT_DUCKDB_MEMORY_LIMIT)"
+    )
+
+
 class DbtError(RuntimeError):
     """dbt failed; the message carries dbt's own summary lines."""
 
@@ -32,6 +56,7 @@ def run_dbt(settings: Settings, args: list[str]) -> str:
     env = {
         **os.environ,
         **settings.env(),
+        **build_resources(),
         "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         # dbt's artefacts and logs go with the data they describe, not into the repository.
         "DBT_TARGET_PATH": str((settings.data_dir / "dbt" / "target").resolve()),

@@ -20,7 +20,13 @@ from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.resources import EffektSettings
 from orchestration.settings import environment
-from orchestration.warehouse import BUILD_ARGS, DBT_PROJECT_DIR, dbt_executable
+from orchestration.warehouse import (
+    BUILD_ARGS,
+    DBT_PROJECT_DIR,
+    build_resources,
+    dbt_executable,
+    describe_build_resources,
+)
 
 WAREHOUSE_GROUP = "warehouse"
 QUALITY_GROUP = "quality"
@@ -97,7 +103,9 @@ def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: Ef
     settings = effekt.settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     target = settings.data_dir / "dbt" / "target"
-    # dbt's profile reads the paths from the environment.
+    context.log.info(describe_build_resources())
+    # dbt's profile reads the paths, threads and memory cap from the environment (restored after).
     with environment(settings), writer_lock(settings, context.log.info):
+        os.environ.update(build_resources())
         yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
     progress.advance_current(settings, "built", context.run.run_id)

@@ -29,5 +29,12 @@ def test_the_benchmark_runs_tier_s_and_the_pandas_baseline_agrees(tmp_path):
     # The baseline raises if any shared cell differs; here it compared a real number of them.
     assert report["pandas_baseline"]["cells_compared"] > 1000
     assert report["summary"]["daily_run_s"] > 0
+    # The build's profile: every model's time, the data tests together, the slowest with shares.
+    build = report["full_run"]["dbt_build"]
+    assert {"ind_key_figures", "ind_functional_ability", "data tests"} <= set(build["nodes"])
+    assert abs(sum(build["nodes"].values()) - build["node_s"]) < 0.5
+    assert 0 < sum(v["share"] for v in build["slowest"].values()) <= 1.001
+    assert int(build["dbt_threads"]) >= 1 and build["duckdb_memory_limit"]
     markdown = (results / "pipeline-S.md").read_text()
     assert "Tier S" in markdown and "pandas baseline" in markdown
+    assert "The slowest, with their share of that sum" in markdown
