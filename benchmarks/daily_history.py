@@ -57,14 +57,13 @@ def snapshots(days: int, citizens: int, cache: Path) -> list[Path]:
 def raw_figures(data: Path, delivery_id: str) -> dict:
     import duckdb
 
+    from orchestration.contract import load_contract
+
     database = data / "raw" / "raw_layer.duckdb"
     con = duckdb.connect(str(database), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw' "
-            "and table_type = 'BASE TABLE' and table_name in (select entity from raw.ingest_log)"
-        ).fetchall()]  # fmt: skip
-        versions = sum(con.execute(f"select count(*) from raw.{t}").fetchone()[0] for t in tables)
+        versions = sum(con.execute(f"select count(*) from raw.{entity}").fetchone()[0]
+                       for entity in load_contract().entities)  # fmt: skip
         changes = dict(con.execute(
             "select change, count(*) from raw.changes where delivery_id = ? group by 1",
             [delivery_id],

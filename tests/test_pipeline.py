@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -15,7 +14,6 @@ import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 
-import duckdb
 import pytest
 
 from orchestration.cli import main
@@ -25,6 +23,7 @@ from orchestration.progress import needs_build, read_progress
 from orchestration.publish import current_version
 from orchestration.trace import read_alerts
 from tests.conftest import REPO, operated_settings
+from tests.ingest.conftest import rewrite
 from tests.publish.test_refresh_gate import AREA, _cut_goals_in_half
 
 EARLIER = dt.date(2019, 3, 31)
@@ -81,23 +80,6 @@ def land(settings, delivery, name=None):
     target = settings.landing_dir / (name or delivery.name)
     shutil.copytree(delivery, target)
     return target
-
-
-def rewrite(folder, entity: str, select: str) -> None:
-    """Replace an entity's Parquet file by `select` over it (as `t`), and fix the manifest."""
-    path = folder / f"{entity}.parquet"
-    query = select.format(t=f"'{path}'")
-    new = folder / f"{entity}.new.parquet"
-    con = duckdb.connect()
-    con.execute(f"copy ({query}) to '{new}' (format parquet)")
-    (rows,) = con.execute(f"select count(*) from '{new}'").fetchone()
-    con.close()
-    new.replace(path)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == entity:
-            entry["rows"], entry["sha256"] = rows, hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
 
 
 def status_json(settings, capsys) -> dict:

@@ -151,17 +151,25 @@ def raw_connection(
         con.close()
 
 
-def _prepare(con, raw: str) -> None:
-    """Create or bring the raw layer to the current layout, all or nothing: a failed upgrade
-    leaves the old layout as it was."""
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: commit when the block ends, roll back when anything (even an interrupt)
+    stops it."""
     con.execute("begin transaction")
     try:
-        con.execute(raw_ddl(raw))
-        upgrade_full_copies(con, raw)
+        yield
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
         raise
+
+
+def _prepare(con, raw: str) -> None:
+    """Create or bring the raw layer to the current layout, all or nothing: a failed upgrade
+    leaves the old layout as it was."""
+    with _transaction(con):
+        con.execute(raw_ddl(raw))
+        upgrade_full_copies(con, raw)
 
 
 def upgrade_raw_layer(settings: Settings) -> None:
@@ -279,8 +287,7 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         )
     previous_id, previous_seq = (current[0], current[1]) if current else (None, 0)
     seq = previous_seq + 1
-    con.execute("begin transaction")
-    try:
+    with _transaction(con):
         files = []
         for name, entity in contract.entities.items():
             spec = manifest.files[name]
@@ -340,10 +347,6 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
             sum(f.rows_read for f in files), sum(f.rows_loaded for f in files),
             sum(f.rows_quarantined for f in files),
         )  # fmt: skip
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     log.info(
         "delivery %s loaded: %s rows, %s quarantined",
         manifest.delivery_id, sum(f.rows_loaded for f in files), sum(f.rows_quarantined for f in files),
@@ -371,16 +374,10 @@ def _supersede(
 ) -> IngestResult:
     """Record a delivery whose extract is older than the current one: checked and archived, but
     too late to be part of the history, so no row of it is merged and nothing else changes."""
-    con.execute("begin transaction")
-    try:
-        _record_delivery(
-            con, manifest, manifest_sha, archive_path, loaded_at, None, "superseded",
-            sum(rows_read.values()), 0, 0,
-        )  # fmt: skip
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
+    _record_delivery(  # one insert: a transaction of its own
+        con, manifest, manifest_sha, archive_path, loaded_at, None, "superseded",
+        sum(rows_read.values()), 0, 0,
+    )  # fmt: skip
     log.warning(
         "delivery %s (extract %s) is older than the current delivery %s: archived as superseded, "
         "not merged into the history",
