@@ -292,11 +292,12 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         for name, entity in contract.entities.items():
             spec = manifest.files[name]
             typed = ", ".join(f'"{c.name}__v" as "{c.name}"' for c in entity.columns)
+            # A view (no parameters allowed): apply_delivery makes the one keyed copy of it.
+            source_file = spec.file.replace("'", "''")
             con.execute(
-                f"create or replace temp table incoming as select ? as _source_file, source_row "
-                f"as _source_row, {typed} from chk.{name} "
-                f"where source_row not in (select source_row from bad_rows where entity = ?)",
-                [spec.file, name],
+                f"create or replace temp view incoming as select '{source_file}' as _source_file, "
+                f"source_row as _source_row, {typed} from chk.{name} "
+                f"where source_row not in (select source_row from bad_rows where entity = '{name}')"
             )
             con.execute(
                 f"insert into {RAW}.quarantine select ?, ?, ?, r.source_row, r._key, "
@@ -396,12 +397,14 @@ def apply_delivery(
     previous_id: str | None,
     raw: str = RAW,
 ) -> None:
-    """Merge one entity's accepted rows (the table `incoming`) into its history as delivery `seq`.
+    """Merge one entity's accepted rows (the table or view `incoming`) into its history as
+    delivery `seq`.
 
     By key against the current versions: a key with the same content stays open, a key with new
     content closes its version at `seq - 1` and opens a new one, a key that is gone closes, a new
-    key opens. What changed is recorded in `raw.changes`. One join and writes in proportion to the
-    changes, not to the delivery.
+    key opens. What changed is recorded in `raw.changes`. One copy of the delivery (keyed and
+    hashed), one join, and writes in proportion to the changes, not to the delivery; an entity
+    with no current versions (a first load) needs no join: every row is an insert.
     """
     key = _typed_key_expr(entity)
     content = "md5(cast(json_object(" + ", ".join(
@@ -421,28 +424,44 @@ def apply_delivery(
             f"records {twice[1]} have the same {', '.join(entity.key)} once typed "
             "(e.g. 7 and 07); the case system must deliver each key once",
         )  # fmt: skip
+    (has_current,) = con.execute(
+        f"select count(*) > 0 from (select 1 from {raw}.{name} where _last_seq is null limit 1)"
+    ).fetchone()
+    if not has_current:
+        con.execute(
+            f"insert into {raw}.changes select ?, ?, ?, _key, 'insert' from incoming_keyed",
+            [delivery_id, previous_id, name],
+        )
+        con.execute(
+            f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
+            f"{columns} from incoming_keyed",
+            [delivery_id, seq],
+        )
+        return
     con.execute(
-        f"""insert into {raw}.changes
-        select ?, ?, ?, coalesce(new._key, old._key),
+        f"""create or replace temp table entity_changes as
+        select coalesce(new._key, old._key) as key,
             case when old._key is null then 'insert' when new._key is null then 'delete'
-                else 'update' end
+                else 'update' end as change
         from incoming_keyed as new
         full join (select {key} as _key, _row_hash from {raw}.{name} where _last_seq is null) as old
             on old._key = new._key
-        where old._key is null or new._key is null or old._row_hash <> new._row_hash""",
+        where old._key is null or new._key is null or old._row_hash <> new._row_hash"""
+    )
+    con.execute(
+        f"insert into {raw}.changes select ?, ?, ?, key, change from entity_changes",
         [delivery_id, previous_id, name],
     )
-    this_delivery = f"delivery_id = ? and entity = '{name}'"
     con.execute(
         f"update {raw}.{name} set _last_seq = ? where _last_seq is null and {key} in "
-        f"(select key from {raw}.changes where {this_delivery} and change <> 'insert')",
-        [seq - 1, delivery_id],
+        "(select key from entity_changes where change <> 'insert')",
+        [seq - 1],
     )
     con.execute(
         f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
         f"{columns} from incoming_keyed where _key in "
-        f"(select key from {raw}.changes where {this_delivery} and change <> 'delete')",
-        [delivery_id, seq, delivery_id],
+        "(select key from entity_changes where change <> 'delete')",
+        [delivery_id, seq],
     )
 
 
