@@ -28,16 +28,20 @@ ancestors as (
     select leaf_org_unit_id, org_role, org_level, org_unit_id from {{ ref('int_org_ancestors') }}
 ),
 
--- Themes numbered for this model. A family's `all` pools its themes: VUM's seven and
--- DIALOG's five. VUM2008's overall assessment is a judgement, not a theme, and VUM2 has none:
--- pooling it would change what `all` means at the 2017 break.
+-- The delivered themes, numbered for this model. A family's `all` pools its themes: VUM's seven
+-- and DIALOG's five. VUM2008's overall assessment is a judgement, not a theme, and VUM2 has
+-- none: pooling it would change what `all` means at the 2017 break.
 themes as (
     select
-        instrument_family,
-        theme,
-        kind = 'theme' as is_pooled,
-        row_number() over (order by instrument_family, theme) as theme_id
-    from {{ ref('assessment_themes') }}
+        delivered.instrument_family,
+        delivered.theme,
+        coalesce(codes.kind = 'theme', false) as is_pooled,
+        row_number() over (order by delivered.instrument_family, delivered.theme) as theme_id
+    from (
+        select distinct instrument_family, theme from {{ ref('fct_functional_ability_change') }}
+    ) as delivered
+    left join {{ ref('assessment_themes') }} as codes
+        on codes.instrument_family = delivered.instrument_family and codes.theme = delivered.theme
 ),
 
 latest_in_period as (
