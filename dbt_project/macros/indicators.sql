@@ -97,13 +97,14 @@
         and periods.period_label = {{ relation }}.period_label
 {%- endmacro %}
 
-{#- Cells counted by unit id alone (cheaper to group on) with the unit's level, name and parent
-    joined back, in the order indicator_key_columns expects, and primary suppression on
-    `n_citizens`. `columns` are the relation's columns after org_unit_id. -#}
-{% macro named_unit_cells(relation, columns) -%}
+{#- Cells counted by period number and unit id alone (cheaper to group on) with the period's
+    type and label (from the model's `periods`, numbered_periods()) and the unit's level, name
+    and parent joined back, in the order indicator_key_columns expects, and primary suppression
+    on `n_citizens`. `columns` are the relation's columns after org_unit_id. -#}
+{% macro named_unit_cells(relation, columns, periods='periods') -%}
     select
-        {{ relation }}.period_type,
-        {{ relation }}.period_label,
+        {{ periods }}.period_type,
+        {{ periods }}.period_label,
         {{ relation }}.org_role,
         units.org_level,
         {{ relation }}.org_unit_id,
@@ -114,6 +115,7 @@
         {%- endfor %}
         {{ is_small_cell(relation ~ '.n_citizens') }} as is_suppressed
     from {{ relation }}
+    inner join {{ periods }} on {{ periods }}.period_id = {{ relation }}.period_id
     inner join (
         select distinct org_role, org_level, org_unit_id, org_unit_name, org_parent_id
         from {{ ref('int_org_ancestors') }}

@@ -141,14 +141,8 @@ counted_cells as (
     left join cell_citizens using ({{ key_columns | join(', ') }})
 ),
 
-labelled_cells as (
-    select periods.period_type, periods.period_label, counted_cells.*
-    from counted_cells
-    inner join periods on periods.period_id = counted_cells.period_id
-),
-
 cells as (
-    {{ named_unit_cells('labelled_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
+    {{ named_unit_cells('counted_cells', ['rows_loaded', 'rows_quarantined', 'goals_due_followup',
                                           'goals_without_due_followup', 'n_citizens']) }}
 )
 

@@ -142,8 +142,7 @@ family_cells as (
 
 counted_cells as (
     select
-        periods.period_type,
-        periods.period_label,
+        counted.period_id,
         counted.org_role,
         counted.org_unit_id,
         counted.instrument_family,
@@ -159,7 +158,6 @@ counted_cells as (
         union all
         select * from family_cells
     ) as counted
-    inner join periods on periods.period_id = counted.period_id
     left join themes on themes.theme_id = counted.theme_id
 ),
 

@@ -108,15 +108,9 @@ counted_cells as (
     group by {{ key_columns | join(', ') }}, life_theme, sub_theme
 ),
 
-labelled_cells as (
-    select periods.period_type, periods.period_label, counted_cells.*
-    from counted_cells
-    inner join periods on periods.period_id = counted_cells.period_id
-),
-
 cells as (
-    {{ named_unit_cells('labelled_cells', ['life_theme', 'sub_theme', 'n_citizens', 'n_goals',
-                                           'avg_goal_attainment_pct', 'avg_gas_t_score']) }}
+    {{ named_unit_cells('counted_cells', ['life_theme', 'sub_theme', 'n_citizens', 'n_goals',
+                                          'avg_goal_attainment_pct', 'avg_gas_t_score']) }}
 )
 
 select

@@ -69,14 +69,8 @@ counted_cells as (
     group by {{ key_columns | join(', ') }}, goal_type
 ),
 
-labelled_cells as (
-    select periods.period_type, periods.period_label, counted_cells.*
-    from counted_cells
-    inner join periods on periods.period_id = counted_cells.period_id
-),
-
 cells as (
-    {{ named_unit_cells('labelled_cells', ['goal_type', 'n_goals', 'n_achieved', 'n_citizens']) }}
+    {{ named_unit_cells('counted_cells', ['goal_type', 'n_goals', 'n_achieved', 'n_citizens']) }}
 )
 
 select

@@ -206,14 +206,8 @@ figures as (
     select * from goal_figures
 ),
 
-labelled_figures as (
-    select periods.period_type, periods.period_label, figures.*
-    from figures
-    inner join periods on periods.period_id = figures.period_id
-),
-
 cells as (
-    {{ named_unit_cells('labelled_figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
+    {{ named_unit_cells('figures', ['figure', 'breakdown', 'value', 'unit', 'n_citizens']) }}
 )
 
 select
