@@ -427,40 +427,34 @@ def apply_delivery(
     (has_current,) = con.execute(
         f"select count(*) > 0 from (select 1 from {raw}.{name} where _last_seq is null limit 1)"
     ).fetchone()
-    if not has_current:
+    if has_current:
         con.execute(
-            f"insert into {raw}.changes select ?, ?, ?, _key, 'insert' from incoming_keyed",
-            [delivery_id, previous_id, name],
+            f"""create or replace temp table entity_changes as
+            select coalesce(new._key, old._key) as key,
+                case when old._key is null then 'insert' when new._key is null then 'delete'
+                    else 'update' end as change
+            from incoming_keyed as new
+            full join (select {key} as _key, _row_hash from {raw}.{name} where _last_seq is null) as old
+                on old._key = new._key
+            where old._key is null or new._key is null or old._row_hash <> new._row_hash"""
         )
-        con.execute(
-            f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
-            f"{columns} from incoming_keyed",
-            [delivery_id, seq],
-        )
-        return
+        changes = "select key, change from entity_changes"
+        opened = "where _key in (select key from entity_changes where change <> 'delete')"
+    else:  # nothing current (a first load): every row is an insert, no join needed
+        changes, opened = "select _key, 'insert' from incoming_keyed", ""
     con.execute(
-        f"""create or replace temp table entity_changes as
-        select coalesce(new._key, old._key) as key,
-            case when old._key is null then 'insert' when new._key is null then 'delete'
-                else 'update' end as change
-        from incoming_keyed as new
-        full join (select {key} as _key, _row_hash from {raw}.{name} where _last_seq is null) as old
-            on old._key = new._key
-        where old._key is null or new._key is null or old._row_hash <> new._row_hash"""
-    )
-    con.execute(
-        f"insert into {raw}.changes select ?, ?, ?, key, change from entity_changes",
+        f"insert into {raw}.changes select ?, ?, ?, * from ({changes})",
         [delivery_id, previous_id, name],
     )
-    con.execute(
-        f"update {raw}.{name} set _last_seq = ? where _last_seq is null and {key} in "
-        "(select key from entity_changes where change <> 'insert')",
-        [seq - 1],
-    )
+    if has_current:
+        con.execute(
+            f"update {raw}.{name} set _last_seq = ? where _last_seq is null and {key} in "
+            "(select key from entity_changes where change <> 'insert')",
+            [seq - 1],
+        )
     con.execute(
         f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
-        f"{columns} from incoming_keyed where _key in "
-        "(select key from entity_changes where change <> 'delete')",
+        f"{columns} from incoming_keyed {opened}",
         [delivery_id, seq],
     )
 
