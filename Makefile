@@ -10,10 +10,12 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# Bytecode compiled once at install: with PYTHONDONTWRITEBYTECODE set (as on our machines) every
+# dbt, Dagster and test process would otherwise compile its imports from source again.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[dev]"
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
 demo: setup

@@ -19,6 +19,9 @@
 | EFFEKT_SECONDARY_SUPPRESSION | on | off only for a drill: the audit then fails and nothing is published |
 | EFFEKT_ARCHIVE_KEEP_DAYS | (keep all) | delivered files in the archive older than this many days are deleted (never the current or published delivery's); the history keeps their rows |
 | EFFEKT_PUBLISHED_KEEP | 5 | published versions kept (at least 2: a reader of the previous one keeps reading) |
+| EFFEKT_INGEST_MEMORY_LIMIT | 3GB | DuckDB's memory cap while a delivery is checked and merged (it spills into the raw folder past it) |
+| EFFEKT_DUCKDB_MEMORY_LIMIT | 3GB | DuckDB's memory cap in dbt's build (orchestration/warehouse) |
+| EFFEKT_DBT_THREADS | one per core | dbt's threads |
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class Settings:
     pseudonym_key_file: Path | None = None
     archive_keep_days: int | None = None  # None: delivered files are kept for good
     published_keep: int = 5
+    ingest_memory_limit: str = "3GB"  # DuckDB's size syntax: 3GB, 512MB, 80%
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)
@@ -63,6 +67,7 @@ class Settings:
             pseudonym_key_file=Path(key_file) if key_file else None,
             archive_keep_days=_count(env, "EFFEKT_ARCHIVE_KEEP_DAYS"),
             published_keep=_count(env, "EFFEKT_PUBLISHED_KEEP") or 5,
+            ingest_memory_limit=(env.get("EFFEKT_INGEST_MEMORY_LIMIT") or "").strip() or "3GB",
         )
 
     # The raw layer's parts.
@@ -95,6 +100,7 @@ class Settings:
         if self.archive_keep_days is not None:
             out["EFFEKT_ARCHIVE_KEEP_DAYS"] = str(self.archive_keep_days)
         out["EFFEKT_PUBLISHED_KEEP"] = str(self.published_keep)
+        out["EFFEKT_INGEST_MEMORY_LIMIT"] = self.ingest_memory_limit
         return out
 
 

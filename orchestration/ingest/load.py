@@ -184,14 +184,22 @@ def upgrade_raw_layer(settings: Settings) -> None:
 def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     """In-memory DuckDB for reading and checking, with the raw layer attached as `raw_layer`.
 
-    Work tables live in memory (spilling into the restricted raw folder), so the one
-    transaction that writes the raw layer holds only the rows to keep.
+    Work tables live in memory, capped at EFFEKT_INGEST_MEMORY_LIMIT and spilling into the
+    restricted raw folder past it, so the one transaction that writes the raw layer holds only
+    the rows to keep and a large delivery does not take the machine.
     """
     _restrict(settings)
     spill = settings.raw_dir / "tmp"
     con = duckdb.connect()
     try:
         con.execute(f"set temp_directory = '{spill}'")
+        try:
+            con.execute("set memory_limit = ?", [settings.ingest_memory_limit])
+        except duckdb.Error as exc:
+            raise ValueError(
+                f"EFFEKT_INGEST_MEMORY_LIMIT={settings.ingest_memory_limit!r} is not a size "
+                f"DuckDB understands (e.g. 3GB, 512MB, 80%): {exc}"
+            ) from None
         con.execute(f"attach '{settings.raw_database}' as raw_layer")
         _prepare(con, RAW)
         install_macros(con)
@@ -199,7 +207,8 @@ def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     finally:
         con.close()
         shutil.rmtree(spill, ignore_errors=True)
-        os.chmod(settings.raw_database, 0o600)
+        if settings.raw_database.exists():  # not yet when the connection failed to set up
+            os.chmod(settings.raw_database, 0o600)
 
 
 def _restrict(settings: Settings) -> None:

@@ -238,3 +238,24 @@ def test_two_keys_that_are_one_once_typed_refuse_the_delivery(settings, generate
     assert raw_snapshot(settings) == {} or query(settings, "select count(*) from raw.cases") == [
         (0,)
     ]
+
+
+def test_the_ingest_memory_cap_is_checked_and_a_bad_one_loses_nothing(tmp_path, generated):
+    """EFFEKT_INGEST_MEMORY_LIMIT reaches DuckDB: a value it cannot read stops the ingest with
+    the variable's name, the delivery waits in processing, and the next run with a good cap
+    loads it."""
+    delivery = generated()
+    bad = Settings.from_env(
+        {"EFFEKT_DATA_DIR": str(tmp_path), "EFFEKT_INGEST_MEMORY_LIMIT": "lots"}
+    )
+    with pytest.raises(ValueError, match="EFFEKT_INGEST_MEMORY_LIMIT='lots'"):
+        ingest_delivery(bad, drop(bad, delivery.path), KEY)
+    (waiting,) = pending_deliveries(bad)
+    assert waiting.parent == bad.processing_dir
+    good = Settings.from_env(
+        {"EFFEKT_DATA_DIR": str(tmp_path), "EFFEKT_INGEST_MEMORY_LIMIT": "256MB"}
+    )
+    result = ingest_delivery(good, waiting, KEY)
+    assert result.status == "loaded"
+    loaded = query(good, "select count(*) from raw.citizens where _last_seq is null")[0][0]
+    assert loaded == result.rows("citizens").rows_loaded > 0
