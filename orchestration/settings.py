@@ -32,6 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# DuckDB's memory cap where no setting says otherwise, for the ingest and for dbt's build (and
+# dbt_project/profiles.yml's fallback): it spills past it and leaves the rest of the machine to
+# the BI tools (docs/performance.md).
+DEFAULT_MEMORY_LIMIT = "3GB"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -43,7 +48,7 @@ class Settings:
     pseudonym_key_file: Path | None = None
     archive_keep_days: int | None = None  # None: delivered files are kept for good
     published_keep: int = 5
-    ingest_memory_limit: str = "3GB"  # DuckDB's size syntax: 3GB, 512MB, 80%
+    ingest_memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's size syntax: 3GB, 512MB, 80%
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)
@@ -67,7 +72,8 @@ class Settings:
             pseudonym_key_file=Path(key_file) if key_file else None,
             archive_keep_days=_count(env, "EFFEKT_ARCHIVE_KEEP_DAYS"),
             published_keep=_count(env, "EFFEKT_PUBLISHED_KEEP") or 5,
-            ingest_memory_limit=(env.get("EFFEKT_INGEST_MEMORY_LIMIT") or "").strip() or "3GB",
+            ingest_memory_limit=(env.get("EFFEKT_INGEST_MEMORY_LIMIT") or "").strip()
+            or DEFAULT_MEMORY_LIMIT,
         )
 
     # The raw layer's parts.

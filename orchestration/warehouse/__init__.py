@@ -8,17 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from orchestration.settings import Settings
+from orchestration.settings import DEFAULT_MEMORY_LIMIT, Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # What a pipeline run builds: everything, with dbt's data tests; unit tests run in the test suite.
 # No colour codes: dbt's lines go to log files.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors"]
-
-
-# DuckDB's memory cap in dbt when EFFEKT_DUCKDB_MEMORY_LIMIT is not set (dbt_project/profiles.yml):
-# it spills past it, and leaves the rest of the machine to the BI tools (docs/performance.md).
-DEFAULT_MEMORY_LIMIT = "3GB"
 
 
 def build_resources() -> dict[str, str]:
