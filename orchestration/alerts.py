@@ -94,6 +94,17 @@ NEXT_STEPS = {
         "stays in {quarantine} with refusal.json. Deliveries after it are not held up: the "
         "next `effekt run` takes them."
     ),
+    # not loaded, nothing committed, the folder left in processing (metadata reason)
+    "ingest_deliveries:setting": (
+        "Correct the setting named above (docs/operations.md lists them). Nothing of the "
+        "delivery was read or committed; it waits in {processing} and the next `effekt run` "
+        "loads it."
+    ),
+    "ingest_deliveries:reconciliation": (
+        "Rows read did not add up to rows loaded and quarantined, so nothing was committed: a "
+        "fault of the ingest, report it with the delivery id. The delivery waits in "
+        "{processing}; the next `effekt run` tries it again."
+    ),
     # an extract older than the current one, archived and not merged (metadata reason)
     "ingest_deliveries:superseded": (
         "Nothing to repair here: the current delivery stays current and published. Ask the case "
@@ -179,6 +190,7 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
         "next": hint.format(
             quarantine=metadata.get("quarantine") or settings.quarantine_dir,
             archive=metadata.get("archive") or settings.archive_dir,
+            processing=metadata.get("processing") or settings.processing_dir,
             log=settings.data_dir / "logs" / "pipeline.log",
         ),
     }

@@ -3,6 +3,7 @@
 import json
 import shutil
 import threading
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
@@ -82,3 +83,21 @@ def test_the_file_sink_writes_where_it_is_told(tmp_path, make_delivery):
     instance.dispose()
     [line] = target.read_text().splitlines()
     assert json.loads(line)["failed_steps"][0]["step"] == "ingest_deliveries"
+
+
+def test_an_ingest_setting_error_says_the_delivery_waits_in_processing(make_delivery, tmp_path):
+    """A setting the ingest cannot use is not a refusal: the alert names the setting and sends
+    the person on call to fix it, not to the case system, and the delivery is not quarantined."""
+    delivery = make_delivery(citizens=120, seed=3)
+    settings = replace(operated_settings(tmp_path), ingest_memory_limit="lots")
+    instance, result = _failed_run(settings, delivery.path)
+    _alert(settings, instance, result, FileAlertSink())
+    instance.dispose()
+    [alert] = read_alerts(settings)
+    [step] = alert["failed_steps"]
+    assert step["step"] == "ingest_deliveries"
+    assert "EFFEKT_INGEST_MEMORY_LIMIT='lots'" in step["reason"]
+    assert step["next"].startswith("Correct the setting named above")
+    assert str(settings.processing_dir) in step["next"] and "quarantine" not in step["next"]
+    assert [p.name for p in settings.processing_dir.iterdir()] == [delivery.path.name]
+    assert not any(settings.quarantine_dir.iterdir())

@@ -12,6 +12,7 @@ from orchestration.ingest.delivery import DeliveryRefused
 from orchestration.ingest.landing import scan_landing
 from orchestration.ingest.load import (
     IngestResult,
+    IngestSettingError,
     ReconciliationError,
     ingest_delivery,
     pending_deliveries,
@@ -146,10 +147,14 @@ def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, k
                     "quarantine": dg.MetadataValue.path(str(refused.quarantine_path)),
                 },
             ) from None
-        except ReconciliationError as e:
+        except (ReconciliationError, IngestSettingError) as e:
             raise dg.Failure(
                 description=f"Delivery {landed_as} not loaded: {e}",
-                metadata={"reason": "reconciliation", "file": landed_as},
+                metadata={
+                    "reason": "setting" if isinstance(e, IngestSettingError) else "reconciliation",
+                    "file": landed_as,
+                    "processing": dg.MetadataValue.path(str(settings.processing_dir)),
+                },
             ) from None
         context.log.info(f"delivery {result.delivery_id}: {result.status}")
         if result.status in ("loaded", "superseded"):

@@ -50,6 +50,10 @@ class ReconciliationError(RuntimeError):
     """Rows read did not equal rows loaded plus rows quarantined: nothing was committed."""
 
 
+class IngestSettingError(ValueError):
+    """A setting the ingest cannot work with: nothing was read, the delivery waits in processing."""
+
+
 @dataclass(frozen=True)
 class FileReconciliation:
     entity: str
@@ -196,7 +200,7 @@ def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             con.execute("set memory_limit = ?", [settings.ingest_memory_limit])
         except duckdb.Error as exc:
-            raise ValueError(
+            raise IngestSettingError(
                 f"EFFEKT_INGEST_MEMORY_LIMIT={settings.ingest_memory_limit!r} is not a size "
                 f"DuckDB understands (e.g. 3GB, 512MB, 80%): {exc}"
             ) from None
@@ -237,7 +241,7 @@ def ingest_delivery(settings: Settings, folder: Path, key: bytes) -> IngestResul
     """Take one delivery folder (in landing or processing) all the way to archive or quarantine.
 
     Raises DeliveryRefused (the folder is then in quarantine with refusal.json) or
-    ReconciliationError (left in processing; nothing committed).
+    ReconciliationError or IngestSettingError (left in processing; nothing committed).
     """
     for d in (settings.processing_dir, settings.archive_dir, settings.quarantine_dir):
         d.mkdir(parents=True, exist_ok=True)
