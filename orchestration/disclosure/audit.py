@@ -51,6 +51,8 @@ SOLVED = (
 COUNTED_UNITS = {"cases", "interventions", "goals"}
 # One model per component, re-solved with one cost changed at a time: the primal simplex
 # continues from the previous basis; presolve would discard it.
+# Rounds of "all as small, then as large, as they can be" before solving count by count.
+SPREAD_ATTEMPTS = 4
 HIGHS_OPTIONS = {
     "output_flag": False,
     "presolve": "off",
@@ -281,7 +283,7 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
 
 def _equal(pieces: list, frame: pd.DataFrame, on: list[str], side: str, first: str, name: str):
     """Rows of `frame` that agree on `on` and differ in `side` hold the same count."""
-    equation = name + ":" + frame[on].astype(str).agg("|".join, axis=1)
+    equation = name + ":" + frame.groupby(on, sort=False, dropna=False).ngroup().astype(str)
     sign = np.where(frame[side] == first, 1.0, -1.0)
     pieces.append(
         pd.DataFrame({"equation": equation.values, "at": frame["at"].values, "coef": sign})
@@ -333,10 +335,9 @@ def _ranges(
         variables = np.unique(part["at"].to_numpy())
         if not targets[variables].any():
             continue  # no primary count to bound here
-        column = pd.Series(np.arange(len(variables)), index=variables)
         rows, row_of = np.unique(part["eq"].to_numpy(), return_inverse=True)
         matrix = coo_matrix(
-            (part["coef"].to_numpy(), (row_of, column[part["at"]].to_numpy())),
+            (part["coef"].to_numpy(), (row_of, np.searchsorted(variables, part["at"].to_numpy()))),
             shape=(len(rows), len(variables)),
         ).tocsr()
         model = _Highs()
@@ -348,7 +349,9 @@ def _ranges(
                       matrix.indices.astype(np.int32), matrix.data)  # fmt: skip
         seen = [np.full(len(variables), np.inf), np.full(len(variables), -np.inf)]
         if required is not None:
-            _spread_out(model, np.nonzero(targets[variables])[0].astype(np.int32), seen)
+            columns = np.nonzero(targets[variables])[0].astype(np.int32)
+            bounds = (lowest[variables][columns], highest[variables][columns])
+            _spread_out(model, columns, bounds, required[variables][columns], seen)
         for j, i in enumerate(variables):
             if not targets[i]:
                 continue
@@ -369,19 +372,35 @@ def _ranges(
     return ranges
 
 
-def _spread_out(model, columns: np.ndarray, seen: list[np.ndarray]) -> None:
-    """Two solutions with every count in `columns` as small, then as large, as they can be
-    at the same time: between them most counts already show a wide range."""
-    if len(columns) < 2:
-        return
-    for direction in (1.0, -1.0):
-        model.changeColsCost(len(columns), columns, np.full(len(columns), direction))
-        model.run()
-        if model.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-            solution = np.asarray(model.getSolution().col_value)
-            np.minimum(seen[0], solution, out=seen[0])
-            np.maximum(seen[1], solution, out=seen[1])
-        model.changeColsCost(len(columns), columns, np.zeros(len(columns)))
+def _spread_out(model, columns: np.ndarray, bounds, required: np.ndarray, seen) -> None:
+    """Solutions with every count in `columns` as small, then as large, as they can be at the
+    same time, repeated for the counts still narrow while that widens many: between them most
+    counts already show a range as wide as required. For the large one each count is capped
+    at what it needs (a solution of the capped model is one of the model), so that it is
+    bounded."""
+    low, high = bounds
+    for _attempt in range(SPREAD_ATTEMPTS):
+        if len(columns) < 2:
+            return
+        for direction in (1.0, -1.0):
+            if direction < 0:
+                cap = np.where(np.isfinite(seen[0][columns]), seen[0][columns] + required, high)
+                model.changeColsBounds(len(columns), columns, low, np.minimum(high, cap))
+            model.changeColsCost(len(columns), columns, np.full(len(columns), direction))
+            model.run()
+            if model.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                solution = np.asarray(model.getSolution().col_value)
+                np.minimum(seen[0], solution, out=seen[0])
+                np.maximum(seen[1], solution, out=seen[1])
+            model.changeColsCost(len(columns), columns, np.zeros(len(columns)))
+        model.changeColsBounds(len(columns), columns, low, high)
+        with np.errstate(invalid="ignore"):
+            width = np.floor(seen[1][columns] + 1e-6) - np.ceil(seen[0][columns] - 1e-6)
+        narrow = ~(width >= required)
+        widened = len(columns) - int(narrow.sum())
+        columns, required, low, high = columns[narrow], required[narrow], low[narrow], high[narrow]
+        if widened < (len(narrow)) / 4:
+            return
 
 
 def _seen(seen: list[np.ndarray], j: int) -> tuple[float, float]:

@@ -48,6 +48,8 @@ COUNT_UNITS = "('cases', 'interventions', 'goals')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
 CITIZEN_CELLS = "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability')"
 GREEDY_ROUNDS = 5
+PROPAGATION_PASSES = 20
+SPREAD_ATTEMPTS = 4
 # Each component is solved many times with one cost changed: the primal simplex goes on from
 # the last basis, which presolve would throw away (half the time at the demo's size).
 LP_OPTIONS = {"output_flag": False, "presolve": "off", "solver": "simplex", "simplex_strategy": 4}
@@ -312,10 +314,15 @@ def _protect(
     for cell in _singleton_partners(system, suppressed_cell, needed):
         suppressed_cell[cell] = secondary_cell[cell] = True
     dirty = np.ones(len(suppressed_cell), dtype=bool)  # cells whose ranges must be (re)computed
+    # Withholding more only widens every range (a withheld cell's values stay possible), so a
+    # count protected once stays protected: later rounds check only the ones exposed before.
+    unsettled = np.ones(len(system.value), dtype=bool)
     exposed: list[int] = []
     round_number = 0
     for round_number in range(1, max_rounds + 1):
-        exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty)
+        exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty, unsettled)
+        unsettled[:] = False
+        unsettled[exposed] = True
         log(f"disclosure round {round_number}: {len(exposed)} primary counts exposed")
         if not exposed:
             break
@@ -363,9 +370,11 @@ def _singleton_partners(system: _System, suppressed_cell: np.ndarray, needed: fl
         added.extend(int(c) for c in cells)
 
 
-def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> list[int]:
+def _exposed(
+    system: _System, rules, suppressed_cell, secondary_cell, dirty, unsettled
+) -> list[int]:
     """Primary counts (qids) whose feasible range is narrower than required, in the connected
-    parts of the system that hold a dirty cell."""
+    parts of the system that hold a dirty cell; counts not `unsettled` are known protected."""
     q_suppressed = suppressed_cell[system.cell]
     lower = system.lower.copy()
     # A secondary cell says it is not small: its citizens (and what each of them has at least
@@ -392,7 +401,7 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
     in_relation = np.zeros(n_q, dtype=bool)
     in_relation[system.qid[keep]] = True
     alone = variables[~in_relation[variables] & dirty[system.cell[variables]]]
-    alone = alone[system.is_primary_cell[system.cell[alone]]]
+    alone = alone[system.is_primary_cell[system.cell[alone]] & unsettled[alone]]
     required = _required_width(system, rules, alone)
     with np.errstate(invalid="ignore"):
         width = np.floor(system.upper[alone] + 1e-6) - np.ceil(lower[alone] - 1e-6)
@@ -405,6 +414,13 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
         term_suppressed, 0.0, system.coef * np.nan_to_num(system.value[system.qid])
     )
     rhs = -np.bincount(system.rel, weights=published_part, minlength=system.n_rel)
+    # Bounds implied by the relations one at a time contain the LP's range: where even they
+    # are too narrow, the count is exposed without solving for it.
+    low, high = _propagated_bounds(system, keep, rhs, lower, system.upper.copy())
+    with np.errstate(invalid="ignore"):
+        narrow = np.floor(high + 1e-6) - np.ceil(low - 1e-6) < _required_width(
+            system, rules, np.arange(n_q)
+        )
     order = np.argsort(var_label, kind="stable")
     sorted_labels = var_label[order]
     starts = np.searchsorted(sorted_labels, dirty_labels, side="left")
@@ -413,17 +429,62 @@ def _exposed(system: _System, rules, suppressed_cell, secondary_cell, dirty) -> 
     term_labels = labels[system.qid][term_order]
     for label, start, end in zip(dirty_labels, starts, ends, strict=True):
         members = variables[order[start:end]]
-        targets = members[system.is_primary_cell[system.cell[members]]]
+        targets = members[system.is_primary_cell[system.cell[members]] & unsettled[members]]
         if not len(targets):
+            continue
+        if narrow[targets].all():
+            exposed.extend(int(q) for q in targets)
             continue
         t0, t1 = np.searchsorted(term_labels, [label, label + 0.5])
         k = term_order[t0:t1]
         k = k[keep[k]]
-        exposed.extend(_component_exposures(system, rules, members, targets, k, rhs, lower))
+        exposed.extend(_component_exposures(system, rules, members, targets, k, rhs, lower, narrow))
     return exposed
 
 
-def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list[int]:
+def _propagated_bounds(
+    system: _System, keep: np.ndarray, rhs: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per quantity, bounds implied by each relation alone from the others' bounds (interval
+    propagation, a few passes): never tighter than the LP's range, and found without one."""
+    q, rel, coef = system.qid[keep], system.rel[keep], system.coef[keep]
+    low, high = low.astype(float), high.astype(float)
+    for _pass in range(PROPAGATION_PASSES):
+        # Each term's smallest and largest contribution, and per relation the finite sums and
+        # the number of infinite ones.
+        term_min = np.where(coef > 0, coef * low[q], coef * high[q])
+        term_max = np.where(coef > 0, coef * high[q], coef * low[q])
+        inf_min, inf_max = ~np.isfinite(term_min), ~np.isfinite(term_max)
+        n = system.n_rel
+        sum_min = np.bincount(rel, np.where(inf_min, 0.0, term_min), minlength=n)
+        sum_max = np.bincount(rel, np.where(inf_max, 0.0, term_max), minlength=n)
+        n_inf_min = np.bincount(rel, inf_min, minlength=n)
+        n_inf_max = np.bincount(rel, inf_max, minlength=n)
+        # The others' smallest and largest sum, then coef * x = rhs - others.
+        with np.errstate(invalid="ignore"):
+            others_min = np.where(
+                n_inf_min[rel] - inf_min > 0, -np.inf, sum_min[rel] - np.where(inf_min, 0, term_min)
+            )
+            others_max = np.where(
+                n_inf_max[rel] - inf_max > 0, np.inf, sum_max[rel] - np.where(inf_max, 0, term_max)
+            )
+            a = (rhs[rel] - others_max) / coef
+            b = (rhs[rel] - others_min) / coef
+        new_low = np.where(coef > 0, a, b)
+        new_high = np.where(coef > 0, b, a)
+        tighter_low = np.full(len(low), -np.inf)
+        np.maximum.at(tighter_low, q, new_low)
+        tighter_high = np.full(len(high), np.inf)
+        np.minimum.at(tighter_high, q, new_high)
+        before = (low.copy(), high.copy())
+        np.maximum(low, tighter_low, out=low)
+        np.minimum(high, tighter_high, out=high)
+        if np.array_equal(low, before[0]) and np.array_equal(high, before[1]):
+            break
+    return low, high
+
+
+def _component_exposures(system, rules, members, targets, k, rhs, lower, narrow) -> list[int]:
     column = {int(q): i for i, q in enumerate(members)}
     rels, row_index = np.unique(system.rel[k], return_inverse=True)
     highs = _Highs()
@@ -448,20 +509,13 @@ def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list
             return -math.inf
         return math.floor(seen_hi[j] + 1e-6) - math.ceil(seen_lo[j] - 1e-6)
 
-    # Two solutions for all counts at once first, each of them as low, then as high, as they
-    # can be together: most counts already span their width between the two.
-    if len(targets) > 1:
-        together = np.array([column[int(q)] for q in targets], dtype=np.int32)
-        for sense in (1.0, -1.0):
-            highs.changeColsCost(len(together), together, np.full(len(together), sense))
-            highs.run()
-            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
-                values = np.asarray(highs.getSolution().col_value)
-                np.minimum(seen_lo, values, out=seen_lo)
-                np.maximum(seen_hi, values, out=seen_hi)
-            highs.changeColsCost(len(together), together, np.zeros(len(together)))
+    bounds = (lower[members], system.upper[members])
+    _spread_out(highs, system, rules, bounds, targets[~narrow[targets]], column, seen_lo, seen_hi)
     exposed = []
     for q, required in zip(targets, _required_width(system, rules, targets), strict=True):
+        if narrow[q]:
+            exposed.append(int(q))
+            continue
         j = column[int(q)]
         if spread(j) >= required:
             continue
@@ -472,6 +526,39 @@ def _component_exposures(system, rules, members, targets, k, rhs, lower) -> list
         if math.floor(hi + 1e-6) - math.ceil(lo - 1e-6) < required:
             exposed.append(int(q))
     return exposed
+
+
+def _spread_out(highs, system, rules, bounds, targets, column, seen_lo, seen_hi) -> None:
+    """Solutions with every count still to settle as low, then as high, as they can be at the
+    same time, again for those still narrow while that settles many: most counts span their
+    width after a few. For the high one each count is capped at what it needs, so that the
+    solve is bounded and each solution a possible truth."""
+    if len(targets) < 2:
+        return
+    columns = np.array([column[int(q)] for q in targets], dtype=np.int32)
+    required = _required_width(system, rules, targets)
+    lower, upper = bounds[0][columns], bounds[1][columns]
+    for _attempt in range(SPREAD_ATTEMPTS):
+        for sense in (1.0, -1.0):
+            if sense < 0:
+                cap = np.where(np.isfinite(seen_lo[columns]), seen_lo[columns] + required, upper)
+                highs.changeColsBounds(len(columns), columns, lower, np.minimum(upper, cap))
+            highs.changeColsCost(len(columns), columns, np.full(len(columns), sense))
+            highs.run()
+            if highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                values = np.asarray(highs.getSolution().col_value)
+                np.minimum(seen_lo, values, out=seen_lo)
+                np.maximum(seen_hi, values, out=seen_hi)
+            highs.changeColsCost(len(columns), columns, np.zeros(len(columns)))
+        highs.changeColsBounds(len(columns), columns, lower, upper)
+        with np.errstate(invalid="ignore"):
+            width = np.floor(seen_hi[columns] + 1e-6) - np.ceil(seen_lo[columns] - 1e-6)
+        still = ~(width >= required)
+        settled = len(columns) - still.sum()
+        columns, required = columns[still], required[still]
+        lower, upper = lower[still], upper[still]
+        if len(columns) < 2 or settled < len(still) / 4:
+            return
 
 
 def _optimum(

@@ -1,8 +1,13 @@
 """Secondary suppression on hand-made cells: a crafted one-citizen unit, checked by the audit."""
 
+import math
+
+import numpy as np
+from scipy.optimize import linprog
+
 from orchestration.disclosure import DisclosureRules
 from orchestration.disclosure.audit import audit, read_open_tables
-from orchestration.disclosure.suppression import suppress
+from orchestration.disclosure.suppression import _propagated_bounds, _System, suppress
 
 RULES = DisclosureRules(threshold=5, protection_width=5, citizen_width=1)
 GA, GT = "ind_goal_attainment", "ind_goal_type_achievement"
@@ -67,3 +72,52 @@ def test_switched_off_only_primary_cells_are_withheld_and_the_audit_names_them(i
     assert {"U1", "P1"} <= {f.cell["org_unit_id"] for f in findings}
     assert any("org_unit_id=U1" in f.describe() and "n_goals lies in 3..3" in f.describe()
                for f in findings)  # fmt: skip
+
+
+def _system(relations: list[dict[int, float]], n: int) -> _System:
+    """Relations as {quantity: coefficient}; only the relations' arrays matter here."""
+    rel = np.array([r for r, terms in enumerate(relations) for _ in terms], dtype=np.int64)
+    qid = np.array([q for terms in relations for q in terms], dtype=np.int64)
+    coef = np.array([c for terms in relations for c in terms.values()], dtype=float)
+    unused = np.zeros(n)
+    return _System(rel, qid, coef, len(relations), unused, unused, unused, unused.astype(int),
+                   unused.astype(object), unused.astype(bool), unused.astype(bool), unused)  # fmt: skip
+
+
+def test_propagated_bounds_hold_the_lp_range_so_a_count_they_call_exposed_is():
+    """A total of 3 over two withheld cells of at least 1: each is 1 or 2, without a solve. On
+    random systems the propagated bounds always contain the range the LP finds."""
+    system = _system([{0: -1.0, 1: 1.0, 2: 1.0}], 3)
+    low, high = _propagated_bounds(
+        system, np.array([False, True, True]), np.array([3.0]),
+        np.array([0.0, 1.0, 1.0]), np.array([np.inf, np.inf, np.inf]),
+    )  # fmt: skip
+    assert (low[1:].tolist(), high[1:].tolist()) == ([1.0, 1.0], [2.0, 2.0])
+
+    rng = np.random.default_rng(7)
+    for _case in range(25):
+        n = 6
+        truth = rng.integers(0, 12, n).astype(float)
+        relations = [
+            {int(q): float(rng.choice([-1.0, 1.0])) for q in rng.choice(n, 3, replace=False)}
+            for _ in range(4)
+        ]
+        system = _system(relations, n)
+        rhs = np.array([sum(c * truth[q] for q, c in r.items()) for r in relations])
+        lower = np.where(rng.random(n) < 0.5, 0.0, truth - rng.integers(0, 3, n))
+        upper = np.where(rng.random(n) < 0.5, np.inf, truth + rng.integers(0, 3, n))
+        low, high = _propagated_bounds(system, np.ones(len(system.rel), bool), rhs, lower, upper)
+        a_eq = np.zeros((len(relations), n))
+        for r, terms in enumerate(relations):
+            for q, c in terms.items():
+                a_eq[r, q] = c
+        for q in range(n):
+            for sense, bound in ((1.0, low[q]), (-1.0, high[q])):
+                cost = np.zeros(n)
+                cost[q] = sense
+                lp = linprog(cost, A_eq=a_eq, b_eq=rhs, bounds=np.column_stack([lower, upper]))
+                if lp.status == 3:  # unbounded: the propagated bound must be infinite too
+                    assert math.isinf(bound)
+                else:
+                    assert lp.status == 0
+                    assert sense * bound <= lp.fun + 1e-7, (relations, q)
