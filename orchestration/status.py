@@ -177,7 +177,8 @@ def collect_status(settings: Settings, runs: int = 5) -> dict:
             else None
         ),
         "deliveries": [{k: v for k, v in d.items() if k != "history"} for d in deliveries[:runs]],
-        "landing": landing.as_dict() | {"notes": landing.lines()},
+        "landing": landing.as_dict()
+        | {"notes": landing.lines(), "pending_notes": landing.pending_lines()},
         "published": _published(settings),
         "latest_gate": _latest_gate(settings),
         "alerts": alerts[:3],
@@ -217,7 +218,7 @@ def format_status(status: dict) -> str:
             lines.append(
                 f"  {d['delivery_id']:<40} {d['stage']:<10} {d['updated_at']}  {detail}".rstrip()
             )
-    notes = status["landing"]["notes"]
+    notes = status["landing"]["pending_notes"] + status["landing"]["notes"]
     lines += ["", f"Landing ({status['landing']['landing_dir']}):"]
     lines += [f"  {n}" for n in notes] or ["  nothing waiting, nothing odd"]
     p = status["published"]

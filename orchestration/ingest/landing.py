@@ -33,9 +33,15 @@ class LandingReport:
     waiting: list[WaitingFolder] = field(default_factory=list)
     name_mismatches: list[dict] = field(default_factory=list)  # folder, delivery_id
     unlisted_files: list[dict] = field(default_factory=list)  # folder, file
+    ready: list[str] = field(default_factory=list)  # complete in landing: the next run loads them
+    processing_dir: str = ""
+    # Left in processing by an ingest that stopped (a crash, a setting, rows that did not
+    # reconcile), or being loaded now: the next run loads them with those in landing.
+    in_processing: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
-        """One line per finding, for `effekt run` and `effekt status`."""
+        """One line per finding, for `effekt run` and `effekt status` (what waits to be loaded
+        is in `pending_lines`)."""
         out = []
         for w in self.waiting:
             state = "WARNING: " if w.overdue else ""
@@ -51,6 +57,14 @@ class LandingReport:
         for u in self.unlisted_files:
             out.append(f"{u['folder']}/{u['file']}: not listed in the manifest; it is not loaded")
         return out
+
+    def pending_lines(self) -> list[str]:
+        """The deliveries the next run loads (oldest extract first), for `effekt status`."""
+        return [
+            f"{name} waits in {self.processing_dir}: an ingest stopped before archiving or "
+            "refusing it (or one is loading it now); the next run loads it"
+            for name in self.in_processing
+        ] + [f"{name}: complete, the next run loads it" for name in self.ready]
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -72,7 +86,11 @@ def unlisted_in(folder: Path, listed: Iterable[str]) -> list[str]:
 def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
     now = time.time() if now is None else now
     limit = wait_warning_hours()
-    report = LandingReport(str(settings.landing_dir))
+    report = LandingReport(str(settings.landing_dir), processing_dir=str(settings.processing_dir))
+    if settings.processing_dir.is_dir():
+        report.in_processing = sorted(
+            p.name for p in settings.processing_dir.iterdir() if p.is_dir()
+        )
     if not settings.landing_dir.is_dir():
         return report
     for folder in sorted(p for p in settings.landing_dir.iterdir() if p.is_dir()):
@@ -90,6 +108,7 @@ def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
             continue  # the ingest refuses it with a message naming manifest.json
         if not isinstance(manifest, dict):
             continue
+        report.ready.append(folder.name)
         delivery_id = manifest.get("delivery_id")
         if isinstance(delivery_id, str) and delivery_id != folder.name:
             report.name_mismatches.append({"folder": folder.name, "delivery_id": delivery_id})

@@ -56,3 +56,20 @@ def test_a_misnamed_folder_and_an_unlisted_file_are_flagged_and_the_refusal_name
     recorded = json.loads(refusal.read_text())
     assert recorded["folder"] == "udtraek-juni"
     assert recorded["delivery_id"] == delivery.path.name
+
+
+def test_status_lists_what_the_next_run_loads_from_landing_and_from_processing(
+    settings, generated, capsys
+):
+    """A complete delivery in landing and one an ingest left in raw/processing (a bad setting,
+    rows that did not reconcile) are both waiting: status says so, and where."""
+    first = drop(settings, generated().path, name="sagssystem_20190630")
+    settings.processing_dir.mkdir(parents=True)
+    first.rename(settings.processing_dir / first.name)
+    drop(settings, generated(seed=5).path, name="sagssystem_20190701")
+
+    assert main(["status", "--data-dir", str(settings.data_dir)]) == 0
+    landing = capsys.readouterr().out.split("Landing (")[1].split("\n\n")[0]
+    assert f"sagssystem_20190630 waits in {settings.processing_dir}" in landing
+    assert "sagssystem_20190701: complete, the next run loads it" in landing
+    assert "nothing waiting" not in landing
