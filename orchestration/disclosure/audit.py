@@ -49,10 +49,10 @@ SOLVED = (
 )
 # A key figure's value is a count of things, each one citizen's, when its unit says so.
 COUNTED_UNITS = {"cases", "interventions", "goals"}
-# One model per component, re-solved with one cost changed at a time: the primal simplex
-# continues from the previous basis; presolve would discard it.
 # Rounds of "all as small, then as large, as they can be" before solving count by count.
 SPREAD_ATTEMPTS = 4
+# One model per component, re-solved with one cost changed at a time: the primal simplex
+# continues from the previous basis; presolve would discard it.
 HIGHS_OPTIONS = {
     "output_flag": False,
     "presolve": "off",

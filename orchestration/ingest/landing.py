@@ -59,7 +59,8 @@ class LandingReport:
         return out
 
     def pending_lines(self) -> list[str]:
-        """The deliveries the next run loads (oldest extract first), for `effekt status`."""
+        """The deliveries the next run takes up (it loads them oldest extract first), for
+        `effekt status`: those in processing, then those in landing."""
         return [
             f"{name} waits in {self.processing_dir}: an ingest stopped before archiving or "
             "refusing it (or one is loading it now); the next run loads it"
@@ -89,7 +90,9 @@ def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
     report = LandingReport(str(settings.landing_dir), processing_dir=str(settings.processing_dir))
     if settings.processing_dir.is_dir():
         report.in_processing = sorted(
-            p.name for p in settings.processing_dir.iterdir() if p.is_dir()
+            p.name
+            for p in settings.processing_dir.iterdir()
+            if not p.name.startswith(".") and (p / "manifest.json").is_file()
         )
     if not settings.landing_dir.is_dir():
         return report

@@ -67,9 +67,10 @@ def test_status_lists_what_the_next_run_loads_from_landing_and_from_processing(
     settings.processing_dir.mkdir(parents=True)
     first.rename(settings.processing_dir / first.name)
     drop(settings, generated(seed=5).path, name="sagssystem_20190701")
+    (settings.processing_dir / "no-manifest").mkdir()  # the ingest would not take it up
 
     assert main(["status", "--data-dir", str(settings.data_dir)]) == 0
     landing = capsys.readouterr().out.split("Landing (")[1].split("\n\n")[0]
     assert f"sagssystem_20190630 waits in {settings.processing_dir}" in landing
     assert "sagssystem_20190701: complete, the next run loads it" in landing
-    assert "nothing waiting" not in landing
+    assert "nothing waiting" not in landing and "no-manifest" not in landing
