@@ -84,16 +84,19 @@ def unlisted_in(folder: Path, listed: Iterable[str]) -> list[str]:
     return sorted(name for name in found if name not in known)
 
 
+def complete_deliveries(parent: Path) -> list[Path]:
+    """Folders in `parent` with their manifest: what the ingest takes up, from landing or from
+    processing (`load.pending_deliveries`)."""
+    if not parent.is_dir():
+        return []
+    return [p for p in parent.iterdir() if (p / "manifest.json").is_file()]
+
+
 def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
     now = time.time() if now is None else now
     limit = wait_warning_hours()
     report = LandingReport(str(settings.landing_dir), processing_dir=str(settings.processing_dir))
-    if settings.processing_dir.is_dir():
-        report.in_processing = sorted(
-            p.name
-            for p in settings.processing_dir.iterdir()
-            if not p.name.startswith(".") and (p / "manifest.json").is_file()
-        )
+    report.in_processing = sorted(p.name for p in complete_deliveries(settings.processing_dir))
     if not settings.landing_dir.is_dir():
         return report
     for folder in sorted(p for p in settings.landing_dir.iterdir() if p.is_dir()):
@@ -105,13 +108,13 @@ def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
             age = max(now - newest, 0) / 3600
             report.waiting.append(WaitingFolder(folder.name, round(age, 2), age >= limit))
             continue
+        report.ready.append(folder.name)  # taken up, even with a manifest it then refuses
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # the ingest refuses it with a message naming manifest.json
         if not isinstance(manifest, dict):
             continue
-        report.ready.append(folder.name)
         delivery_id = manifest.get("delivery_id")
         if isinstance(delivery_id, str) and delivery_id != folder.name:
             report.name_mismatches.append({"folder": folder.name, "delivery_id": delivery_id})

@@ -34,6 +34,7 @@ from orchestration.contract import load_contract
 from orchestration.generate.writer import sha256
 from orchestration.ingest.contract_checks import check_delivery, install_macros
 from orchestration.ingest.delivery import DeliveryRefused, Manifest, load_raw, read_manifest
+from orchestration.ingest.landing import complete_deliveries
 from orchestration.ingest.pseudonyms import pseudonymise
 from orchestration.settings import Settings
 
@@ -223,10 +224,9 @@ def _restrict(settings: Settings) -> None:
 def pending_deliveries(settings: Settings) -> list[Path]:
     """Complete deliveries (manifest present) in landing, and any left in processing by a crash,
     oldest extract first."""
-    folders = []
-    for parent in (settings.processing_dir, settings.landing_dir):
-        if parent.is_dir():
-            folders += [p for p in parent.iterdir() if (p / "manifest.json").is_file()]
+    folders = complete_deliveries(settings.processing_dir) + complete_deliveries(
+        settings.landing_dir
+    )
     return sorted(folders, key=lambda p: (_extract_time(p), p.name))
 
 
