@@ -61,15 +61,21 @@ DAILY_STAGES = ("ingest", "dbt_build", "gate", "suppression", "audit", "publish"
 # ------------------------------------------------------------------ data
 
 
-def tier_data(tier: str, cache: Path) -> tuple[Path, Path]:
-    """The tier's full delivery (extract the day before the end) and the next day's, cached."""
+def tier_data(tier: str, cache: Path) -> tuple[Path, Path | None]:
+    """The tier's full delivery (extract the day before the end) and the next day's, cached.
+
+    A tier without a daily run gets no next day's delivery (at XL it would take as long to
+    generate as the full one)."""
     from orchestration.generate import GeneratorConfig, generate_delivery
 
     spec = TIERS[tier]
     end = dt.date.fromisoformat(spec["end"])
     folder = cache / f"{tier}-{spec['citizens']}-{spec['start']}-{spec['end']}"
-    deliveries = []
-    for name, extract_at in (("full", end - dt.timedelta(days=1)), ("daily", end)):
+    deliveries: list[Path | None] = []
+    wanted = [("full", end - dt.timedelta(days=1))]
+    if spec.get("daily", True):
+        wanted.append(("daily", end))
+    for name, extract_at in wanted:
         target = folder / name
         if not any(target.glob("*/manifest.json")):
             shutil.rmtree(target, ignore_errors=True)
@@ -81,6 +87,7 @@ def tier_data(tier: str, cache: Path) -> tuple[Path, Path]:
                 seed=8, out=target, file_format="parquet", extract_at=extract_at, progress=False,
             ))  # fmt: skip
         deliveries.append(next(p.parent for p in target.glob("*/manifest.json")))
+    deliveries.append(None)
     return deliveries[0], deliveries[1]
 
 

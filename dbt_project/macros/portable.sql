@@ -47,3 +47,16 @@
 {% macro spark__list_text(column) -%}
     concat_ws(', ', {{ column }})
 {%- endmacro %}
+
+{#- Written after `name as` in a CTE that several parts of a model read, where the CTE is too
+    big to hold: the engine then computes it where it is read instead of storing it whole
+    first. DuckDB stores such CTEs by default, and at 1,000,000 citizens ran out of memory on
+    them; PostgreSQL (12 and later) takes the same words; Spark never stores a CTE. -#}
+{% macro not_materialized() -%}
+    {{ return(adapter.dispatch('not_materialized', 'effekt')()) }}
+{%- endmacro %}
+{% macro default__not_materialized() -%}
+    not materialized
+{%- endmacro %}
+{% macro spark__not_materialized() -%}
+{%- endmacro %}

@@ -94,12 +94,13 @@ comparison_leaves as (
 
 -- And every unit above those. A comparison has one authority, and counts once for each
 -- provider: only above the providers, where two of a citizen's providers can share an area,
--- does a comparison need the distinct.
+-- does a comparison need the distinct. The two cells below read it as it is computed, not
+-- stored whole first (ind_key_figures ran out of memory on such CTEs at 1,000,000 citizens).
 {%- set unit_columns = ['period_id', 'org_role', 'instrument_family', 'theme_id', 'is_pooled',
                         'citizen_number', 'change_step', 'crosses_data_break'] %}
 {%- set parts = [('', "ancestors.org_role = 'authority' or ancestors.org_level = 3"),
                  ('distinct', "ancestors.org_role = 'provider' and ancestors.org_level < 3")] %}
-comparison_units as (
+comparison_units as {{ not_materialized() }} (
     {%- for distinct, condition in parts %}
     select {{ distinct }}
         ancestors.org_unit_id,

@@ -58,22 +58,42 @@ case_periods as (
         and (cases.closed_on is null or cases.closed_on >= periods.period_start)
 ),
 
-case_cells as (
+case_cells as {{ not_materialized() }} (
     {{ attribute_to_units('case_periods', {'authority': 'authority_org_unit_id'}) }}
 ),
 
--- Every case figure of a cell in one pass over its cases; one row per figure below.
+-- Each citizen once per cell, with how many of their cases there were active, new and closed:
+-- the citizen counts are then plain counts, which spill to disk where count(distinct) did not.
+case_citizens as (
+    select
+        {{ key_columns | join(', ') }},
+        citizen_number,
+        count(*) as n_cases,
+        sum(case when is_new then 1 else 0 end) as n_new,
+        sum(case when is_closed then 1 else 0 end) as n_closed
+    from case_cells
+    group by {{ key_columns | join(', ') }}, citizen_number
+),
+
+case_caseworkers as (
+    select {{ key_columns | join(', ') }}, count(distinct caseworker_id) as n_caseworkers
+    from case_cells
+    group by {{ key_columns | join(', ') }}
+),
+
+-- Every case figure of a cell in one pass over its citizens; one row per figure below.
 case_counts as (
     select
         {{ key_columns | join(', ') }},
-        count(*) as n_active,
-        count(distinct citizen_number) as n_citizens_active,
-        sum(case when is_new then 1 else 0 end) as n_new,
-        count(distinct case when is_new then citizen_number end) as n_citizens_new,
-        sum(case when is_closed then 1 else 0 end) as n_closed,
-        count(distinct case when is_closed then citizen_number end) as n_citizens_closed,
-        count(distinct caseworker_id) as n_caseworkers
-    from case_cells
+        sum(citizens.n_cases) as n_active,
+        count(*) as n_citizens_active,
+        sum(citizens.n_new) as n_new,
+        sum(case when citizens.n_new > 0 then 1 else 0 end) as n_citizens_new,
+        sum(citizens.n_closed) as n_closed,
+        sum(case when citizens.n_closed > 0 then 1 else 0 end) as n_citizens_closed,
+        max(caseworkers.n_caseworkers) as n_caseworkers
+    from case_citizens as citizens
+    inner join case_caseworkers as caseworkers using ({{ key_columns | join(', ') }})
     group by {{ key_columns | join(', ') }}
 ),
 
@@ -110,25 +130,60 @@ intervention_periods as (
     left join first_goal on first_goal.intervention_id = interventions.intervention_id
 ),
 
-intervention_cells as (
+intervention_cells as {{ not_materialized() }} (
     {{ attribute_to_units('intervention_periods',
                           {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
--- Every intervention figure of a cell in one pass, but the breakdown by legal basis. A cell
--- gets a median only where interventions ended, a goal share only where some could have goals.
+-- Each citizen once per cell and legal basis, with what their interventions there were: a
+-- cell's counts are sums of these rows and its citizen counts plain counts of them, which
+-- spill to disk where count(distinct) beside a median did not (at 1,000,000 citizens).
+intervention_citizens as (
+    select
+        {{ key_columns | join(', ') }},
+        legal_basis,
+        citizen_number,
+        count(*) as n_interventions,
+        sum(case when ended_in_period then 1 else 0 end) as n_ended,
+        sum(case when {{ can_have_goals }} then 1 else 0 end) as n_can_have_goals,
+        sum(case when {{ can_have_goals }} and has_goal then 1 else 0 end) as n_with_goals
+    from intervention_cells
+    group by {{ key_columns | join(', ') }}, legal_basis, citizen_number
+),
+
+-- Each citizen once per cell.
+intervention_cell_citizens as (
+    select
+        {{ key_columns | join(', ') }},
+        citizen_number,
+        sum(n_interventions) as n_interventions,
+        sum(n_ended) as n_ended,
+        sum(n_can_have_goals) as n_can_have_goals,
+        sum(n_with_goals) as n_with_goals
+    from intervention_citizens
+    group by {{ key_columns | join(', ') }}, citizen_number
+),
+
+-- Every count of a cell in one pass over its citizens.
 intervention_counts as (
     select
         {{ key_columns | join(', ') }},
-        count(*) as n_active,
-        count(distinct citizen_number) as n_citizens_active,
-        sum(case when ended_in_period then 1 else 0 end) as n_ended,
-        {{ median('case when ended_in_period then duration_days end') }} as median_days,
-        count(distinct case when ended_in_period then citizen_number end) as n_citizens_ended,
-        sum(case when {{ can_have_goals }} then 1 else 0 end) as n_can_have_goals,
-        sum(case when {{ can_have_goals }} and has_goal then 1 else 0 end) as n_with_goals,
-        count(distinct case when {{ can_have_goals }} then citizen_number end) as n_citizens_can_have_goals
+        sum(n_interventions) as n_active,
+        count(*) as n_citizens_active,
+        sum(n_ended) as n_ended,
+        sum(case when n_ended > 0 then 1 else 0 end) as n_citizens_ended,
+        sum(n_can_have_goals) as n_can_have_goals,
+        sum(n_with_goals) as n_with_goals,
+        sum(case when n_can_have_goals > 0 then 1 else 0 end) as n_citizens_can_have_goals
+    from intervention_cell_citizens
+    group by {{ key_columns | join(', ') }}
+),
+
+-- The median length of the interventions that ended in the period, where some did.
+intervention_medians as (
+    select {{ key_columns | join(', ') }}, {{ median('duration_days') }} as median_days
     from intervention_cells
+    where ended_in_period
     group by {{ key_columns | join(', ') }}
 ),
 
@@ -138,12 +193,13 @@ intervention_figures as (
     from intervention_counts
     union all
     select {{ key_columns | join(', ') }}, 'active_interventions', legal_basis,
-        cast(count(*) as double), 'interventions', count(distinct citizen_number)
-    from intervention_cells group by {{ key_columns | join(', ') }}, legal_basis
+        cast(sum(n_interventions) as double), 'interventions', count(*)
+    from intervention_citizens group by {{ key_columns | join(', ') }}, legal_basis
     union all
     select {{ key_columns | join(', ') }}, 'median_intervention_days', 'all',
-        cast(median_days as double), 'days', n_citizens_ended
-    from intervention_counts where n_ended > 0
+        cast(medians.median_days as double), 'days', counts.n_citizens_ended
+    from intervention_medians as medians
+    inner join intervention_counts as counts using ({{ key_columns | join(', ') }})
     union all
     select {{ key_columns | join(', ') }}, 'share_interventions_with_goals', 'all',
         100.0 * n_with_goals / n_can_have_goals, 'percent', n_citizens_can_have_goals
@@ -188,14 +244,27 @@ goal_event_cells as (
                           {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
 ),
 
+-- Each citizen once per cell and kind of event, with their events and hits: the citizen counts
+-- are then plain counts.
+goal_event_citizens as (
+    select
+        {{ key_columns | join(', ') }},
+        kind,
+        citizen_number,
+        count(*) as n_events,
+        sum(hit) as n_hits
+    from goal_event_cells
+    group by {{ key_columns | join(', ') }}, kind, citizen_number
+),
+
 goal_figures as (
     select {{ key_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
-        100.0 * sum(hit) / count(*) as value, 'percent' as unit, count(distinct citizen_number) as n_citizens
-    from goal_event_cells where kind = 'on_time' group by {{ key_columns | join(', ') }}
+        100.0 * sum(n_hits) / sum(n_events) as value, 'percent' as unit, count(*) as n_citizens
+    from goal_event_citizens where kind = 'on_time' group by {{ key_columns | join(', ') }}
     union all
     select {{ key_columns | join(', ') }}, 'overdue_followups', 'all',
-        cast(sum(hit) as double), 'goals', count(distinct case when hit = 1 then citizen_number end)
-    from goal_event_cells where kind = 'overdue' group by {{ key_columns | join(', ') }}
+        cast(sum(n_hits) as double), 'goals', sum(case when n_hits > 0 then 1 else 0 end)
+    from goal_event_citizens where kind = 'overdue' group by {{ key_columns | join(', ') }}
 ),
 
 figures as (
