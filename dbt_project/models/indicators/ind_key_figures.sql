@@ -5,15 +5,18 @@
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id'] %}
 {%- set can_have_goals = "intervention_type in ('developing', 'maintaining')" %}
 {%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
+{#- The detail CTEs below are read by several figures; computed where read rather than stored
+    whole first, they stay out of memory: stored, they left too little of DuckDB's 3 GB cap for
+    the per-citizen counts at 1,000,000 citizens. -#}
 with periods as (
     {{ numbered_periods() }}
 ),
 
-cases as (
+cases as {{ not_materialized() }} (
     {{ with_citizen_numbers('stg_cases') }}
 ),
 
-interventions as (
+interventions as {{ not_materialized() }} (
     select
         interventions.*,
         cases.citizen_number,
@@ -22,7 +25,7 @@ interventions as (
     inner join cases on cases.case_id = interventions.case_id
 ),
 
-goals as (
+goals as {{ not_materialized() }} (
     {{ with_citizen_numbers('fct_goals') }}
 ),
 
@@ -30,7 +33,7 @@ first_goal as (
     select intervention_id, min(set_on) as first_goal_on from goals group by intervention_id
 ),
 
-followups as (
+followups as {{ not_materialized() }} (
     select
         followups.goal_id,
         followups.followup_id,
