@@ -7,7 +7,7 @@
 {%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
 {#- The detail CTEs below are read by several figures; computed where read rather than stored
     whole first, they stay out of memory: stored, they left too little of DuckDB's 3 GB cap for
-    the per-citizen counts at 1,000,000 citizens. -#}
+    the per-citizen counts at 1,000,000 citizens. #}
 with periods as (
     {{ numbered_periods() }}
 ),
