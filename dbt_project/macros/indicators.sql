@@ -50,8 +50,9 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Periods numbered within one model, so its hot path carries one integer instead of a type
-    and a label; the cells join their labels back at the end. -#}
+{#- Periods numbered, so the hot path carries one integer instead of a type and a label; the
+    cells join their labels back at the end. The numbers follow the periods' type and label, so
+    models that share them (ind_key_figures and its int_*_cell_citizens) number alike. -#}
 {% macro numbered_periods() -%}
     select
         all_periods.*,

@@ -3,49 +3,15 @@
 {#- Figures are counted by period number, unit id and citizen number; labels, names, levels and
     parents join the few cells at the end. #}
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id'] %}
-{%- set can_have_goals = "intervention_type in ('developing', 'maintaining')" %}
-{%- set due_days = var('followup_interval_days') + var('followup_grace_days') %}
-{#- The detail CTEs below are read by several figures; computed where read rather than stored
-    whole first, they stay out of memory: stored, they left too little of DuckDB's 3 GB cap for
-    the per-citizen counts at 1,000,000 citizens. #}
+{#- The per-citizen rows of interventions and follow-ups are tables of their own
+    (int_intervention_cell_citizens, int_goal_event_cell_citizens): in one query with the rest,
+    their aggregates ran out of DuckDB's 3 GB cap at 1,000,000 citizens. #}
 with periods as (
     {{ numbered_periods() }}
 ),
 
-cases as {{ not_materialized() }} (
+cases as (
     {{ with_citizen_numbers('stg_cases') }}
-),
-
-interventions as {{ not_materialized() }} (
-    select
-        interventions.*,
-        cases.citizen_number,
-        cases.authority_org_unit_id
-    from {{ ref('stg_interventions') }} as interventions
-    inner join cases on cases.case_id = interventions.case_id
-),
-
-goals as {{ not_materialized() }} (
-    {{ with_citizen_numbers('fct_goals') }}
-),
-
-first_goal as (
-    select intervention_id, min(set_on) as first_goal_on from goals group by intervention_id
-),
-
-followups as {{ not_materialized() }} (
-    select
-        followups.goal_id,
-        followups.followup_id,
-        followups.followed_up_on,
-        goals.citizen_number,
-        goals.provider_org_unit_id,
-        goals.authority_org_unit_id,
-        {{ dbt.datediff(
-            "coalesce(lag(followups.followed_up_on) over (partition by followups.goal_id order by followups.followed_up_on, followups.followup_id), goals.set_on)",
-            'followups.followed_up_on', 'day') }} as days_since_previous
-    from {{ ref('fct_goal_followups') }} as followups
-    inner join goals on goals.goal_id = followups.goal_id
 ),
 
 -- Cases active in the period (open at any time in it), for the authority that owns them.
@@ -116,42 +82,22 @@ case_figures as (
     from case_counts
 ),
 
--- Interventions active in the period, for their provider and for their case's authority.
-intervention_periods as (
+-- Interventions that ended in the period, by their provider and their case's authority.
+ended_interventions as (
     select
-        periods.period_id, periods.period_end,
-        interventions.intervention_id, interventions.citizen_number, interventions.legal_basis,
-        interventions.intervention_type, interventions.provider_org_unit_id,
-        interventions.authority_org_unit_id,
-        interventions.ended_on between periods.period_start and periods.period_end as ended_in_period,
-        {{ dbt.datediff('interventions.started_on', 'interventions.ended_on', 'day') }} as duration_days,
-        coalesce(first_goal.first_goal_on <= periods.period_end, false) as has_goal
-    from interventions
+        periods.period_id,
+        interventions.provider_org_unit_id,
+        cases.authority_org_unit_id,
+        {{ dbt.datediff('interventions.started_on', 'interventions.ended_on', 'day') }} as duration_days
+    from {{ ref('stg_interventions') }} as interventions
+    inner join cases on cases.case_id = interventions.case_id
     inner join periods
-        on interventions.started_on <= periods.period_end
-        and (interventions.ended_on is null or interventions.ended_on >= periods.period_start)
-    left join first_goal on first_goal.intervention_id = interventions.intervention_id
+        on interventions.ended_on between periods.period_start and periods.period_end
+        and interventions.started_on <= periods.period_end
 ),
 
-intervention_cells as {{ not_materialized() }} (
-    {{ attribute_to_units('intervention_periods',
-                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
-),
-
--- Each citizen once per cell and legal basis, with what their interventions there were: a
--- cell's counts are sums of these rows and its citizen counts plain counts of them, which
--- spill to disk where count(distinct) beside a median did not (at 1,000,000 citizens).
-intervention_citizens as (
-    select
-        {{ key_columns | join(', ') }},
-        legal_basis,
-        citizen_number,
-        count(*) as n_interventions,
-        sum(case when ended_in_period then 1 else 0 end) as n_ended,
-        sum(case when {{ can_have_goals }} then 1 else 0 end) as n_can_have_goals,
-        sum(case when {{ can_have_goals }} and has_goal then 1 else 0 end) as n_with_goals
-    from intervention_cells
-    group by {{ key_columns | join(', ') }}, legal_basis, citizen_number
+intervention_citizens as {{ not_materialized() }} (
+    select * from {{ ref('int_intervention_cell_citizens') }}
 ),
 
 -- Each citizen once per cell.
@@ -182,11 +128,46 @@ intervention_counts as (
     group by {{ key_columns | join(', ') }}
 ),
 
--- The median length of the interventions that ended in the period, where some did.
+-- The median length of the interventions that ended in the period, where some did, from how
+-- many ended after each whole number of days: counted per leaf unit, then added up the
+-- hierarchy, a few rows per cell instead of every intervention held by a holistic median.
+intervention_day_counts as (
+    select period_id, provider_org_unit_id, authority_org_unit_id, duration_days, count(*) as n_ended
+    from ended_interventions
+    group by period_id, provider_org_unit_id, authority_org_unit_id, duration_days
+),
+
+intervention_day_cells as (
+    {{ attribute_to_units('intervention_day_counts',
+                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
+),
+
+intervention_day_histogram as (
+    select {{ key_columns | join(', ') }}, duration_days, sum(n_ended) as n_ended
+    from intervention_day_cells
+    group by {{ key_columns | join(', ') }}, duration_days
+),
+
+-- Each length with how many ended before it and up to it, of how many in the cell.
+intervention_day_ranks as (
+    select
+        {{ key_columns | join(', ') }},
+        duration_days,
+        n_ended,
+        sum(n_ended) over (
+            partition by {{ key_columns | join(', ') }} order by duration_days
+            rows between unbounded preceding and current row
+        ) as n_through,
+        sum(n_ended) over (partition by {{ key_columns | join(', ') }}) as n_total
+    from intervention_day_histogram
+),
+
+-- The median is the mean of the values at the two middle positions (one when the count is
+-- odd): positions floor((n - 1) / 2) and floor(n / 2), counted from 0, as percentile_cont(0.5).
 intervention_medians as (
-    select {{ key_columns | join(', ') }}, {{ median('duration_days') }} as median_days
-    from intervention_cells
-    where ended_in_period
+    select {{ key_columns | join(', ') }}, avg(duration_days) as median_days
+    from intervention_day_ranks
+    where 2 * (n_through - n_ended) <= n_total and 2 * n_through > n_total - 1
     group by {{ key_columns | join(', ') }}
 ),
 
@@ -209,55 +190,8 @@ intervention_figures as (
     from intervention_counts where n_can_have_goals > 0
 ),
 
--- Follow-ups on time: within the interval plus grace of the goal's previous follow-up (or of
--- the day it was set). Overdue: goals running at the period's end (or at the extract, for the
--- current period) whose last follow-up is older than that.
-followup_periods as (
-    select periods.period_id, followups.*
-    from followups
-    inner join periods on followups.followed_up_on between periods.period_start and periods.period_end
-),
-
-last_followup_by_end as (
-    select
-        periods.period_id, periods.observed_end, goals.goal_id, goals.citizen_number,
-        goals.provider_org_unit_id, goals.authority_org_unit_id,
-        coalesce(max(followups.followed_up_on), goals.set_on) as last_event_on
-    from goals
-    inner join periods on goals.set_on <= periods.observed_end and goals.due_on >= periods.observed_end
-    inner join interventions on interventions.intervention_id = goals.intervention_id
-        and (interventions.ended_on is null or interventions.ended_on >= periods.observed_end)
-    left join followups on followups.goal_id = goals.goal_id and followups.followed_up_on <= periods.observed_end
-    group by periods.period_id, periods.observed_end, goals.goal_id, goals.citizen_number,
-        goals.provider_org_unit_id, goals.authority_org_unit_id, goals.set_on
-),
-
-goal_events as (
-    select period_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
-        'on_time' as kind, case when days_since_previous <= {{ due_days }} then 1 else 0 end as hit
-    from followup_periods
-    union all
-    select period_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
-        'overdue', case when {{ dbt.datediff('last_event_on', 'observed_end', 'day') }} > {{ due_days }} then 1 else 0 end
-    from last_followup_by_end
-),
-
-goal_event_cells as (
-    {{ attribute_to_units('goal_events',
-                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
-),
-
--- Each citizen once per cell and kind of event, with their events and hits: the citizen counts
--- are then plain counts.
-goal_event_citizens as (
-    select
-        {{ key_columns | join(', ') }},
-        kind,
-        citizen_number,
-        count(*) as n_events,
-        sum(hit) as n_hits
-    from goal_event_cells
-    group by {{ key_columns | join(', ') }}, kind, citizen_number
+goal_event_citizens as {{ not_materialized() }} (
+    select * from {{ ref('int_goal_event_cell_citizens') }}
 ),
 
 goal_figures as (
