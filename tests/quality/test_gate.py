@@ -121,6 +121,44 @@ def test_each_broken_expectation_fails_with_its_count_and_the_reports_name_it(
             assert not CPR_IN_TEXT.search(path.read_text(encoding="utf-8", errors="replace")), path
 
 
+def test_row_wise_suites_are_validated_in_batches_and_their_failures_added_up(
+    own_warehouse, tmp_path
+):
+    """Memory that does not grow with the data: the assessment scores (row-wise expectations
+    only) in batches of 1,000 rows, with the failures of every batch counted and listed; the
+    follow-ups (a unique key) whole, so a duplicate far from its original is still caught."""
+    con = duckdb.connect(str(own_warehouse.warehouse))
+    total = con.execute("select count(*) from staging.stg_assessment_scores").fetchone()[0]
+    con.execute("update staging.stg_assessment_scores set score = 99 where source_row in ("
+                "select source_row from staging.stg_assessment_scores order by source_row "
+                f"limit 3 offset {total // 2}) or source_row = (select min(source_row) "
+                "from staging.stg_assessment_scores) or source_row = (select max(source_row) "
+                "from staging.stg_assessment_scores)")  # fmt: skip
+    con.execute("insert into staging.stg_goal_followups select * from staging.stg_goal_followups "
+                "order by followup_id limit 1")  # fmt: skip
+    con.close()
+    suites = ["stg_assessment_scores", "stg_goal_followups"]
+    result = run_gate(own_warehouse, "batched", tmp_path / "batched", suites, batch_rows=1_000)
+    scores, followups = (result.suites[name] for name in suites)
+    assert scores["rows"] == total and scores["batches"] >= 3 and not scores["success"]
+    assert followups["batches"] == 1
+    found = {(f.suite, f.column): f for f in result.errors}
+    assert set(found) == {
+        ("stg_assessment_scores", "score_in_range"),
+        ("stg_goal_followups", "row_key"),
+    }
+    score = found["stg_assessment_scores", "score_in_range"]
+    assert score.unexpected_count == 5 and score.element_count == total
+    assert len(score.records) == 5 and len({r["source_row"] for r in score.records}) == 5
+    assert found["stg_goal_followups", "row_key"].unexpected_count == 2
+    # The same gate in one batch finds the same.
+    whole = run_gate(own_warehouse, "whole", tmp_path / "whole", suites, batch_rows=total)
+    assert whole.suites["stg_assessment_scores"]["batches"] < scores["batches"]
+    assert [(f.column, f.unexpected_count) for f in whole.errors] == [
+        (f.column, f.unexpected_count) for f in result.errors
+    ]
+
+
 def test_an_area_report_lists_only_that_area_s_units(own_warehouse, tmp_path):
     con = duckdb.connect(str(own_warehouse.warehouse))
     for _, _, sql, _ in BREAKS:
