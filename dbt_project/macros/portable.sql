@@ -26,17 +26,6 @@
     coalesce(try_to_date({{ text }}, 'yyyy-MM-dd'), try_to_date({{ text }}, 'dd-MM-yyyy'))
 {%- endmacro %}
 
-{#- The median of an expression, as an aggregate. -#}
-{% macro median(expression) -%}
-    {{ return(adapter.dispatch('median', 'effekt')(expression)) }}
-{%- endmacro %}
-{% macro default__median(expression) -%}
-    percentile_cont(0.5) within group (order by {{ expression }})
-{%- endmacro %}
-{% macro spark__median(expression) -%}
-    percentile({{ expression }}, 0.5)
-{%- endmacro %}
-
 {#- The elements of an array of text, joined by ', '. -#}
 {% macro list_text(column) -%}
     {{ return(adapter.dispatch('list_text', 'effekt')(column)) }}

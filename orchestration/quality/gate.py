@@ -221,7 +221,7 @@ def run_gate(
                 for validation in run.run_results.values():
                     for place, r in enumerate(validation.results):
                         if not r.success:
-                            _add_failure(failed, place, _failure(name, r, 0))
+                            _add_failure(failed, place, _failure(name, r))
             for place in sorted(failed):
                 failed[place].element_count = rows
                 result.failures.append(failed[place])
@@ -334,7 +334,8 @@ def _add_failure(failed: dict[int, Failure], place: int, failure: Failure) -> No
     seen.records += failure.records[: max(0, RECORDS_KEPT - len(seen.records))]
 
 
-def _failure(suite: str, r, rows: int) -> Failure:
+def _failure(suite: str, r) -> Failure:
+    """One failed expectation of one batch; its element_count is set once the batches are counted."""
     config = r.expectation_config
     meta = config.meta or {}
     kwargs = config.kwargs
@@ -346,7 +347,7 @@ def _failure(suite: str, r, rows: int) -> Failure:
     return Failure(
         suite=suite, expectation=config.type, column=column, severity=meta.get("severity", "error"),
         explanation_da=meta.get("explanation_da", ""), explanation_en=meta.get("explanation_en", ""),
-        unexpected_count=int(r.result.get("unexpected_count") or 0), element_count=rows,
+        unexpected_count=int(r.result.get("unexpected_count") or 0), element_count=0,
         records=records,
     )  # fmt: skip
 
