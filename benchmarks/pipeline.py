@@ -432,6 +432,11 @@ def targets_met(tier: str, s: dict) -> dict:
 # ------------------------------------------------------------------ reporting
 
 
+def _threads(build: dict) -> str:
+    threads = build.get("dbt_threads", "?")
+    return f"{threads} thread" if str(threads) == "1" else f"{threads} threads"
+
+
 def markdown(report: dict, info: dict, when: str) -> str:
     s = report["summary"]
     build = report["full_run"]["dbt_build"]
@@ -440,7 +445,7 @@ def markdown(report: dict, info: dict, when: str) -> str:
         "",
         f"Measured {when} on {info['cores']} cores, {info['memory_gb']} GB RAM, Python {info['python']}. "
         "Each stage in its own process; peak RSS is the stage's largest process (dbt included). "
-        f"dbt ran {build.get('dbt_threads', '?')} threads with DuckDB's memory capped at "
+        f"dbt ran {_threads(build)} with DuckDB's memory capped at "
         f"{build.get('duckdb_memory_limit', '?')}.",
         "",
         "| run | stage | wall s | CPU s | peak RSS MB | rows in | rows out |",
@@ -493,7 +498,7 @@ def markdown(report: dict, info: dict, when: str) -> str:
                          f"| {share:.0%} |")  # fmt: skip
     if slowest := build.get("slowest"):
         lines += ["", f"Where the full run's dbt build spends its time: {build['node_s']} s summed "
-                  f"over its nodes ({build.get('dbt_threads', '?')} threads overlap, so more than "
+                  f"over its nodes ({_threads(build)} overlap, so more than "
                   "its wall time). The slowest, with their share of that sum: "
                   + ", ".join(f"`{k}` {v['s']} s ({v['share']:.0%})" for k, v in slowest.items())
                   + ". Every node's time is in the results JSON."]  # fmt: skip
