@@ -133,17 +133,25 @@ def stage_ingest(data_dir: str, delivery: str) -> dict:
 
 
 def stage_dbt_build(data_dir: str) -> dict:
-    from orchestration.warehouse import BUILD_ARGS, build_resources, run_dbt
+    from orchestration.warehouse import (
+        BUILD_ARGS,
+        build_resources,
+        plan_build,
+        record_build,
+        run_dbt,
+    )
 
     settings = _settings(data_dir)
-    output = run_dbt(settings, BUILD_ARGS)
+    plan = plan_build(settings)  # as the warehouse asset builds: on the last build, if any
+    output = run_dbt(settings, [*BUILD_ARGS, *plan.args])
     done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+)", output)
     if not done or int(done.group(3)):
         raise RuntimeError(f"dbt build failed: {output[-2000:]}")
+    record_build(settings)
     results = json.loads((settings.data_dir / "dbt" / "target" / "run_results.json").read_text())
     return {"rows_in": _count(settings.raw_database, ("raw",)),
             "rows_out": _count(settings.warehouse, ("staging", "intermediate", "marts", "indicators")),
-            "dbt_passed": int(done.group(1)),
+            "dbt_passed": int(done.group(1)), "build": plan.why,
             **node_profile(results["results"]),
             **{k.removeprefix("EFFEKT_").lower(): v for k, v in build_resources().items()}}  # fmt: skip
 

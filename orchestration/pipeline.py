@@ -319,15 +319,23 @@ def run_pipeline(
     for n, folder in enumerate(pending, 1):
         say(f"[{n}/{len(pending)}] delivery {folder.name}")
         ingest = {"delivery": folder.name, "rebuild": rebuild}
-        run_config = config | {"ops": {"ingest_deliveries": {"config": ingest}}}
+        run_config = config | {"ops": _op_config(ingest, rebuild)}
         runs.append(_execute(settings, run_config, {"effekt/delivery": folder.name}))
         _say_outcome(say, runs[-1])
     if not pending:
         say("No new delivery in landing." + (" Rebuilding the current state." if rebuild else ""))
-        run_config = config | {"ops": {"ingest_deliveries": {"config": {"rebuild": rebuild}}}}
+        run_config = config | {"ops": _op_config({"rebuild": rebuild}, rebuild)}
         runs.append(_execute(settings, run_config, {}))
         _say_outcome(say, runs[-1])
     return Refresh(runs)
+
+
+def _op_config(ingest: dict, rebuild: bool) -> dict:
+    """The daily job's op config: the ingest's, and a rebuild of every warehouse table if asked."""
+    return {
+        "ingest_deliveries": {"config": ingest},
+        "warehouse": {"config": {"rebuild": rebuild}},
+    }
 
 
 def _say_outcome(say: Callable[[str], None], run: PipelineRun) -> None:

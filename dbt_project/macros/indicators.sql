@@ -50,14 +50,18 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- Periods numbered, so the hot path carries one integer instead of a type and a label; the
-    cells join their labels back at the end. The numbers follow the periods' type and label, so
-    models that share them (ind_key_figures and its int_*_cell_citizens) number alike. -#}
+{#- The periods this build computes, numbered (int_periods.period_id), so the hot path carries
+    one integer instead of a type and a label; the cells join their labels back at the end. In
+    a period-incremental model (dbt_project.yml) built on an earlier build, only the periods
+    the changes touched (int_touched_periods); the others' rows are kept. -#}
 {% macro numbered_periods() -%}
-    select
-        all_periods.*,
-        row_number() over (order by all_periods.period_type, all_periods.period_label) as period_id
+    {%- set touched = ref('int_touched_periods') %}
+    select all_periods.*
     from {{ ref('int_periods') }} as all_periods
+    {%- if is_incremental() %}
+    inner join {{ touched }} as touched
+        on touched.period_id = all_periods.period_id and touched.is_touched
+    {%- endif %}
 {%- endmacro %}
 
 {#- The rows of a model with each citizen's number (int_citizen_numbers) beside the pseudonym:
@@ -123,4 +127,20 @@
     ) as units
         on units.org_role = {{ relation }}.org_role
         and units.org_unit_id = {{ relation }}.org_unit_id
+{%- endmacro %}
+
+{#- Pre-hook of the period-incremental models: before the touched periods are computed again,
+    delete their rows and those of periods that no longer exist; every other row is kept. -#}
+{% macro keep_untouched_periods(key_columns=['period_id']) -%}
+    {%- set touched = ref('int_touched_periods') %}
+    {%- if is_incremental() %}
+    delete from {{ this }}
+    where not exists (
+        select 1 from {{ touched }} as kept
+        where not kept.is_touched
+        {%- for column in key_columns %}
+            and kept.{{ column }} = {{ this }}.{{ column }}
+        {%- endfor %}
+    )
+    {%- endif %}
 {%- endmacro %}

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+
+import duckdb
 
 from orchestration.settings import DEFAULT_MEMORY_LIMIT, Settings
 
@@ -68,3 +74,82 @@ def run_dbt(settings: Settings, args: list[str]) -> str:
             f"dbt {' '.join(args)} failed:\n" + "\n".join(summary[-20:] or [done.stdout[-2000:]])
         )
     return done.stdout
+
+
+# What the warehouse was last built from, written after each build that succeeded: the delivery
+# number it was built through and the digest of the rules it was built with.
+BUILD_STATE = "main.build_state"
+RULE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".py")
+
+
+def rules_fingerprint() -> str:
+    """A digest of what decides the warehouse's rows besides the data: the dbt project (models,
+    macros, seeds, settings), the contract and its code lists."""
+    digest = hashlib.sha256()
+    contract = DBT_PROJECT_DIR.parent / "orchestration" / "contract"
+    for root in (DBT_PROJECT_DIR, contract):
+        for path in sorted(root.rglob("*")):
+            if (
+                path.is_file()
+                and path.suffix in RULE_SUFFIXES
+                and not {"target", "logs"} & set(path.relative_to(root).parts)
+            ):
+                digest.update(
+                    str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes()
+                )
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    """How this build runs: incremental on the last one (`since_seq`), or everything again."""
+
+    args: list[str]
+    since_seq: int | None
+    why: str
+
+
+def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
+    """Build on the last successful build when its rules are today's: the period-incremental
+    models then compute only the periods that the deliveries since it touched. Everything again
+    (`--full-refresh`) when asked, on a first build, or when the rules changed."""
+    if rebuild:
+        return BuildPlan(["--full-refresh"], None, "a rebuild was asked for: everything again")
+    if not settings.warehouse.exists():
+        return BuildPlan([], None, "a first build: everything")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        known = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'main' and table_name = 'build_state'"
+        ).fetchone()[0]
+        state = (
+            con.execute(f"select through_seq, fingerprint from {BUILD_STATE}").fetchone()
+            if known
+            else None
+        )
+    if state is None or state[0] is None:
+        return BuildPlan(
+            ["--full-refresh"], None, "no record of an earlier build: everything again"
+        )
+    if state[1] != rules_fingerprint():
+        return BuildPlan(
+            ["--full-refresh"], None, "models, code lists or the contract changed: everything again"
+        )
+    return BuildPlan(
+        ["--vars", json.dumps({"since_seq": state[0]})], state[0],
+        f"on the build through delivery number {state[0]}: the periods changed since then",
+    )  # fmt: skip
+
+
+def record_build(settings: Settings) -> None:
+    """After a build that succeeded: the delivery number it was built through and its rules. A
+    build that fails leaves the record of the one before, so the next build recomputes at least
+    what this one set out to."""
+    with duckdb.connect(str(settings.raw_database), read_only=True) as raw:
+        current = raw.execute("select seq from raw.current_delivery").fetchone()
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(
+            f"create or replace table {BUILD_STATE} as select ?::integer as through_seq, "
+            "?::varchar as fingerprint, ?::timestamptz as built_at",
+            [current[0] if current else None, rules_fingerprint(), dt.datetime.now(dt.UTC)],
+        )

@@ -26,12 +26,21 @@ from orchestration.warehouse import (
     build_resources,
     dbt_executable,
     describe_build_resources,
+    plan_build,
+    record_build,
 )
 
 WAREHOUSE_GROUP = "warehouse"
 QUALITY_GROUP = "quality"
 # What quality coordinators read beside the gate's reports: quarantined rows, data-quality figures.
 QUALITY_MODELS = {"stg_quarantine", "ind_data_quality"}
+
+
+class WarehouseConfig(dg.Config):
+    """`rebuild`: build every table from the history again instead of on the last build."""
+
+    rebuild: bool = False
+
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 log = logging.getLogger(__name__)
@@ -98,14 +107,25 @@ class EffektDbtTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=EffektDbtTranslator(),
     pool=WRITER_POOL,
 )
-def warehouse(context: dg.AssetExecutionContext, dbt: DbtCliResource, effekt: EffektSettings):
-    """Build staging, marts and indicators; dbt's tests run after each model."""
+def warehouse(
+    context: dg.AssetExecutionContext,
+    dbt: DbtCliResource,
+    effekt: EffektSettings,
+    config: WarehouseConfig,
+):
+    """Build staging, marts and indicators; dbt's tests run after each model. On the last
+    successful build, the period-incremental models compute only the periods changed since."""
     settings = effekt.settings()
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
     target = settings.data_dir / "dbt" / "target"
     context.log.info(describe_build_resources())
     # dbt's profile reads the paths, threads and memory cap from the environment (restored after).
     with environment(settings), writer_lock(settings, context.log.info):
+        plan = plan_build(settings, rebuild=config.rebuild)
+        context.log.info(f"warehouse build: {plan.why}")
         os.environ.update(build_resources())
-        yield from dbt.cli(BUILD_ARGS, context=context, target_path=target).stream()
+        invocation = dbt.cli([*BUILD_ARGS, *plan.args], context=context, target_path=target)
+        yield from invocation.stream()
+        if invocation.is_successful():
+            record_build(settings)
     progress.advance_current(settings, "built", context.run.run_id)

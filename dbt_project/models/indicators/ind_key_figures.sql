@@ -97,7 +97,8 @@ ended_interventions as (
 ),
 
 intervention_citizens as {{ not_materialized() }} (
-    select * from {{ ref('int_intervention_cell_citizens') }}
+    select cells.* from {{ ref('int_intervention_cell_citizens') }} as cells
+    inner join periods on periods.period_id = cells.period_id
 ),
 
 -- Each citizen once per cell.
@@ -191,7 +192,8 @@ intervention_figures as (
 ),
 
 goal_event_citizens as {{ not_materialized() }} (
-    select * from {{ ref('int_goal_event_cell_citizens') }}
+    select cells.* from {{ ref('int_goal_event_cell_citizens') }} as cells
+    inner join periods on periods.period_id = cells.period_id
 ),
 
 goal_figures as (

@@ -5,7 +5,7 @@ with followups as (
 ),
 
 periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 goals as (

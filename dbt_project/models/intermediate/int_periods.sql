@@ -85,6 +85,13 @@ all_periods as (
 )
 
 select
+    -- A number that stays the period's from build to build (the incremental models keep rows by
+    -- it): the type, then the year and quarter of its last day.
+    cast(
+        case period_type when 'quarter' then 1 when 'rolling_4q' then 2 else 3 end * 100000
+        + extract(year from period_end) * 10 + extract(quarter from period_end)
+        as integer
+    ) as period_id,
     period_type,
     period_label,
     period_start,

@@ -1,7 +1,14 @@
 -- Per citizen and period: their followed-up goals, how many were achieved (GAS >= 0), their
 -- share achieved and their GAS T-score (weights from the goals, rho from var('gas_rho')).
-with followed as (
-    select * from {{ ref('int_goal_period_followups') }}
+with periods as (
+    {{ numbered_periods() }}
+),
+
+followed as (
+    select followed.*
+    from {{ ref('int_goal_period_followups') }} as followed
+    inner join periods
+        on periods.period_type = followed.period_type and periods.period_label = followed.period_label
 )
 
 select

@@ -1,0 +1,123 @@
+-- Every period, and whether this build recomputes it (is_touched): the period-incremental
+-- models (config in dbt_project.yml) keep the rows of the periods not touched and compute the
+-- rest. Without var('since_seq') (a first build, `effekt run --rebuild`, changed rules) every
+-- period is touched. With it, a period is touched when it ends on or after the earliest day
+-- that a change since delivery number since_seq can reach, or the previous extract day (the
+-- periods still running then, whose observed end moved). A period's figures depend only on
+-- what happened up to its end, so a change dated d leaves the periods ending before d as they
+-- were: the day is the earliest date column that differs between the two versions; a record
+-- that came or went counts from its earliest date; a goal's other columns from the day it was
+-- set (its follow-ups come after it); assessment scores from their assessment; a changed unit,
+-- citizen, case or intervention otherwise (an attribution moved) touches every period.
+{%- set since_seq = var('since_seq', none) %}
+{%- set entities = {
+    'goals': {'key': ['goal_id'], 'other_columns': 'dates'},
+    'goal_followups': {'key': ['followup_id'], 'other_columns': 'dates'},
+    'assessments': {'key': ['assessment_id'], 'other_columns': 'dates'},
+    'cases': {'key': ['case_id'], 'other_columns': 'all'},
+    'interventions': {'key': ['intervention_id'], 'other_columns': 'all'},
+    'org_units': {'key': ['org_unit_id'], 'other_columns': 'all'},
+} %}
+{%- set all_periods_day = "cast('1900-01-01' as date)" %}
+with periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+{%- if since_seq is none %}
+
+touched_from as (
+    select {{ all_periods_day }} as touched_on
+)
+
+{%- else %}
+
+previous_delivery as (
+    select extract_time from {{ source('raw', 'deliveries') }} where seq = {{ since_seq }}
+),
+
+{%- for name, spec in entities.items() %}
+{%- set columns = adapter.get_columns_in_relation(source('raw', name)) if execute else [] %}
+{%- set dates, others = [], [] %}
+{%- for column in columns if column.name not in spec.key and not column.name.startswith('_') %}
+{%- do (dates if column.dtype | lower == 'date' else others).append(column.name) %}
+{%- endfor %}
+{%- set key_match %}{% for k in spec.key %}old_rows.{{ k }} = new_rows.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}{% endset %}
+{{ name }}_changed as (
+    select
+        case
+            when old_rows.{{ spec.key[0] }} is null
+                then least({% for d in dates %}new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}{{ ', ' ~ all_periods_day if not dates }})
+            when new_rows.{{ spec.key[0] }} is null
+                then least({% for d in dates %}old_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}{{ ', ' ~ all_periods_day if not dates }})
+            {%- if others %}
+            when {% for c in others %}old_rows."{{ c }}" is distinct from new_rows."{{ c }}"{{ ' or ' if not loop.last }}{% endfor %}
+                then {% if spec.other_columns == 'all' %}{{ all_periods_day }}{% else %}least({% for d in dates %}old_rows.{{ d }}, new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}){% endif %}
+            {%- endif %}
+            else least(
+                {%- for d in dates %}
+                case when old_rows.{{ d }} is distinct from new_rows.{{ d }}
+                    then least(coalesce(old_rows.{{ d }}, new_rows.{{ d }}), coalesce(new_rows.{{ d }}, old_rows.{{ d }})) end{{ ',' if not loop.last }}
+                {%- endfor %}
+            )
+        end as touched_on
+    from (
+        select * from {{ source('raw', name) }}
+        where _first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }}
+    ) as old_rows
+    full outer join (
+        select * from {{ source('raw', name) }}
+        where _first_seq > {{ since_seq }} and _last_seq is null
+    ) as new_rows
+        on {{ key_match }}
+),
+{%- endfor %}
+
+-- Scores carry no date: a changed score counts from its assessment (either version of it).
+assessment_scores_changed as (
+    select min(assessments.assessed_on) as touched_on
+    from (
+        select assessment_id from {{ source('raw', 'assessment_scores') }}
+        where (_first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }})
+            or (_first_seq > {{ since_seq }} and _last_seq is null)
+    ) as scores
+    inner join {{ source('raw', 'assessments') }} as assessments
+        on assessments.assessment_id = scores.assessment_id
+        and (assessments._last_seq is null or assessments._last_seq >= {{ since_seq }})
+),
+
+-- Citizens carry no date: a new citizen reaches the periods through their new records; a
+-- citizen changed or gone touches every period.
+citizens_changed as (
+    select {{ all_periods_day }} as touched_on
+    from {{ source('raw', 'citizens') }}
+    where _first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }}
+),
+
+changed_days as (
+    {%- for name in entities %}
+    select min(touched_on) as touched_on from {{ name }}_changed
+    union all
+    {%- endfor %}
+    select touched_on from assessment_scores_changed
+    union all
+    select min(touched_on) from citizens_changed
+    union all
+    select cast({{ dbt.dateadd('day', -1, 'cast(extract_time as date)') }} as date) from previous_delivery
+),
+
+touched_from as (
+    -- No previous delivery (its number is not in the history): every period.
+    select case when (select count(*) from previous_delivery) = 0 then {{ all_periods_day }}
+        else min(touched_on) end as touched_on
+    from changed_days
+)
+
+{%- endif %}
+
+select
+    periods.period_id,
+    periods.period_type,
+    periods.period_label,
+    periods.period_end >= touched_from.touched_on as is_touched
+from periods
+cross join touched_from

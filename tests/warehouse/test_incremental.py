@@ -1,0 +1,144 @@
+"""The period-incremental warehouse: a build on the last one computes only the periods that the
+changes since it touched, and gives the tables a build of everything gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.generate import GeneratorConfig, generate_delivery
+from orchestration.ingest.load import ingest_delivery
+from orchestration.settings import Settings
+from orchestration.warehouse import BUILD_ARGS, plan_build, record_build, run_dbt
+from tests.conftest import KEY, START
+from tests.ingest.conftest import next_delivery, rewrite
+
+DAYS = [dt.date(2019, 6, 25), dt.date(2019, 6, 26)]
+SCHEMAS = ("intermediate", "marts", "indicators")
+# Rows per citizen number: numbers are made per build (int_citizen_numbers), so compare the
+# rows without them.
+NUMBERED = {"int_intervention_cell_citizens", "int_goal_event_cell_citizens", "int_citizen_numbers"}
+
+
+@pytest.fixture(scope="module")
+def snapshots(tmp_path_factory) -> list[Path]:
+    """Two daily snapshots of one history, then the second with the earliest follow-up's GAS
+    score corrected (a change years back)."""
+    store = tmp_path_factory.mktemp("incremental")
+    days = []
+    for day in DAYS:
+        config = GeneratorConfig(citizens=300, start=START, end=DAYS[-1], seed=5, progress=False,
+                                 out=store / day.isoformat(), file_format="parquet", extract_at=day)  # fmt: skip
+        days.append(generate_delivery(config).path)
+    corrected = next_delivery(days[-1], store / "corrected", "corrected", hours=1)
+    rewrite(corrected, "goal_followups", "select * replace (case when followup_id = (select "
+            "followup_id from {t} order by followed_up_on, followup_id limit 1) then case when "
+            "gas_score < 2 then gas_score + 1 else gas_score - 1 end else gas_score end "
+            "as gas_score) from {t}")  # fmt: skip
+    return [*days, corrected]
+
+
+def _ingest(settings: Settings, folder: Path) -> None:
+    settings.landing_dir.mkdir(parents=True, exist_ok=True)
+    ingest_delivery(settings, shutil.copytree(folder, settings.landing_dir / folder.name), KEY)
+
+
+def _build(settings: Settings) -> str:
+    plan = plan_build(settings)
+    run_dbt(settings, [*BUILD_ARGS, *plan.args])
+    record_build(settings)
+    return plan.why
+
+
+def _touched(settings: Settings) -> tuple[int, int]:
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        return con.execute(
+            "select count(*), count(*) filter (where is_touched) "
+            "from intermediate.int_touched_periods"
+        ).fetchone()
+
+
+def _differences(ours: Path, theirs: Path) -> dict[str, tuple[int, int]]:
+    """Per table of the intermediate, mart and indicator schemas, rows only in ours and only in
+    theirs (`except all` both ways)."""
+    con = duckdb.connect()
+    con.execute(f"attach '{ours}' as ours (read_only)")
+    con.execute(f"attach '{theirs}' as theirs (read_only)")
+    tables = con.execute(
+        "select table_schema, table_name from information_schema.tables where table_catalog = "
+        f"'ours' and table_schema in {SCHEMAS} and table_name <> 'int_touched_periods'"
+    ).fetchall()
+    out = {}
+    for schema, table in tables:
+        columns = "* exclude (citizen_number)" if table in NUMBERED else "*"
+        a = f"select {columns} from ours.{schema}.{table}"
+        b = f"select {columns} from theirs.{schema}.{table}"
+        out[table] = con.execute(
+            f"select (select count(*) from ({a} except all {b})), "
+            f"(select count(*) from ({b} except all {a}))"
+        ).fetchone()
+    con.close()
+    assert len(out) > 20
+    return out
+
+
+def _rebuilt_alike(settings: Settings, root: Path) -> dict[str, tuple[int, int]]:
+    """The tables of a copy of the data folder built with everything again."""
+    copy = Settings(data_dir=root)
+    shutil.copytree(settings.data_dir, copy.data_dir)
+    plan = plan_build(copy, rebuild=True)
+    assert plan.args == ["--full-refresh"]
+    run_dbt(copy, [*BUILD_ARGS, *plan.args])
+    return _differences(settings.warehouse, copy.warehouse)
+
+
+def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_build(
+    snapshots, tmp_path
+):
+    settings = Settings(data_dir=tmp_path / "daily")
+    _ingest(settings, snapshots[0])
+    assert _build(settings) == "a first build: everything"
+    total, touched = _touched(settings)
+    assert touched == total
+
+    # The next day: only the periods around the extract day (its quarter, the window ending
+    # with it, its year) are computed again; the tables equal a build of everything.
+    _ingest(settings, snapshots[1])
+    assert _build(settings).startswith("on the build through delivery number 1")
+    assert _touched(settings) == (total, 3)
+    assert _rebuilt_alike(settings, tmp_path / "full-2") == dict.fromkeys(
+        _differences(settings.warehouse, settings.warehouse), (0, 0)
+    )
+
+    # A follow-up corrected years back: every period from its quarter on, and still equal.
+    _ingest(settings, snapshots[2])
+    assert _build(settings).startswith("on the build through delivery number 2")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        first = con.execute(
+            "select min(followed_up_on) from staging.stg_goal_followups"
+        ).fetchone()[0]
+        expected = con.execute(
+            "select count(*) from intermediate.int_periods where period_end >= ?", [first]
+        ).fetchone()[0]
+    assert 3 < _touched(settings)[1] == expected
+    differences = _rebuilt_alike(settings, tmp_path / "full-3")
+    assert differences == dict.fromkeys(differences, (0, 0))
+
+
+def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshots, tmp_path):
+    settings = Settings(data_dir=tmp_path / "data")
+    _ingest(settings, snapshots[0])
+    _build(settings)
+    assert plan_build(settings).since_seq == 1
+    assert plan_build(settings, rebuild=True).args == ["--full-refresh"]
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update main.build_state set fingerprint = 'rules of an older release'")
+    changed = plan_build(settings)
+    assert changed.args == ["--full-refresh"] and "changed" in changed.why
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("drop table main.build_state")  # a warehouse built before the record
+    assert plan_build(settings).args == ["--full-refresh"]
