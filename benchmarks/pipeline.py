@@ -136,6 +136,7 @@ def stage_dbt_build(data_dir: str) -> dict:
     from orchestration.warehouse import (
         BUILD_ARGS,
         build_resources,
+        forget_build,
         plan_build,
         record_build,
         run_dbt,
@@ -143,6 +144,7 @@ def stage_dbt_build(data_dir: str) -> dict:
 
     settings = _settings(data_dir)
     plan = plan_build(settings)  # as the warehouse asset builds: on the last build, if any
+    forget_build(settings)
     output = run_dbt(settings, [*BUILD_ARGS, *plan.args])
     done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+)", output)
     if not done or int(done.group(3)):

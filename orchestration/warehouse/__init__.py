@@ -141,10 +141,16 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
     )  # fmt: skip
 
 
+def forget_build(settings: Settings) -> None:
+    """Before a build: no record, so a build that fails half way (some models already written
+    from the new state) or is killed makes the next one build everything again."""
+    if settings.warehouse.exists():
+        with duckdb.connect(str(settings.warehouse)) as con:
+            con.execute(f"drop table if exists {BUILD_STATE}")
+
+
 def record_build(settings: Settings) -> None:
-    """After a build that succeeded: the delivery number it was built through and its rules. A
-    build that fails leaves the record of the one before, so the next build recomputes at least
-    what this one set out to."""
+    """After a build that succeeded: the delivery number it was built through and its rules."""
     with duckdb.connect(str(settings.raw_database), read_only=True) as raw:
         current = raw.execute("select seq from raw.current_delivery").fetchone()
     with duckdb.connect(str(settings.warehouse)) as con:

@@ -26,6 +26,7 @@ from orchestration.warehouse import (
     build_resources,
     dbt_executable,
     describe_build_resources,
+    forget_build,
     plan_build,
     record_build,
 )
@@ -123,6 +124,7 @@ def warehouse(
     with environment(settings), writer_lock(settings, context.log.info):
         plan = plan_build(settings, rebuild=config.rebuild)
         context.log.info(f"warehouse build: {plan.why}")
+        forget_build(settings)
         os.environ.update(build_resources())
         invocation = dbt.cli([*BUILD_ARGS, *plan.args], context=context, target_path=target)
         yield from invocation.stream()

@@ -13,11 +13,12 @@ import pytest
 from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.ingest.load import ingest_delivery
 from orchestration.settings import Settings
-from orchestration.warehouse import BUILD_ARGS, plan_build, record_build, run_dbt
+from orchestration.warehouse import BUILD_ARGS, forget_build, plan_build, record_build, run_dbt
 from tests.conftest import KEY, START
 from tests.ingest.conftest import next_delivery, rewrite
 
 DAYS = [dt.date(2019, 6, 25), dt.date(2019, 6, 26)]
+CLEARED_GOAL = "(select goal_id from {t} where due_on is not null order by set_on, goal_id limit 1)"
 SCHEMAS = ("intermediate", "marts", "indicators")
 # Rows per citizen number: numbers are made per build (int_citizen_numbers), so compare the
 # rows without them.
@@ -39,7 +40,11 @@ def snapshots(tmp_path_factory) -> list[Path]:
             "followup_id from {t} order by followed_up_on, followup_id limit 1) then case when "
             "gas_score < 2 then gas_score + 1 else gas_score - 1 end else gas_score end "
             "as gas_score) from {t}")  # fmt: skip
-    return [*days, corrected]
+    # ... and the earliest goal with a due date delivered without one (a date cleared).
+    cleared = next_delivery(corrected, store / "cleared", "cleared", hours=2)
+    rewrite(cleared, "goals", f"select * replace (case when goal_id = {CLEARED_GOAL} then null "
+            "else due_on end as due_on) from {t}")  # fmt: skip
+    return [*days, corrected, cleared]
 
 
 def _ingest(settings: Settings, folder: Path) -> None:
@@ -49,6 +54,7 @@ def _ingest(settings: Settings, folder: Path) -> None:
 
 def _build(settings: Settings) -> str:
     plan = plan_build(settings)
+    forget_build(settings)
     run_dbt(settings, [*BUILD_ARGS, *plan.args])
     record_build(settings)
     return plan.why
@@ -128,12 +134,27 @@ def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_
     differences = _rebuilt_alike(settings, tmp_path / "full-3")
     assert differences == dict.fromkeys(differences, (0, 0))
 
+    # A due date cleared: it decides which periods a goal is overdue in, back to its setting.
+    _ingest(settings, snapshots[3])
+    _build(settings)
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        expected = con.execute(
+            "select count(*) from intermediate.int_periods where period_end >= (select set_on "
+            "from staging.stg_goals where due_on is null order by set_on limit 1)"
+        ).fetchone()[0]
+    assert 3 < _touched(settings)[1] == expected
+    differences = _rebuilt_alike(settings, tmp_path / "full-4")
+    assert differences == dict.fromkeys(differences, (0, 0))
+
 
 def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshots, tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
     _ingest(settings, snapshots[0])
     _build(settings)
     assert plan_build(settings).since_seq == 1
+    forget_build(settings)  # as a build starts: one that fails or is killed leaves no record
+    assert plan_build(settings).args == ["--full-refresh"]
+    record_build(settings)
     assert plan_build(settings, rebuild=True).args == ["--full-refresh"]
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("update main.build_state set fingerprint = 'rules of an older release'")

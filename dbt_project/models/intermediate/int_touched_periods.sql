@@ -8,15 +8,15 @@
 -- were: the day is the earliest date column that differs between the two versions; a record
 -- that came or went counts from its earliest date; a goal's other columns from the day it was
 -- set (its follow-ups come after it); assessment scores from their assessment; a changed unit,
--- citizen, case or intervention otherwise (an attribution moved) touches every period.
+-- case or intervention otherwise (an attribution moved), a citizen changed or gone and any
+-- change to the organisation tree touch every period.
 {%- set since_seq = var('since_seq', none) %}
 {%- set entities = {
     'goals': {'key': ['goal_id'], 'other_columns': 'dates'},
     'goal_followups': {'key': ['followup_id'], 'other_columns': 'dates'},
     'assessments': {'key': ['assessment_id'], 'other_columns': 'dates'},
-    'cases': {'key': ['case_id'], 'other_columns': 'all'},
-    'interventions': {'key': ['intervention_id'], 'other_columns': 'all'},
-    'org_units': {'key': ['org_unit_id'], 'other_columns': 'all'},
+    'cases': {'key': ['case_id'], 'other_columns': 'all', 'open_ended': ['closed_on']},
+    'interventions': {'key': ['intervention_id'], 'other_columns': 'all', 'open_ended': ['ended_on']},
 } %}
 {%- set all_periods_day = "cast('1900-01-01' as date)" %}
 with periods as (
@@ -53,10 +53,19 @@ previous_delivery as (
             when {% for c in others %}old_rows."{{ c }}" is distinct from new_rows."{{ c }}"{{ ' or ' if not loop.last }}{% endfor %}
                 then {% if spec.other_columns == 'all' %}{{ all_periods_day }}{% else %}least({% for d in dates %}old_rows.{{ d }}, new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}){% endif %}
             {%- endif %}
+            {#- An end date that is empty while the record runs (closed_on, ended_on) counts from
+                the day it names; any other date filled in or cleared (a due date) from the
+                record's earliest date. #}
             else least(
                 {%- for d in dates %}
-                case when old_rows.{{ d }} is distinct from new_rows.{{ d }}
-                    then least(coalesce(old_rows.{{ d }}, new_rows.{{ d }}), coalesce(new_rows.{{ d }}, old_rows.{{ d }})) end{{ ',' if not loop.last }}
+                case
+                    when old_rows.{{ d }} is distinct from new_rows.{{ d }}
+                        and (old_rows.{{ d }} is not null and new_rows.{{ d }} is not null
+                             or {{ 'true' if d in spec.get('open_ended', []) else 'false' }})
+                        then least(coalesce(old_rows.{{ d }}, new_rows.{{ d }}), coalesce(new_rows.{{ d }}, old_rows.{{ d }}))
+                    when old_rows.{{ d }} is distinct from new_rows.{{ d }}
+                        then least({% for e in dates %}old_rows.{{ e }}, new_rows.{{ e }}{{ ', ' if not loop.last }}{% endfor %})
+                end{{ ',' if not loop.last }}
                 {%- endfor %}
             )
         end as touched_on
@@ -86,11 +95,17 @@ assessment_scores_changed as (
 ),
 
 -- Citizens carry no date: a new citizen reaches the periods through their new records; a
--- citizen changed or gone touches every period.
+-- citizen changed or gone touches every period. So does any change to the organisation tree
+-- (a unit opened, moved, renamed or closed changes where records roll up).
 citizens_changed as (
     select {{ all_periods_day }} as touched_on
     from {{ source('raw', 'citizens') }}
     where _first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }}
+    union all
+    select {{ all_periods_day }}
+    from {{ source('raw', 'org_units') }}
+    where (_first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }})
+        or (_first_seq > {{ since_seq }} and _last_seq is null)
 ),
 
 changed_days as (
