@@ -136,20 +136,16 @@ def stage_dbt_build(data_dir: str) -> dict:
     from orchestration.warehouse import (
         BUILD_ARGS,
         build_resources,
-        forget_build,
-        plan_build,
-        record_build,
+        planned_build,
         run_dbt,
     )
 
     settings = _settings(data_dir)
-    plan = plan_build(settings)  # as the warehouse asset builds: on the last build, if any
-    forget_build(settings)
-    output = run_dbt(settings, [*BUILD_ARGS, *plan.args])
-    done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+)", output)
-    if not done or int(done.group(3)):
-        raise RuntimeError(f"dbt build failed: {output[-2000:]}")
-    record_build(settings)
+    with planned_build(settings) as plan:  # as the warehouse asset builds: on the last build
+        output = run_dbt(settings, [*BUILD_ARGS, *plan.args])
+        done = re.search(r"PASS=(\d+) WARN=(\d+) ERROR=(\d+)", output)
+        if not done or int(done.group(3)):
+            raise RuntimeError(f"dbt build failed: {output[-2000:]}")
     results = json.loads((settings.data_dir / "dbt" / "target" / "run_results.json").read_text())
     return {"rows_in": _count(settings.raw_database, ("raw",)),
             "rows_out": _count(settings.warehouse, ("staging", "intermediate", "marts", "indicators")),

@@ -10,7 +10,6 @@ write into the repository, and build their Data Docs into the run's report folde
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ import duckdb
 from orchestration.quality.acceptance import batch_parameters, for_manifest
 from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
 from orchestration.settings import Settings
+from orchestration.warehouse import BUILD_RULE_FILES, REPO, digest_rule_files
 
 log = logging.getLogger(__name__)
 RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is always exact
@@ -37,8 +37,6 @@ ROW_WISE = {
     "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
     "expect_column_values_to_not_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
 }  # fmt: skip
-REPO = Path(__file__).resolve().parents[2]
-RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
 
 
 @dataclass(frozen=True)
@@ -251,21 +249,16 @@ class RowScope:
 
 
 RULE_FILES = [
-    REPO / "dbt_project" / "models", REPO / "dbt_project" / "macros", REPO / "dbt_project" / "seeds",
-    REPO / "dbt_project" / "dbt_project.yml", REPO / "expectations" / "gx" / "expectations",
-    REPO / "orchestration" / "contract",
-]  # fmt: skip
+    *BUILD_RULE_FILES[:4],
+    REPO / "expectations" / "gx" / "expectations",
+    BUILD_RULE_FILES[4],
+]
 
 
 def rules_fingerprint(thresholds: Thresholds) -> str:
     """A digest of everything besides a row that decides its verdict: the dbt project (models,
     macros, code lists), the contract and its code, the suites and the thresholds."""
-    digest = hashlib.sha256(repr(thresholds).encode())
-    for root in RULE_FILES:
-        files = [root] if root.is_file() else sorted(root.rglob("*"))
-        for path in (p for p in files if p.is_file() and p.suffix in RULE_SUFFIXES):
-            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
+    return digest_rule_files(RULE_FILES, seed=repr(thresholds).encode())
 
 
 def row_scope(

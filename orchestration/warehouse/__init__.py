@@ -9,6 +9,8 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,25 +81,30 @@ def run_dbt(settings: Settings, args: list[str]) -> str:
 # What the warehouse was last built from, written after each build that succeeded: the delivery
 # number it was built through and the digest of the rules it was built with.
 BUILD_STATE = "main.build_state"
-RULE_SUFFIXES = (".sql", ".yml", ".yaml", ".csv", ".py")
+REPO = DBT_PROJECT_DIR.parent
+RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
+# What decides the warehouse's rows besides the data: models, macros, seeds, settings, and the
+# contract with its code lists (the quality gate adds its suites and thresholds).
+BUILD_RULE_FILES = [
+    DBT_PROJECT_DIR / "models", DBT_PROJECT_DIR / "macros", DBT_PROJECT_DIR / "seeds",
+    DBT_PROJECT_DIR / "dbt_project.yml", REPO / "orchestration" / "contract",
+]  # fmt: skip
+
+
+def digest_rule_files(roots: list[Path], seed: bytes = b"") -> str:
+    """A SHA-256 of `seed` and each rule file under `roots` (a folder's files in sorted order, by
+    path and content)."""
+    digest = hashlib.sha256(seed)
+    for root in roots:
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in (p for p in files if p.is_file() and p.suffix in RULE_SUFFIXES):
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def rules_fingerprint() -> str:
-    """A digest of what decides the warehouse's rows besides the data: the dbt project (models,
-    macros, seeds, settings), the contract and its code lists."""
-    digest = hashlib.sha256()
-    contract = DBT_PROJECT_DIR.parent / "orchestration" / "contract"
-    for root in (DBT_PROJECT_DIR, contract):
-        for path in sorted(root.rglob("*")):
-            if (
-                path.is_file()
-                and path.suffix in RULE_SUFFIXES
-                and not {"target", "logs"} & set(path.relative_to(root).parts)
-            ):
-                digest.update(
-                    str(path.relative_to(root.parent)).encode() + b"\0" + path.read_bytes()
-                )
-    return digest.hexdigest()
+    """A digest of the build's rules (BUILD_RULE_FILES)."""
+    return digest_rule_files(BUILD_RULE_FILES)
 
 
 @dataclass(frozen=True)
@@ -141,12 +148,18 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
     )  # fmt: skip
 
 
-def forget_build(settings: Settings) -> None:
-    """Before a build: no record, so a build that fails half way (some models already written
-    from the new state) or is killed makes the next one build everything again."""
+@contextmanager
+def planned_build(settings: Settings, rebuild: bool = False) -> Iterator[BuildPlan]:
+    """Plan a build (`plan_build`) for the caller to run with `plan.args`, and record it
+    (`main.build_state`) when the block ends without an error. The record is deleted before the
+    build starts, so a build that fails half way (some models already written from the new
+    state) or is killed makes the next one build everything again."""
+    plan = plan_build(settings, rebuild=rebuild)
     if settings.warehouse.exists():
         with duckdb.connect(str(settings.warehouse)) as con:
             con.execute(f"drop table if exists {BUILD_STATE}")
+    yield plan
+    record_build(settings)
 
 
 def record_build(settings: Settings) -> None:

@@ -26,9 +26,7 @@ from orchestration.warehouse import (
     build_resources,
     dbt_executable,
     describe_build_resources,
-    forget_build,
-    plan_build,
-    record_build,
+    planned_build,
 )
 
 WAREHOUSE_GROUP = "warehouse"
@@ -122,12 +120,11 @@ def warehouse(
     context.log.info(describe_build_resources())
     # dbt's profile reads the paths, threads and memory cap from the environment (restored after).
     with environment(settings), writer_lock(settings, context.log.info):
-        plan = plan_build(settings, rebuild=config.rebuild)
-        context.log.info(f"warehouse build: {plan.why}")
-        forget_build(settings)
         os.environ.update(build_resources())
-        invocation = dbt.cli([*BUILD_ARGS, *plan.args], context=context, target_path=target)
-        yield from invocation.stream()
-        if invocation.is_successful():
-            record_build(settings)
+        with planned_build(settings, rebuild=config.rebuild) as plan:
+            context.log.info(f"warehouse build: {plan.why}")
+            # stream() raises when dbt fails, so the build is then not recorded.
+            yield from dbt.cli(
+                [*BUILD_ARGS, *plan.args], context=context, target_path=target
+            ).stream()
     progress.advance_current(settings, "built", context.run.run_id)

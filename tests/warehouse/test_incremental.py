@@ -13,7 +13,7 @@ import pytest
 from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.ingest.load import ingest_delivery
 from orchestration.settings import Settings
-from orchestration.warehouse import BUILD_ARGS, forget_build, plan_build, record_build, run_dbt
+from orchestration.warehouse import BUILD_ARGS, plan_build, planned_build, run_dbt
 from tests.conftest import KEY, START
 from tests.ingest.conftest import next_delivery, rewrite
 
@@ -53,10 +53,8 @@ def _ingest(settings: Settings, folder: Path) -> None:
 
 
 def _build(settings: Settings) -> str:
-    plan = plan_build(settings)
-    forget_build(settings)
-    run_dbt(settings, [*BUILD_ARGS, *plan.args])
-    record_build(settings)
+    with planned_build(settings) as plan:
+        run_dbt(settings, [*BUILD_ARGS, *plan.args])
     return plan.why
 
 
@@ -152,9 +150,12 @@ def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshot
     _ingest(settings, snapshots[0])
     _build(settings)
     assert plan_build(settings).since_seq == 1
-    forget_build(settings)  # as a build starts: one that fails or is killed leaves no record
+    # A build that fails leaves no record: the next one builds everything.
+    with pytest.raises(RuntimeError, match="dbt stopped"), planned_build(settings):
+        raise RuntimeError("dbt stopped half way")
     assert plan_build(settings).args == ["--full-refresh"]
-    record_build(settings)
+    _build(settings)
+    assert plan_build(settings).since_seq == 1
     assert plan_build(settings, rebuild=True).args == ["--full-refresh"]
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("update main.build_state set fingerprint = 'rules of an older release'")

@@ -19,6 +19,10 @@
     'interventions': {'key': ['intervention_id'], 'other_columns': 'all', 'open_ended': ['ended_on']},
 } %}
 {%- set all_periods_day = "cast('1900-01-01' as date)" %}
+{#- A record's version as it was at delivery since_seq and is no longer; and one that came since
+    and is current. -#}
+{%- set was_current = "_first_seq <= " ~ since_seq ~ " and _last_seq >= " ~ since_seq %}
+{%- set came_since = "_first_seq > " ~ since_seq ~ " and _last_seq is null" %}
 with periods as (
     select * from {{ ref('int_periods') }}
 ),
@@ -46,9 +50,9 @@ previous_delivery as (
     select
         case
             when old_rows.{{ spec.key[0] }} is null
-                then least({% for d in dates %}new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}{{ ', ' ~ all_periods_day if not dates }})
+                then least({% for d in dates %}new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %})
             when new_rows.{{ spec.key[0] }} is null
-                then least({% for d in dates %}old_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}{{ ', ' ~ all_periods_day if not dates }})
+                then least({% for d in dates %}old_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %})
             {%- if others %}
             when {% for c in others %}old_rows."{{ c }}" is distinct from new_rows."{{ c }}"{{ ' or ' if not loop.last }}{% endfor %}
                 then {% if spec.other_columns == 'all' %}{{ all_periods_day }}{% else %}least({% for d in dates %}old_rows.{{ d }}, new_rows.{{ d }}{{ ', ' if not loop.last }}{% endfor %}){% endif %}
@@ -69,14 +73,8 @@ previous_delivery as (
                 {%- endfor %}
             )
         end as touched_on
-    from (
-        select * from {{ source('raw', name) }}
-        where _first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }}
-    ) as old_rows
-    full outer join (
-        select * from {{ source('raw', name) }}
-        where _first_seq > {{ since_seq }} and _last_seq is null
-    ) as new_rows
+    from (select * from {{ source('raw', name) }} where {{ was_current }}) as old_rows
+    full outer join (select * from {{ source('raw', name) }} where {{ came_since }}) as new_rows
         on {{ key_match }}
 ),
 {%- endfor %}
@@ -86,8 +84,7 @@ assessment_scores_changed as (
     select min(assessments.assessed_on) as touched_on
     from (
         select assessment_id from {{ source('raw', 'assessment_scores') }}
-        where (_first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }})
-            or (_first_seq > {{ since_seq }} and _last_seq is null)
+        where ({{ was_current }}) or ({{ came_since }})
     ) as scores
     inner join {{ source('raw', 'assessments') }} as assessments
         on assessments.assessment_id = scores.assessment_id
@@ -100,12 +97,11 @@ assessment_scores_changed as (
 citizens_changed as (
     select {{ all_periods_day }} as touched_on
     from {{ source('raw', 'citizens') }}
-    where _first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }}
+    where {{ was_current }}
     union all
     select {{ all_periods_day }}
     from {{ source('raw', 'org_units') }}
-    where (_first_seq <= {{ since_seq }} and _last_seq >= {{ since_seq }})
-        or (_first_seq > {{ since_seq }} and _last_seq is null)
+    where ({{ was_current }}) or ({{ came_since }})
 ),
 
 changed_days as (
