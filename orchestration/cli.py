@@ -461,7 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", type=Path, default=None, help="default: $EFFEKT_DATA_DIR or ./data"
     )
     r.add_argument("--rebuild", action="store_true",
-                   help="build, gate and publish the current state even if nothing new landed")  # fmt: skip
+                   help="build every warehouse table again from the history, gate and publish the "
+                        "current state, even if nothing new landed")  # fmt: skip
     r.add_argument("--verbose", action="store_true",
                    help="print Dagster's own log lines, stack traces included")  # fmt: skip
     r.set_defaults(func=cmd_run)

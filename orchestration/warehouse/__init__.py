@@ -136,7 +136,9 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
         )
     if state is None or state[0] is None:
         return BuildPlan(
-            ["--full-refresh"], None, "no record of an earlier build: everything again"
+            ["--full-refresh"],
+            None,
+            "no finished build recorded (none yet, or the last one failed): everything again",
         )
     if state[1] != rules_fingerprint():
         return BuildPlan(
