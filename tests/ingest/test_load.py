@@ -62,6 +62,39 @@ def test_a_loaded_row_never_points_at_a_quarantined_parent(settings, generated):
     assert orphans == [(0,)]
 
 
+def test_a_blank_reference_is_no_reference_even_beside_a_quarantined_blank_key(settings, generated):
+    """A reference of spaces points at nothing, not at a quarantined row whose key is spaces:
+    only the goal without an id is quarantined, a top goal whose parent is spaces loads."""
+    folder = drop(settings, generated(citizens=200).path)
+    path = folder / "goals.csv"
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("cp1252")), delimiter=";"))
+    header = rows[0]
+    goal_id, parent = header.index("goal_id"), header.index("parent_goal_id")
+    top = next(r for r in rows[2:] if not r[parent].strip())
+    rows[1][goal_id] = "  "
+    top[parent] = " "
+    _rewrite(folder, "goals", path, rows)
+    ingest_delivery(settings, folder, KEY)
+    goals = query(settings, "select source_row, reason from raw.quarantine where entity = 'goals'")
+    assert goals == [(1, "missing_value")]
+    assert query(
+        settings, "select parent_goal_id from raw.goals where goal_id = ?", [int(top[goal_id])]
+    ) == [(None,)]
+
+
+def _rewrite(folder, entity, path, rows):
+    """Write a delivered CSV file again (its dialect: cp1252, ';', all quoted) and fix up the
+    manifest's checksum."""
+    out = io.StringIO()
+    csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode("cp1252"))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["entity"] == entity:
+            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
 def _break_target_group(folder, cpr):
     """Give one citizen an unknown target group and fix up the manifest's checksum."""
     path = folder / "citizens.csv"
