@@ -19,7 +19,7 @@ from tests.ingest.conftest import next_delivery, rewrite
 
 DAYS = [dt.date(2019, 6, 25), dt.date(2019, 6, 26)]
 CLEARED_GOAL = "(select goal_id from {t} where due_on is not null order by set_on, goal_id limit 1)"
-SCHEMAS = ("intermediate", "marts", "indicators")
+SCHEMAS = ("staging", "intermediate", "marts", "indicators")
 # Rows per citizen number: numbers are made per build (int_citizen_numbers), so compare the
 # rows without them.
 NUMBERED = {"int_intervention_cell_citizens", "int_goal_event_cell_citizens", "int_citizen_numbers"}
@@ -44,7 +44,17 @@ def snapshots(tmp_path_factory) -> list[Path]:
     cleared = next_delivery(corrected, store / "cleared", "cleared", hours=2)
     rewrite(cleared, "goals", f"select * replace (case when goal_id = {CLEARED_GOAL} then null "
             "else due_on end as due_on) from {t}")  # fmt: skip
-    return [*days, corrected, cleared]
+    # ... and the earliest assessment withdrawn with its scores, a score of the latest corrected.
+    withdrawn = next_delivery(cleared, store / "withdrawn", "withdrawn", hours=3)
+    assessments = repr(str(withdrawn / "assessments.parquet"))
+    first, latest = (f"(select assessment_id from {assessments} order by assessed_on {way}, "
+                     f"assessment_id limit 1)" for way in ("", "desc"))  # fmt: skip
+    rewrite(withdrawn, "assessment_scores", f"select * replace (case when assessment_id = {latest} "
+            "and theme = (select min(theme) from {t} where assessment_id = " + latest + ") then "
+            "case when score < 2 then score + 1 else score - 1 end else score end as score) "
+            f"from {{t}} where assessment_id <> {first}")  # fmt: skip
+    rewrite(withdrawn, "assessments", f"select * from {{t}} where assessment_id <> {first}")
+    return [*days, corrected, cleared, withdrawn]
 
 
 def _ingest(settings: Settings, folder: Path) -> None:
@@ -142,6 +152,25 @@ def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_
         ).fetchone()[0]
     assert 3 < _touched(settings)[1] == expected
     differences = _rebuilt_alike(settings, tmp_path / "full-4")
+    assert differences == dict.fromkeys(differences, (0, 0))
+
+    # An assessment withdrawn and a score corrected: their assessments' rows are computed again
+    # in the key-incremental staging and marts, the other rows kept; still equal.
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        withdrawn, scores_before = con.execute(
+            "select assessment_id, (select count(*) from marts.fct_assessment_scores) from "
+            "staging.stg_assessments order by assessed_on, assessment_id limit 1"
+        ).fetchone()
+    _ingest(settings, snapshots[4])
+    assert _build(settings).startswith("on the build through delivery number 4")
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        gone, scores_after = con.execute(
+            "select count(*) filter (where assessment_id = ?), count(*) "
+            "from marts.fct_assessment_scores",
+            [withdrawn],
+        ).fetchone()
+    assert gone == 0 and scores_after < scores_before
+    differences = _rebuilt_alike(settings, tmp_path / "full-5")
     assert differences == dict.fromkeys(differences, (0, 0))
 
 

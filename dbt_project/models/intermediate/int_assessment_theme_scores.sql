@@ -3,10 +3,12 @@
 -- to a whole step (the crosswalk's rule), which puts VUM2 on the VUM2008 theme scale.
 with scores as (
     select * from {{ ref('stg_assessment_scores') }}
+    {{ only_changed_keys('assessment_id', ['assessments', 'assessment_scores']) }}
 ),
 
 assessments as (
     select * from {{ ref('stg_assessments') }}
+    {{ only_changed_keys('assessment_id', ['assessments', 'assessment_scores']) }}
 ),
 
 instruments as (

@@ -1,10 +1,12 @@
 -- Every score as delivered, with its support need on 0-1 (VUM: score / 4; DIALOG: (10 - score) / 9).
 with scores as (
     select * from {{ ref('stg_assessment_scores') }}
+    {{ only_changed_keys('assessment_id', ['assessments', 'assessment_scores']) }}
 ),
 
 assessments as (
     select * from {{ ref('stg_assessments') }}
+    {{ only_changed_keys('assessment_id', ['assessments', 'assessment_scores']) }}
 ),
 
 instruments as (

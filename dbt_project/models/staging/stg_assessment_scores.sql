@@ -10,3 +10,4 @@ select
     _delivery_id as delivery_id,
     _source_row as source_row
 from scores
+{{ only_changed_keys('assessment_id', ['assessment_scores']) }}

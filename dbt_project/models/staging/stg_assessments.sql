@@ -1,6 +1,7 @@
 -- The assessor's comment is free text and stays in the raw layer.
 with assessments as (
-    {{ current_delivery_rows('assessments') }}
+    select * from ({{ current_delivery_rows('assessments') }}) as current_rows
+    {{ only_changed_keys('assessment_id', ['assessments']) }}
 ),
 
 pseudonyms as (
