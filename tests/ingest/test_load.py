@@ -2,7 +2,6 @@
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -16,7 +15,7 @@ from orchestration.ingest.delivery import DeliveryRefused
 from orchestration.ingest.load import ingest_delivery, pending_deliveries, state_as_of_sql
 from orchestration.settings import Settings
 from tests.conftest import ground_truth
-from tests.ingest.conftest import KEY, drop, query, raw_snapshot
+from tests.ingest.conftest import KEY, drop, query, raw_snapshot, refresh_manifest
 
 
 @pytest.mark.parametrize(("file_format", "dialect"), [("csv", "excel-dk"), ("parquet", "utf8")])
@@ -88,11 +87,7 @@ def _rewrite(folder, entity, path, rows):
     out = io.StringIO()
     csv.writer(out, delimiter=";", quoting=csv.QUOTE_ALL, lineterminator="\r\n").writerows(rows)
     path.write_bytes(out.getvalue().encode("cp1252"))
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == entity:
-            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    refresh_manifest(folder, entity, path)
 
 
 def _break_target_group(folder, cpr):
@@ -105,11 +100,7 @@ def _break_target_group(folder, cpr):
             fields[3] = '"pensioners"'
             lines[i] = ";".join(fields) + "\r\n"
     path.write_bytes("".join(lines).encode("cp1252"))
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == "citizens":
-            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    refresh_manifest(folder, "citizens", path)
 
 
 EXPECTED = {
@@ -258,12 +249,8 @@ def test_two_keys_that_are_one_once_typed_refuse_the_delivery(settings, generate
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(row)
     path.write_text("\n".join(lines) + "\n" + buffer.getvalue(), encoding="utf-8")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == "cases":
-            entry["rows"] += 1
-            entry["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    cases = next(f["rows"] for f in delivery.manifest["files"] if f["entity"] == "cases")
+    refresh_manifest(folder, "cases", path, rows=cases + 1)
     with pytest.raises(DeliveryRefused) as refused:
         ingest_delivery(settings, folder, KEY)
     assert (refused.value.reason, refused.value.file) == ("ambiguous_key", "cases.csv")

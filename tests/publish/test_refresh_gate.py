@@ -2,7 +2,6 @@
 published; a drop that persists stays blocked until an operator accepts it."""
 
 import datetime as dt
-import hashlib
 import json
 import shutil
 
@@ -17,7 +16,7 @@ from orchestration.progress import read_progress
 from orchestration.publish import current_version
 from orchestration.settings import Settings
 from tests.conftest import END, KEY, START, operated_settings
-from tests.ingest.conftest import states_as_of
+from tests.ingest.conftest import refresh_manifest, states_as_of
 from tests.publish.test_publish import checksums
 
 AREA = "children_families"
@@ -75,12 +74,7 @@ def _cut_goals_in_half(folder, area, keep_every: int = 2):
     (rows,) = con.execute(f"select count(*) from '{folder}/goals.cut.parquet'").fetchone()
     con.close()
     (folder / "goals.cut.parquet").replace(folder / "goals.parquet")
-    manifest = json.loads((folder / "manifest.json").read_text())
-    for entry in manifest["files"]:
-        if entry["entity"] == "goals":
-            entry["rows"] = rows
-            entry["sha256"] = hashlib.sha256((folder / "goals.parquet").read_bytes()).hexdigest()
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    refresh_manifest(folder, "goals", folder / "goals.parquet", rows)
 
 
 def _gate(settings, result, name):
