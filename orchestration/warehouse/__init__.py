@@ -117,20 +117,25 @@ class BuildPlan:
 
 
 def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
-    """Build on the last successful build when its rules are today's: the period-incremental
-    models then compute only the periods that the deliveries since it touched. Everything again
-    (`--full-refresh`) when asked, on a first build, or when the rules changed."""
+    """Build on the last successful build when its rules are today's and the raw layer still
+    holds the delivery it was built through: the incremental models then compute only the
+    periods and keys that the deliveries since it changed. Everything again (`--full-refresh`)
+    when asked, on a first build, when the rules changed, or when the history is not the one
+    built on (a raw layer restored from an older copy)."""
     if rebuild:
         return BuildPlan(["--full-refresh"], None, "a rebuild was asked for: everything again")
     if not settings.warehouse.exists():
         return BuildPlan([], None, "a first build: everything")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        # A record written before it named its delivery counts as none.
         known = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'main' and table_name = 'build_state'"
+            "select count(*) from information_schema.columns where table_schema = 'main' "
+            "and table_name = 'build_state' and column_name = 'through_delivery_id'"
         ).fetchone()[0]
         state = (
-            con.execute(f"select through_seq, fingerprint from {BUILD_STATE}").fetchone()
+            con.execute(
+                f"select through_seq, fingerprint, through_delivery_id from {BUILD_STATE}"
+            ).fetchone()
             if known
             else None
         )
@@ -144,10 +149,27 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
         return BuildPlan(
             ["--full-refresh"], None, "models, code lists or the contract changed: everything again"
         )
+    if _delivery_numbered(settings, state[0]) != state[2]:
+        return BuildPlan(
+            ["--full-refresh"], None,
+            f"the raw layer no longer holds delivery number {state[0]} ({state[2]}) that the "
+            "last build was built through: everything again",
+        )  # fmt: skip
     return BuildPlan(
         ["--vars", json.dumps({"since_seq": state[0]})], state[0],
         f"on the build through delivery number {state[0]}: the periods changed since then",
     )  # fmt: skip
+
+
+def _delivery_numbered(settings: Settings, seq: int) -> str | None:
+    """The id of the loaded delivery with number `seq` in the raw layer's history, if any."""
+    if not settings.raw_database.exists():
+        return None
+    with duckdb.connect(str(settings.raw_database), read_only=True) as raw:
+        found = raw.execute(
+            "select delivery_id from raw.deliveries where seq = ? and status = 'loaded'", [seq]
+        ).fetchone()
+    return found[0] if found else None
 
 
 @contextmanager
@@ -167,10 +189,11 @@ def planned_build(settings: Settings, rebuild: bool = False) -> Iterator[BuildPl
 def record_build(settings: Settings) -> None:
     """After a build that succeeded: the delivery number it was built through and its rules."""
     with duckdb.connect(str(settings.raw_database), read_only=True) as raw:
-        current = raw.execute("select seq from raw.current_delivery").fetchone()
+        current = raw.execute("select seq, delivery_id from raw.current_delivery").fetchone()
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(
             f"create or replace table {BUILD_STATE} as select ?::integer as through_seq, "
-            "?::varchar as fingerprint, ?::timestamptz as built_at",
-            [current[0] if current else None, rules_fingerprint(), dt.datetime.now(dt.UTC)],
+            "?::varchar as through_delivery_id, ?::varchar as fingerprint, "
+            "?::timestamptz as built_at",
+            [*(current or (None, None)), rules_fingerprint(), dt.datetime.now(dt.UTC)],
         )

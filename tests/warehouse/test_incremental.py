@@ -13,7 +13,13 @@ import pytest
 from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.ingest.load import ingest_delivery
 from orchestration.settings import Settings
-from orchestration.warehouse import BUILD_ARGS, plan_build, planned_build, run_dbt
+from orchestration.warehouse import (
+    BUILD_ARGS,
+    plan_build,
+    planned_build,
+    rules_fingerprint,
+    run_dbt,
+)
 from tests.conftest import KEY, START
 from tests.ingest.conftest import next_delivery, rewrite
 
@@ -190,6 +196,23 @@ def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshot
         con.execute("update main.build_state set fingerprint = 'rules of an older release'")
     changed = plan_build(settings)
     assert changed.args == ["--full-refresh"] and "changed" in changed.why
+    # A raw layer whose delivery number 1 is another delivery (restored from another copy), or
+    # that holds no delivery number 1 at all: the history is not the one built on.
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update main.build_state set fingerprint = ?", [rules_fingerprint()])
+        con.execute("update main.build_state set through_delivery_id = 'another delivery'")
+    restored = plan_build(settings)
+    assert (
+        restored.args == ["--full-refresh"] and "no longer holds delivery number 1" in restored.why
+    )
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute("update main.build_state set through_seq = 7")
+    assert plan_build(settings).args == ["--full-refresh"]
+    _build(settings)
+    assert plan_build(settings).since_seq == 1
+    with duckdb.connect(str(settings.warehouse)) as con:  # a record that names no delivery
+        con.execute("alter table main.build_state drop column through_delivery_id")
+    assert plan_build(settings).args == ["--full-refresh"]
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("drop table main.build_state")  # a warehouse built before the record
     assert plan_build(settings).args == ["--full-refresh"]
