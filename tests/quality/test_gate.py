@@ -90,7 +90,13 @@ def test_a_clean_build_passes_every_suite_on_every_row(warehouse, tmp_path):
     rows = {name: info["rows"] for name, info in result.suites.items()}
     staged_rows = warehouse.query("select count(*) as n from staging.stg_assessment_scores")["n"][0]
     assert rows["stg_assessment_scores"] == staged_rows  # the full data, not a sample
-    assert (tmp_path / "clean" / "data_docs" / "index.html").exists()
+    # Data Docs, built once after the suites: a page per suite's result, each in the index.
+    docs = tmp_path / "clean" / "data_docs"
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    for name in result.suites:
+        pages = list((docs / "validations" / name).rglob("*.html"))
+        assert len(pages) == result.suites[name]["batches"], name
+        assert all(str(page.relative_to(docs)) in index for page in pages), name
 
 
 def test_each_broken_expectation_fails_with_its_count_and_the_reports_name_it(
