@@ -1,9 +1,27 @@
+{#- The delivery number the last successful build was built through, when this build builds on
+    it; none when it builds everything. Read when the build runs from main.build_plan, which
+    effekt writes before each build (orchestration/warehouse: planned_build), not passed as a
+    dbt var: a var that changes with every build made dbt parse the whole project again each
+    time (partial parsing keys on vars). Without the table (dbt run by hand) none. -#}
+{% macro since_seq() -%}
+    {%- if execute %}
+    {%- set plan = adapter.get_relation(database=target.database, schema='main', identifier='build_plan') %}
+    {%- if plan is not none %}
+    {%- set found = run_query('select since_seq from ' ~ plan) %}
+    {%- if found.rows | length == 1 and found.rows[0][0] is not none %}
+    {{- return(found.rows[0][0] | int) }}
+    {%- endif %}
+    {%- endif %}
+    {%- endif %}
+    {{- return(none) }}
+{%- endmacro %}
+
 {#- The values of `column` in the versions of the raw `entities` that changed since delivery
-    number var('since_seq'): a version current then and closed since, or one that came since.
+    number since_seq(): a version current then and closed since, or one that came since.
     Without since_seq (a build of everything) every value. A key-incremental model (config in
     dbt_project.yml) computes the rows of these keys again and keeps the others'. -#}
 {% macro changed_keys(column, entities) -%}
-    {%- set since_seq = var('since_seq', none) %}
+    {%- set since_seq = since_seq() %}
     {%- for entity in entities %}
     select {{ column }} from {{ source('raw', entity) }}
     {%- if since_seq is not none %}

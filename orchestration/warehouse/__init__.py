@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -81,6 +80,7 @@ def run_dbt(settings: Settings, args: list[str]) -> str:
 # What the warehouse was last built from, written after each build that succeeded: the delivery
 # number it was built through and the digest of the rules it was built with.
 BUILD_STATE = "main.build_state"
+BUILD_PLAN = "main.build_plan"  # this build's since_seq, for the models (macros/changed_keys.sql)
 REPO = DBT_PROJECT_DIR.parent
 RULE_SUFFIXES = {".sql", ".yml", ".yaml", ".csv", ".json", ".py"}
 # What decides the warehouse's rows besides the data: models, macros, seeds, settings, and the
@@ -156,7 +156,7 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
             "last build was built through: everything again",
         )  # fmt: skip
     return BuildPlan(
-        ["--vars", json.dumps({"since_seq": state[0]})], state[0],
+        [], state[0],
         f"on the build through delivery number {state[0]}: the periods changed since then",
     )  # fmt: skip
 
@@ -179,9 +179,14 @@ def planned_build(settings: Settings, rebuild: bool = False) -> Iterator[BuildPl
     build starts, so a build that fails half way (some models already written from the new
     state) or is killed makes the next one build everything again."""
     plan = plan_build(settings, rebuild=rebuild)
-    if settings.warehouse.exists():
-        with duckdb.connect(str(settings.warehouse)) as con:
-            con.execute(f"drop table if exists {BUILD_STATE}")
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.warehouse)) as con:
+        con.execute(f"drop table if exists {BUILD_STATE}")
+        # What the models build on (macro since_seq()): read when dbt runs, not passed as a var.
+        con.execute(
+            f"create or replace table {BUILD_PLAN} as select ?::integer as since_seq",
+            [plan.since_seq],
+        )
     yield plan
     record_build(settings)
 

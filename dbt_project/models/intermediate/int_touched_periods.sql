@@ -1,6 +1,6 @@
 -- Every period, and whether this build recomputes it (is_touched): the period-incremental
 -- models (config in dbt_project.yml) keep the rows of the periods not touched and compute the
--- rest. Without var('since_seq') (a first build, `effekt run --rebuild`, changed rules) every
+-- rest. Without since_seq() (a first build, `effekt run --rebuild`, changed rules) every
 -- period is touched. With it, a period is touched when it ends on or after the earliest day
 -- that a change since delivery number since_seq can reach, or the previous extract day (the
 -- periods still running then, whose observed end moved). A period's figures depend only on
@@ -10,7 +10,12 @@
 -- set (its follow-ups come after it); assessment scores from their assessment; a changed unit,
 -- case or intervention otherwise (an attribution moved), a citizen changed or gone and any
 -- change to the organisation tree touch every period.
-{%- set since_seq = var('since_seq', none) %}
+{%- set since_seq = since_seq() %}
+{#- The raw versions a build on the last one reads; named for dbt's graph, which is made when
+    dbt parses, with since_seq() none. -#}
+-- depends_on: {{ source('raw', 'deliveries') }}, {{ source('raw', 'goals') }}, {{ source('raw', 'goal_followups') }}
+-- depends_on: {{ source('raw', 'assessments') }}, {{ source('raw', 'assessment_scores') }}, {{ source('raw', 'cases') }}
+-- depends_on: {{ source('raw', 'interventions') }}, {{ source('raw', 'citizens') }}, {{ source('raw', 'org_units') }}
 {%- set entities = {
     'goals': {'key': ['goal_id'], 'other_columns': 'dates'},
     'goal_followups': {'key': ['followup_id'], 'other_columns': 'dates'},
