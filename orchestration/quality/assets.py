@@ -9,7 +9,13 @@ import dagster as dg
 from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
-from orchestration.quality.gate import GateResult, Thresholds, load_gate_results, run_gate
+from orchestration.quality.gate import (
+    GateResult,
+    Thresholds,
+    docs_folder,
+    load_gate_results,
+    run_gate,
+)
 from orchestration.quality.reports import write_area_reports, write_index
 from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
 from orchestration.resources import EffektSettings
@@ -69,7 +75,9 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
                 )
                 or "none",
                 "report_index": dg.MetadataValue.path(str(root / "index.html")),
-                "data_docs": dg.MetadataValue.path(str(report_dir / "data_docs" / "index.html")),
+                "data_docs": dg.MetadataValue.path(
+                    str(docs_folder(report_dir, gate_name) / "index.html")
+                ),
                 "area_reports": dg.MetadataValue.path(area_folder),
             },
         )

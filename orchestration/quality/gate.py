@@ -138,12 +138,18 @@ def load_suite(name: str, thresholds: Thresholds) -> dict:
     return spec
 
 
+def docs_folder(report_dir: Path, gate_name: str) -> Path:
+    """Where a gate's Data Docs go: a folder per gate, because GX's index builder deletes every
+    page it has no result for, so a second gate in a shared folder would delete the first's."""
+    return report_dir / "data_docs" / gate_name
+
+
 def run_gate(
     settings: Settings, run_id: str, report_dir: Path, suites: list[str],
     thresholds: Thresholds = Thresholds(), gate_name: str = "build", batch_rows: int = BATCH_ROWS,
 ) -> GateResult:  # fmt: skip
-    """Validate the named suites on the full data; write Data Docs under report_dir/data_docs
-    and the outcome, failing records included, to report_dir/gate-<gate_name>.json. Row-wise
+    """Validate the named suites on the full data; write Data Docs under
+    report_dir/data_docs/<gate_name> and the outcome, failing records included, to report_dir/gate-<gate_name>.json. Row-wise
     suites are read and validated `batch_rows` rows at a time, their failures added up."""
     # Imported here: GX takes seconds to import, and status and reports only read results.
     import great_expectations as gx
@@ -158,7 +164,7 @@ def run_gate(
             "class_name": "SiteBuilder",
             "store_backend": {
                 "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(report_dir / "data_docs"),
+                "base_directory": str(docs_folder(report_dir, gate_name)),
             },
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
         },
@@ -169,6 +175,10 @@ def run_gate(
     try:
         with gate_connection(settings, needs_warehouse) as con:
             _validate(context, source, con, settings, result, suites, thresholds, batch_rows)
+    except Exception:
+        # Logged before the docs are built, so an error there cannot hide this one.
+        log.exception("%s gate: a suite raised; Data Docs hold the results before it", gate_name)
+        raise
     finally:
         # Once, after every suite (also when one raised): the docs of every result validated so
         # far. An UpdateDataDocsAction per checkpoint rebuilt the site's index each time and

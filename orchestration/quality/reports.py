@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.contract import load_contract
-from orchestration.quality.gate import GateResult
+from orchestration.quality.gate import GateResult, docs_folder
 from orchestration.settings import Settings
 
 ADMINISTRATION = "administration"
@@ -392,7 +392,12 @@ def write_index(reports_root: Path) -> Path:
         links = " ".join(
             f"<a href='{run.name}/areas/{a.name}'>{html.escape(a.stem)}</a>" for a in areas
         )
-        docs = f"<a href='{run.name}/data_docs/index.html'>Data Docs</a>"
+        gates = sorted(p.stem.removeprefix("gate-") for p in run.glob("gate-*.json"))
+        docs = " ".join(
+            f"<a href='{docs_folder(Path(run.name), gate).as_posix()}/index.html'>"
+            f"Data Docs ({html.escape(gate)})</a>"
+            for gate in gates
+        )
         items.append(f"<li>{html.escape(run.name)}: {docs} {links}</li>")
     index = reports_root / "index.html"
     index.write_text(

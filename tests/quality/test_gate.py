@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.quality.gate import run_gate
+from orchestration.quality.gate import docs_folder, run_gate
 from orchestration.quality.reports import write_area_reports, write_index
 from orchestration.quality.suites import (
     BUILD_SUITES,
@@ -83,20 +83,30 @@ def test_every_error_level_staged_expectation_has_a_break_here():
 
 
 def test_a_clean_build_passes_every_suite_on_every_row(warehouse, tmp_path):
-    result = run_gate(
-        warehouse.settings, "clean", tmp_path / "clean", BUILD_SUITES + DELIVERY_SUITES
-    )
-    assert result.passed, [f.__dict__ for f in result.errors]
-    rows = {name: info["rows"] for name, info in result.suites.items()}
+    # Both gates of a run, into one report folder, as the Dagster checks run them.
+    report = tmp_path / "clean"
+    results = {
+        gate: run_gate(warehouse.settings, "clean", report, suites, gate_name=gate)
+        for gate, suites in (("delivery", DELIVERY_SUITES), ("build", BUILD_SUITES))
+    }
+    for result in results.values():
+        assert result.passed, [f.__dict__ for f in result.errors]
+    rows = {name: info["rows"] for name, info in results["build"].suites.items()}
     staged_rows = warehouse.query("select count(*) as n from staging.stg_assessment_scores")["n"][0]
     assert rows["stg_assessment_scores"] == staged_rows  # the full data, not a sample
-    # Data Docs, built once after the suites: a page per suite's result, each in the index.
-    docs = tmp_path / "clean" / "data_docs"
-    index = (docs / "index.html").read_text(encoding="utf-8")
-    for name in result.suites:
-        pages = list((docs / "validations" / name).rglob("*.html"))
-        assert len(pages) == result.suites[name]["batches"], name
-        assert all(str(page.relative_to(docs)) in index for page in pages), name
+    # Data Docs, built once after a gate's suites: a page per suite's result, each in the index;
+    # the build gate's docs leave the delivery gate's in place.
+    for gate, result in results.items():
+        docs = docs_folder(report, gate)
+        index = (docs / "index.html").read_text(encoding="utf-8")
+        for name in result.suites:
+            pages = list((docs / "validations" / name).rglob("*.html"))
+            assert len(pages) == result.suites[name]["batches"], (gate, name)
+            assert all(str(page.relative_to(docs)) in index for page in pages), (gate, name)
+    # The run index links each gate's Data Docs.
+    runs = write_index(tmp_path).read_text(encoding="utf-8")
+    for gate in results:
+        assert f"clean/data_docs/{gate}/index.html" in runs, gate
 
 
 def test_each_broken_expectation_fails_with_its_count_and_the_reports_name_it(
