@@ -4,31 +4,26 @@ changes since it touched, and gives the tables a build of everything gives."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from orchestration.generate import GeneratorConfig, generate_delivery
-from orchestration.ingest.load import ingest_delivery
 from orchestration.settings import Settings
-from orchestration.warehouse import (
-    BUILD_ARGS,
-    plan_build,
-    planned_build,
-    rules_fingerprint,
-    run_dbt,
-)
-from tests.conftest import KEY, START
+from orchestration.warehouse import plan_build, planned_build, rules_fingerprint
+from tests.conftest import START
 from tests.ingest.conftest import next_delivery, rewrite
+from tests.warehouse.conftest import (
+    build_on_last,
+    differences,
+    ingest_copy,
+    rebuilt_alike,
+    touched_periods,
+)
 
 DAYS = [dt.date(2019, 6, 25), dt.date(2019, 6, 26)]
 CLEARED_GOAL = "(select goal_id from {t} where due_on is not null order by set_on, goal_id limit 1)"
-SCHEMAS = ("staging", "intermediate", "marts", "indicators")
-# Rows per citizen number: numbers are made per build (int_citizen_numbers), so compare the
-# rows without them.
-NUMBERED = {"int_intervention_cell_citizens", "int_goal_event_cell_citizens", "int_citizen_numbers"}
 
 
 @pytest.fixture(scope="module")
@@ -63,80 +58,27 @@ def snapshots(tmp_path_factory) -> list[Path]:
     return [*days, corrected, cleared, withdrawn]
 
 
-def _ingest(settings: Settings, folder: Path) -> None:
-    settings.landing_dir.mkdir(parents=True, exist_ok=True)
-    ingest_delivery(settings, shutil.copytree(folder, settings.landing_dir / folder.name), KEY)
-
-
-def _build(settings: Settings) -> str:
-    with planned_build(settings) as plan:
-        run_dbt(settings, [*BUILD_ARGS, *plan.args])
-    return plan.why
-
-
-def _touched(settings: Settings) -> tuple[int, int]:
-    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
-        return con.execute(
-            "select count(*), count(*) filter (where is_touched) "
-            "from intermediate.int_touched_periods"
-        ).fetchone()
-
-
-def _differences(ours: Path, theirs: Path) -> dict[str, tuple[int, int]]:
-    """Per table of the intermediate, mart and indicator schemas, rows only in ours and only in
-    theirs (`except all` both ways)."""
-    con = duckdb.connect()
-    con.execute(f"attach '{ours}' as ours (read_only)")
-    con.execute(f"attach '{theirs}' as theirs (read_only)")
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables where table_catalog = "
-        f"'ours' and table_schema in {SCHEMAS} and table_name <> 'int_touched_periods'"
-    ).fetchall()
-    out = {}
-    for schema, table in tables:
-        columns = "* exclude (citizen_number)" if table in NUMBERED else "*"
-        a = f"select {columns} from ours.{schema}.{table}"
-        b = f"select {columns} from theirs.{schema}.{table}"
-        out[table] = con.execute(
-            f"select (select count(*) from ({a} except all {b})), "
-            f"(select count(*) from ({b} except all {a}))"
-        ).fetchone()
-    con.close()
-    assert len(out) > 20
-    return out
-
-
-def _rebuilt_alike(settings: Settings, root: Path) -> dict[str, tuple[int, int]]:
-    """The tables of a copy of the data folder built with everything again."""
-    copy = Settings(data_dir=root)
-    shutil.copytree(settings.data_dir, copy.data_dir)
-    plan = plan_build(copy, rebuild=True)
-    assert plan.args == ["--full-refresh"]
-    run_dbt(copy, [*BUILD_ARGS, *plan.args])
-    return _differences(settings.warehouse, copy.warehouse)
-
-
 def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_build(
     snapshots, tmp_path
 ):
     settings = Settings(data_dir=tmp_path / "daily")
-    _ingest(settings, snapshots[0])
-    assert _build(settings) == "a first build: everything"
-    total, touched = _touched(settings)
+    ingest_copy(settings, snapshots[0])
+    assert build_on_last(settings) == "a first build: everything"
+    total, touched = touched_periods(settings)
     assert touched == total
 
     # The next day: only the periods around the extract day (its quarter, the window ending
     # with it, its year) are computed again; the tables equal a build of everything.
-    _ingest(settings, snapshots[1])
-    assert _build(settings).startswith("on the build through delivery number 1")
-    assert _touched(settings) == (total, 3)
-    assert _rebuilt_alike(settings, tmp_path / "full-2") == dict.fromkeys(
-        _differences(settings.warehouse, settings.warehouse), (0, 0)
+    ingest_copy(settings, snapshots[1])
+    assert build_on_last(settings).startswith("on the build through delivery number 1")
+    assert touched_periods(settings) == (total, 3)
+    assert rebuilt_alike(settings, tmp_path / "full-2") == dict.fromkeys(
+        differences(settings.warehouse, settings.warehouse), (0, 0)
     )
 
     # A follow-up corrected years back: every period from its quarter on, and still equal.
-    _ingest(settings, snapshots[2])
-    assert _build(settings).startswith("on the build through delivery number 2")
+    ingest_copy(settings, snapshots[2])
+    assert build_on_last(settings).startswith("on the build through delivery number 2")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         first = con.execute(
             "select min(followed_up_on) from staging.stg_goal_followups"
@@ -144,21 +86,21 @@ def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_
         expected = con.execute(
             "select count(*) from intermediate.int_periods where period_end >= ?", [first]
         ).fetchone()[0]
-    assert 3 < _touched(settings)[1] == expected
-    differences = _rebuilt_alike(settings, tmp_path / "full-3")
-    assert differences == dict.fromkeys(differences, (0, 0))
+    assert 3 < touched_periods(settings)[1] == expected
+    diffs = rebuilt_alike(settings, tmp_path / "full-3")
+    assert diffs == dict.fromkeys(diffs, (0, 0))
 
     # A due date cleared: it decides which periods a goal is overdue in, back to its setting.
-    _ingest(settings, snapshots[3])
-    _build(settings)
+    ingest_copy(settings, snapshots[3])
+    build_on_last(settings)
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         expected = con.execute(
             "select count(*) from intermediate.int_periods where period_end >= (select set_on "
             "from staging.stg_goals where due_on is null order by set_on limit 1)"
         ).fetchone()[0]
-    assert 3 < _touched(settings)[1] == expected
-    differences = _rebuilt_alike(settings, tmp_path / "full-4")
-    assert differences == dict.fromkeys(differences, (0, 0))
+    assert 3 < touched_periods(settings)[1] == expected
+    diffs = rebuilt_alike(settings, tmp_path / "full-4")
+    assert diffs == dict.fromkeys(diffs, (0, 0))
 
     # An assessment withdrawn and a score corrected: their assessments' rows are computed again
     # in the key-incremental staging and marts, the other rows kept; still equal.
@@ -167,8 +109,8 @@ def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_
             "select assessment_id, (select count(*) from marts.fct_assessment_scores) from "
             "staging.stg_assessments order by assessed_on, assessment_id limit 1"
         ).fetchone()
-    _ingest(settings, snapshots[4])
-    assert _build(settings).startswith("on the build through delivery number 4")
+    ingest_copy(settings, snapshots[4])
+    assert build_on_last(settings).startswith("on the build through delivery number 4")
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
         gone, scores_after = con.execute(
             "select count(*) filter (where assessment_id = ?), count(*) "
@@ -176,20 +118,20 @@ def test_a_build_on_the_last_one_computes_the_touched_periods_and_equals_a_full_
             [withdrawn],
         ).fetchone()
     assert gone == 0 and scores_after < scores_before
-    differences = _rebuilt_alike(settings, tmp_path / "full-5")
-    assert differences == dict.fromkeys(differences, (0, 0))
+    diffs = rebuilt_alike(settings, tmp_path / "full-5")
+    assert diffs == dict.fromkeys(diffs, (0, 0))
 
 
 def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshots, tmp_path):
     settings = Settings(data_dir=tmp_path / "data")
-    _ingest(settings, snapshots[0])
-    _build(settings)
+    ingest_copy(settings, snapshots[0])
+    build_on_last(settings)
     assert plan_build(settings).since_seq == 1
     # A build that fails leaves no record: the next one builds everything.
     with pytest.raises(RuntimeError, match="dbt stopped"), planned_build(settings):
         raise RuntimeError("dbt stopped half way")
     assert plan_build(settings).args == ["--full-refresh"]
-    _build(settings)
+    build_on_last(settings)
     assert plan_build(settings).since_seq == 1
     assert plan_build(settings, rebuild=True).args == ["--full-refresh"]
     with duckdb.connect(str(settings.warehouse)) as con:
@@ -208,7 +150,7 @@ def test_everything_is_built_again_when_asked_or_when_the_rules_changed(snapshot
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute("update main.build_state set through_seq = 7")
     assert plan_build(settings).args == ["--full-refresh"]
-    _build(settings)
+    build_on_last(settings)
     assert plan_build(settings).since_seq == 1
     with duckdb.connect(str(settings.warehouse)) as con:  # a record that names no delivery
         con.execute("alter table main.build_state drop column through_delivery_id")

@@ -16,14 +16,15 @@ from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.settings import Settings
 from tests.conftest import START
 from tests.ingest.conftest import next_delivery, rewrite
-from tests.warehouse.test_incremental import _build, _ingest, _rebuilt_alike, _touched
+from tests.warehouse.conftest import build_on_last, ingest_copy, rebuilt_alike, touched_periods
 
 DAY = dt.date(2019, 6, 25)
 
 
-def _one(order: str, key: str) -> str:
-    """The key of the entity's first row in this order (a subquery over the file `{t}`)."""
-    return f"(select {key} from {{t}} order by {order} limit 1)"
+def _one(order: str, key: str, where: str = "true") -> str:
+    """The key of the entity's first row in this order among those `where` holds (a subquery
+    over the file `{t}`)."""
+    return f"(select {key} from {{t}} where {where} order by {order} limit 1)"
 
 
 FIRST_FOLLOWUP = _one("followed_up_on, followup_id", "followup_id")
@@ -32,7 +33,7 @@ FIRST_GOAL = _one("set_on, goal_id", "goal_id")
 LAST_ASSESSMENT = _one("assessed_on desc, assessment_id", "assessment_id")
 SCORED = "(select min(assessment_id) from {t})"
 LAST_INTERVENTION = _one("started_on desc, intervention_id", "intervention_id")
-OPEN_CASE = "(select case_id from {t} where closed_on is null order by opened_on, case_id limit 1)"
+OPEN_CASE = _one("opened_on, case_id", "case_id", where="closed_on is null")
 
 
 def _replaced(column: str, key: str, chosen: str, value: str) -> str:
@@ -104,8 +105,8 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
                              out=store / "delivered", file_format="parquet", extract_at=DAY)  # fmt: skip
     delivery = generate_delivery(config).path
     settings = Settings(data_dir=store / "base")
-    _ingest(settings, delivery)
-    assert _build(settings) == "a first build: everything"
+    ingest_copy(settings, delivery)
+    assert build_on_last(settings) == "a first build: everything"
     return delivery, settings.data_dir
 
 
@@ -118,14 +119,14 @@ def test_one_change_built_on_the_last_build_equals_a_build_of_everything(built, 
 
     settings = Settings(data_dir=tmp_path / "data")
     shutil.copytree(base, settings.data_dir)
-    _ingest(settings, changed)
+    ingest_copy(settings, changed)
     with duckdb.connect(str(settings.raw_database), read_only=True) as con:
         changes = dict(con.execute(
             "select entity, count(*) from raw.changes where delivery_id like '%-changed' group by entity"
         ).fetchall())  # fmt: skip
     assert changes.get(entity) == 1, changes  # the one change planted, nothing else
-    assert _build(settings).startswith("on the build through delivery number 1")
-    total, touched = _touched(settings)
+    assert build_on_last(settings).startswith("on the build through delivery number 1")
+    total, touched = touched_periods(settings)
     assert 0 < touched < total if narrow else 0 < touched <= total, (touched, total)
-    differences = _rebuilt_alike(settings, tmp_path / "everything")
+    differences = rebuilt_alike(settings, tmp_path / "everything")
     assert differences == dict.fromkeys(differences, (0, 0)), change
