@@ -133,7 +133,7 @@ def validate(delivery: Path, database: str = ":memory:") -> dict:
     for f in findings:
         by_file.setdefault(f["entity"], []).append(f)
     for entity, listed in by_file.items():
-        spec = manifest.files[entity]
+        spec = manifest.spec(entity)
         lines = record_lines(delivery, spec, (f["source_row"] for f in listed))
         for f in listed:
             f["line"] = lines.get(f["source_row"])
@@ -147,7 +147,7 @@ def validate(delivery: Path, database: str = ":memory:") -> dict:
         ],
     }
     result["warnings"] += [
-        {"reason": r, "file": manifest.files[e].file, "entity": e, "column": c, "rows": n,
+        {"reason": r, "file": manifest.spec(e).file, "entity": e, "column": c, "rows": n,
          "detail": f"{n:,} rows; reported only, the rows still load"}
         for (e, c, r), n in checked.warnings.items()
         if n

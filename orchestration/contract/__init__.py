@@ -48,6 +48,8 @@ class Entity:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     date_order: tuple[tuple[str, str], ...] = ()
+    optional: bool = False  # a delivery may leave the file out, and then holds none of its rows
+    since: str = "1"  # the contract version the entity came in
 
     @property
     def file_stem(self) -> str:
@@ -79,12 +81,13 @@ class Reason:
 
 @dataclass(frozen=True)
 class Contract:
-    version: int
+    version: str  # "1.1"; compare versions with `version_key`
     vum2_change_date: dt.date
     adult_age: int
     entities: dict[str, Entity]
     reasons: dict[str, Reason]
     csv_options: dict[str, list[str]] = field(default_factory=dict)
+    accepted_versions: tuple[str, ...] = ()
 
     def entity(self, name: str) -> Entity:
         try:
@@ -109,6 +112,23 @@ def _column(name: str, spec: dict) -> Column:
     )
 
 
+def contract_version(value: object) -> str:
+    """A contract version as written in a manifest or the contract (1, 1.1, "1.1", "1.0"), in
+    one form: "1", "1.1". Raises ValueError for anything else."""
+    text = str(value).strip()
+    parts = text.split(".")
+    if not 1 <= len(parts) <= 2 or not all(p.isdigit() for p in parts) or isinstance(value, bool):
+        raise ValueError(f"contract version {value!r} is not a number like 1 or 1.1")
+    major, minor = int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+    return f"{major}.{minor}" if minor else str(major)
+
+
+def version_key(version: str) -> tuple[int, int]:
+    """A version (as `contract_version` gives it) for comparing: "1.1" -> (1, 1)."""
+    major, _, minor = version.partition(".")
+    return int(major), int(minor or 0)
+
+
 @cache
 def load_contract(path: Path = CONTRACT_FILE) -> Contract:
     """Read the contract YAML once; the result is immutable and shared."""
@@ -120,6 +140,8 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
             key=tuple(spec["key"]),
             columns=tuple(_column(c, s) for c, s in spec["columns"].items()),
             date_order=tuple(tuple(pair) for pair in spec.get("date_order", [])),
+            optional=bool(spec.get("optional", False)),
+            since=contract_version(spec.get("since", "1")),
         )
         for name, spec in raw["entities"].items()
     }
@@ -136,12 +158,13 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
         for code, spec in raw["reasons"].items()
     }
     return Contract(
-        version=int(raw["contract_version"]),
+        version=contract_version(raw["contract_version"]),
         vum2_change_date=raw["vum2_change_date"],
         adult_age=int(raw["adult_age"]),
         entities=entities,
         reasons=reasons,
         csv_options=raw["delivery"]["csv"],
+        accepted_versions=tuple(contract_version(v) for v in raw["accepted_versions"]),
     )
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
-from orchestration.contract import load_contract
+from orchestration.contract import load_contract, version_key
 from orchestration.contract.cpr import format_cprs
 from orchestration.generate.defects import (
     FILE_DEFECTS,
@@ -134,6 +134,7 @@ def generate_delivery(cfg: GeneratorConfig) -> GeneratedDelivery:
         if cfg.file_format == "csv"
         else ParquetWriter(folder / f"{name}.parquet", entity)
         for name, entity in contract.entities.items()
+        if not entity.optional  # the cost files (contract 1.1) are not generated yet
     }
 
     def write(name: str, table: pa.Table, overrides=()) -> None:
@@ -167,7 +168,8 @@ def generate_delivery(cfg: GeneratorConfig) -> GeneratedDelivery:
 
     records = [w.close() for w in writers.values()]
     manifest = {
-        "contract_version": contract.version,
+        # The oldest version that has every file written: without cost files, a v1 delivery.
+        "contract_version": max((contract.entity(name).since for name in writers), key=version_key),
         "delivery_id": cfg.delivery_id,
         "source_system": cfg.source_system,
         "extract_time": dt.datetime.combine(

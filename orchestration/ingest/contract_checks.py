@@ -253,6 +253,23 @@ CROSS_RULES: dict[str, list[str]] = {
            from chk.goal_followups f join chk.first_goals g on f.goal_id = g.k
            where f.followed_up_on__v < g.set_on__v""",
     ],
+    "grants": [
+        "select source_row, _key, 'missing_value', 'hours_per_week' from chk.grants "
+        "where rate_unit__v = 'hour' and hours_per_week__v is null",
+        # An absurd rate: above its unit's maximum (a day's rate of a month's size, say).
+        """select g.source_row, g._key, 'out_of_range', 'rate_dkk'
+           from chk.grants g join codes.rate_units u on g.rate_unit__v = u.rate_unit
+           where g.rate_dkk__v > u.max_rate_dkk::double""",
+    ],
+    "payments": [
+        """select p.source_row, p._key, 'payment_outside_grant', 'period_from'
+           from chk.payments p join chk.first_grants g on p.grant_id = g.k
+           where p.period_from__v < g.valid_from__v
+              or p.period_to__v > coalesce(g.valid_to__v, date '9999-12-31')""",
+        """select p.source_row, p._key, 'payment_outside_grant', 'grant_id'
+           from chk.payments p join chk.first_grants g on p.grant_id = g.k
+           where p.intervention_id__v <> g.intervention_id__v""",
+    ],
 }
 
 
@@ -300,9 +317,9 @@ def check_delivery(
     install_macros(con)
     load_codelists(con)
     for name, entity in contract.entities.items():
-        spec = manifest.files[name]
+        spec = manifest.spec(name)
         parse_entity(con, entity, raw_schema, spec.decimal_separator, spec.date_format)
-    for name in ("assessments", "interventions", "goals"):  # a table: several rules join it
+    for name in ("assessments", "interventions", "goals", "grants"):  # tables: rules join them
         con.execute(
             f"create or replace table chk.first_{name} as select * exclude (n) from ("
             f"select *, {_q(contract.entity(name).key[0])} as k, "
@@ -314,7 +331,7 @@ def check_delivery(
         rules = _column_checks(entity) + [
             r.replace("{adult_age}", str(contract.adult_age)) for r in CROSS_RULES.get(name, [])
         ]
-        file = manifest.files[name].file
+        file = manifest.spec(name).file
         selects += [f"select '{name}' as entity, '{file}' as file, * from ({r})" for r in rules]
     con.execute(
         f"create or replace table {raw_schema}.findings as "
@@ -322,7 +339,7 @@ def check_delivery(
         + "\nunion all\n".join(selects)
         + ") order by entity, source_row, reason"
     )
-    _cascade(con, contract, raw_schema, {n: f.file for n, f in manifest.files.items()})
+    _cascade(con, contract, raw_schema, {n: manifest.spec(n).file for n in contract.entities})
     warnings = {}
     for name, entity in contract.entities.items():
         for c in entity.columns:

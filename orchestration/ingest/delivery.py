@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import Entity, load_contract
+from orchestration.contract import Entity, contract_version, load_contract, version_key
 from orchestration.contract.cpr import CPR_IN_TEXT
 
 BLOCK = 4 << 20
@@ -80,8 +80,18 @@ class Manifest:
     delivery_id: str
     source_system: str
     extract_time: str
-    contract_version: int
-    files: dict[str, FileSpec]
+    contract_version: str  # "1" or "1.1", as `contract_version` normalises it
+    files: dict[str, FileSpec]  # the delivered files, by entity
+
+    def spec(self, entity: str) -> FileSpec:
+        """The entity's file; for an optional entity the delivery left out, an empty stand-in
+        (no file, no rows), so every step treats it as delivered without rows."""
+        if entity in self.files:
+            return self.files[entity]
+        return FileSpec(entity=entity, file="", format="absent", rows=0, sha256="")
+
+    def delivered(self, entity: str) -> bool:
+        return entity in self.files
 
 
 def read_manifest(folder: Path) -> Manifest:
@@ -112,24 +122,34 @@ def read_manifest(folder: Path) -> Manifest:
             )
         manifest = Manifest(
             raw["delivery_id"], raw["source_system"], raw["extract_time"],
-            int(raw["contract_version"]), files,
+            contract_version(raw["contract_version"]), files,
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         raise DeliveryRefused(
             "unreadable_file", "manifest.json", f"missing or bad field {e}"
         ) from None
-    if manifest.contract_version != contract.version:
+    if manifest.contract_version not in contract.accepted_versions:
         raise DeliveryRefused(
             "unreadable_file", "manifest.json",
-            f"contract version {manifest.contract_version}, expected {contract.version}",
+            f"contract version {manifest.contract_version}, expected one of "
+            f"{', '.join(contract.accepted_versions)}",
         )  # fmt: skip
-    unlisted = [
+    problems = [
         DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
-        for name in contract.entities
-        if name not in files
+        for name, entity in contract.entities.items()
+        if name not in files and not entity.optional
+    ] + [
+        DeliveryRefused(
+            "unreadable_file",
+            files[name].file,
+            f"{name} came in contract version {entity.since}; the manifest says version "
+            f"{manifest.contract_version}",
+        )
+        for name, entity in contract.entities.items()
+        if name in files and version_key(entity.since) > version_key(manifest.contract_version)
     ]
-    if unlisted:
-        raise DeliveryRefused.of(unlisted)
+    if problems:
+        raise DeliveryRefused.of(problems)
     return manifest
 
 
@@ -186,6 +206,13 @@ def load_raw(
     rows, refusals = {}, []
     with tempfile.TemporaryDirectory(prefix="effekt-ingest-") as tmp:
         for name, entity in contract.entities.items():
+            if not manifest.delivered(name):  # an optional file left out: no rows
+                columns = ", ".join(f'"{c}" varchar' for c in entity.column_names)
+                con.execute(
+                    f"create or replace table {schema}.{name} ({columns}, source_row bigint)"
+                )
+                rows[name] = 0
+                continue
             spec = manifest.files[name]
             try:
                 rows[name] = _load_file(con, folder, spec, entity, schema, Path(tmp))

@@ -303,7 +303,7 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
     with _transaction(con):
         files = []
         for name, entity in contract.entities.items():
-            spec = manifest.files[name]
+            spec = manifest.spec(name)
             typed = ", ".join(f'"{c.name}__v" as "{c.name}"' for c in entity.columns)
             # A view (no parameters allowed): apply_delivery makes the one keyed copy of it.
             source_file = spec.file.replace("'", "''")
@@ -332,11 +332,12 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                 f"select count(*) from {RAW}.quarantine where delivery_id = ? and entity = ?",
                 [manifest.delivery_id, name],
             ).fetchone()
-            files.append(
-                FileReconciliation(
-                    name, spec.file, rows_read[name], loaded, quarantined, spec.sha256
+            if manifest.delivered(name):  # a file left out has no rows and no log line
+                files.append(
+                    FileReconciliation(
+                        name, spec.file, rows_read[name], loaded, quarantined, spec.sha256
+                    )
                 )
-            )
         unbalanced = [f for f in files if not f.balances]
         if unbalanced:
             raise ReconciliationError(

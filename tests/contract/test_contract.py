@@ -6,10 +6,11 @@ from orchestration.contract.docs import DOC, render
 ENTITY_ORDER = [
     "org_units", "citizens", "cases", "interventions",
     "assessments", "assessment_scores", "goals", "goal_followups",
+    "grants", "payments", "budgets",  # optional, since contract 1.1
 ]  # fmt: skip
 
 
-def test_entities_are_the_issue_s_eight_in_load_order():
+def test_entities_are_the_eight_of_v1_and_the_three_cost_files_in_load_order():
     assert list(load_contract().entities) == ENTITY_ORDER
 
 

@@ -46,7 +46,7 @@ def test_materialising_loads_the_delivery_and_reports_row_counts(settings, gener
     }
     assert set(materialised) == {s.key.to_user_string() for s in ENTITY_SPECS + LOG_SPECS}
     # one per entity, quarantine, ingest log, deliveries, current delivery, pseudonyms
-    assert len(materialised) == 8 + 5
+    assert len(materialised) == 11 + 5  # every entity (cost files too, empty) and the logs
     citizens = materialised["raw/citizens"]
     read, loaded, quarantined = (
         citizens[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined")

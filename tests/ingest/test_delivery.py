@@ -74,10 +74,42 @@ def test_a_manifest_of_another_contract_version_refuses(make_delivery, tmp_path)
     copy = tmp_path / "d"
     shutil.copytree(make_delivery(citizens=50).path, copy)
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["contract_version"] = load_contract().version + 1
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(DeliveryRefused, match=r"contract version"):
+    for version in (2, "1.2", "one"):
+        manifest["contract_version"] = version
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(DeliveryRefused, match=r"contract version"):
+            read_manifest(copy)
+    for version in (1, "1.0", 1.1, "1.1"):  # as a number or as text
+        manifest["contract_version"] = version
+        (copy / "manifest.json").write_text(json.dumps(manifest))
+        assert read_manifest(copy).contract_version in load_contract().accepted_versions
+
+
+def test_a_v1_delivery_has_no_cost_files_and_a_v1_manifest_may_not_list_one(
+    make_delivery, tmp_path
+):
+    delivery = make_delivery(citizens=50)
+    assert delivery.manifest["contract_version"] == "1"
+    manifest = read_manifest(delivery.path)
+    optional = [n for n, e in load_contract().entities.items() if e.optional]
+    assert optional and not any(manifest.delivered(n) for n in optional)
+    # The cost entities load as entities without rows.
+    con = duckdb.connect()
+    rows = load_raw(con, delivery.path, manifest)
+    for name in optional:
+        assert rows[name] == 0
+        assert con.execute(f"select count(*) from raw.{name}").fetchone() == (0,)
+    # A v1 manifest that lists a cost file is refused, naming the file and the version.
+    copy = tmp_path / "d"
+    shutil.copytree(delivery.path, copy)
+    (copy / "grants.csv").write_text("grant_id\n", encoding="utf-8")
+    raw = json.loads((copy / "manifest.json").read_text())
+    raw["files"].append({"entity": "grants", "file": "grants.csv", "format": "csv", "rows": 0,
+                         "sha256": "0" * 64})  # fmt: skip
+    (copy / "manifest.json").write_text(json.dumps(raw))
+    with pytest.raises(DeliveryRefused, match=r"grants\.csv.*contract version 1\.1") as refused:
         read_manifest(copy)
+    assert refused.value.reason == "unreadable_file"
 
 
 def test_refusal_messages_never_carry_row_content(make_delivery):
