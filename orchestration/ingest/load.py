@@ -332,13 +332,15 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                 f"select count(*) from {RAW}.quarantine where delivery_id = ? and entity = ?",
                 [manifest.delivery_id, name],
             ).fetchone()
-            if manifest.delivered(name):  # a file left out has no rows and no log line
-                files.append(
-                    FileReconciliation(
-                        name, spec.file, rows_read[name], loaded, quarantined, spec.sha256
-                    )
+            files.append(
+                FileReconciliation(
+                    name, spec.file, rows_read[name], loaded, quarantined, spec.sha256
                 )
+            )
+        # Checked for every entity (one left out must have had its rows closed), logged for
+        # the delivered files only.
         unbalanced = [f for f in files if not f.balances]
+        files = [f for f in files if manifest.delivered(f.entity)]
         if unbalanced:
             raise ReconciliationError(
                 "rows read != loaded + quarantined for "

@@ -149,8 +149,9 @@ def run_gate(
     thresholds: Thresholds = Thresholds(), gate_name: str = "build", batch_rows: int = BATCH_ROWS,
 ) -> GateResult:  # fmt: skip
     """Validate the named suites on the full data; write Data Docs under
-    report_dir/data_docs/<gate_name> and the outcome, failing records included, to report_dir/gate-<gate_name>.json. Row-wise
-    suites are read and validated `batch_rows` rows at a time, their failures added up."""
+    report_dir/data_docs/<gate_name> and the outcome, failing records included, to
+    report_dir/gate-<gate_name>.json. Row-wise suites are read and validated `batch_rows` rows
+    at a time, their failures added up."""
     # Imported here: GX takes seconds to import, and status and reports only read results.
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

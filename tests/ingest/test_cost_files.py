@@ -4,7 +4,6 @@ reason; a later delivery that leaves them out holds no cost data."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from orchestration.ingest.load import ingest_delivery
 from tests.conftest import KEY
-from tests.ingest.conftest import drop, next_delivery, query
+from tests.ingest.conftest import drop, next_delivery, query, refresh_manifest
 
 GHOST = 999_999_999
 
@@ -26,12 +25,12 @@ def _add_file(folder: Path, entity: str, header: str, rows: list[str]) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest["contract_version"] = "1.1"
     manifest["files"].append({
-        "entity": entity, "file": path.name, "format": "csv", "rows": len(rows),
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "entity": entity, "file": path.name, "format": "csv", "rows": len(rows), "sha256": "",
         "csv": {"encoding": "utf-8", "delimiter": ",", "decimal_separator": ".",
                 "date_format": "%Y-%m-%d"},
     })  # fmt: skip
     (folder / "manifest.json").write_text(json.dumps(manifest))
+    refresh_manifest(folder, entity, path)
 
 
 @pytest.fixture(scope="module")
