@@ -48,6 +48,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         defects=args.defects,
         file_defects=tuple(args.file_defect or ()),
         extract_at=args.extract_at,
+        costs=args.costs,
         progress=not args.quiet,
     )
     result = generate_delivery(cfg)
@@ -441,6 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--dialect", choices=_Lazy(_dialects), metavar="DIALECT", default="excel-dk",
                    help="CSV dialect: excel-dk, utf8-bom or utf8")  # fmt: skip
     g.add_argument("--extract-at", type=_date, help="snapshot day (default: --end)")
+    g.add_argument("--costs", action="store_true",
+                   help="add the cost files of contract 1.1: grants, payments and budgets")  # fmt: skip
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_generate)
 

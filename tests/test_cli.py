@@ -35,6 +35,20 @@ def test_generate_then_validate_clean(tmp_path, capsys):
     assert [w["reason"] for w in result["warnings"]] == ["cpr_modulus11"] * 3  # no file warnings
 
 
+def test_generate_with_costs_writes_a_version_1_1_delivery_that_validates(tmp_path, capsys):
+    code = main(["generate", "--citizens", "120", "--start", "2016-01-01", "--end", "2018-12-31",
+                 "--seed", "3", "--out", str(tmp_path), "--costs", "--quiet"])  # fmt: skip
+    assert code == 0
+    capsys.readouterr()
+    folder = tmp_path / "effekt-synth_20181231T020000"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["contract_version"] == "1.1"
+    assert {"grants", "payments", "budgets"} <= {f["entity"] for f in manifest["files"]}
+    code, result = _validate_json(capsys, folder)
+    assert (code, result["outcome"]) == (0, "clean")
+    assert min(result["rows_read"][e] for e in ("grants", "payments", "budgets")) > 0
+
+
 def test_validate_lists_every_defective_row_with_file_line_and_key(make_delivery, capsys):
     delivery = make_delivery(citizens=150, defects=0.02, dialect="utf8")
     code, result = _validate_json(capsys, delivery.path)

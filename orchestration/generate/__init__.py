@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from orchestration.contract import load_contract, version_key
 from orchestration.contract.cpr import format_cprs
+from orchestration.generate.costs import budget_basis, budgets, simulate_costs
 from orchestration.generate.defects import (
     FILE_DEFECTS,
     Defect,
@@ -63,6 +64,7 @@ class GeneratorConfig:
     defects: float = 0.0
     file_defects: tuple[str, ...] = ()
     extract_at: dt.date | None = None  # defaults to `end`
+    costs: bool = False  # write the cost files of contract 1.1 (grants, payments, budgets)
     source_system: str = "effekt-synth"
     progress: bool = field(default=True, compare=False)
 
@@ -134,7 +136,7 @@ def generate_delivery(cfg: GeneratorConfig) -> GeneratedDelivery:
         if cfg.file_format == "csv"
         else ParquetWriter(folder / f"{name}.parquet", entity)
         for name, entity in contract.entities.items()
-        if not entity.optional  # the cost files (contract 1.1) are not generated yet
+        if cfg.costs or not entity.optional
     }
 
     def write(name: str, table: pa.Table, overrides=()) -> None:
@@ -148,16 +150,30 @@ def generate_delivery(cfg: GeneratorConfig) -> GeneratedDelivery:
     used_cprs: set[int] = set()
     spare_rng = np.random.default_rng([cfg.seed, 3])
     planter = (
-        DefectPlanter(cfg.defects, cfg.file_format, lambda n: _spare_cprs(n, used_cprs, spare_rng))
+        DefectPlanter(
+            cfg.defects,
+            cfg.file_format,
+            lambda n: _spare_cprs(n, used_cprs, spare_rng),
+            dialect.date_format if cfg.file_format == "csv" else "%Y-%m-%d",
+        )
         if cfg.defects > 0
         else None
     )
     ids = IdCounters()
+    budget_years = range(cfg.start.year + 1, cfg.end.year + 1)
+    basis: list[pa.Table] = []
     chunks = range(math.ceil(cfg.citizens / CHUNK_CITIZENS))
     for index in tqdm(chunks, desc="generating", unit="chunk", disable=not cfg.progress):
         n = min(CHUNK_CITIZENS, cfg.citizens - index * CHUNK_CITIZENS)
         rng = np.random.default_rng([cfg.seed, 1, index])
         tables = simulate_chunk(n, window, pools, caseworkers, ids, used_cprs, rng)
+        if cfg.costs:  # from the clean interventions, before any defect is planted
+            tables.update(simulate_costs(tables["interventions"], cfg.seed, window.extract_at))
+            providers = dict(zip(
+                tables["interventions"].column("intervention_id").to_pylist(),
+                tables["interventions"].column("provider_org_unit_id").to_pylist(), strict=True,
+            ))  # fmt: skip
+            basis.append(budget_basis(tables["grants"], providers, budget_years, window.extract_at))
         overrides = []
         if planter:
             tables, overrides = planter.plant(
@@ -166,6 +182,11 @@ def generate_delivery(cfg: GeneratorConfig) -> GeneratedDelivery:
         for name, table in tables.items():
             write(name, table, overrides)
 
+    if cfg.costs:
+        lines = {"budgets": budgets(pa.concat_tables(basis), cfg.seed, window.extract_at)}
+        if planter:
+            lines, _ = planter.plant(lines, np.random.default_rng([cfg.seed, 4]), True)
+        write("budgets", lines["budgets"])
     records = [w.close() for w in writers.values()]
     manifest = {
         # The oldest version that has every file written: without cost files, a v1 delivery.

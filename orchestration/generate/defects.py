@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from orchestration.contract import load_contract
+from orchestration.contract import codelist, load_contract
 
 # Row defect kinds per entity; each kind is the ingest's reason code for it.
 ROW_DEFECTS: dict[str, tuple[str, ...]] = {
@@ -36,7 +36,12 @@ ROW_DEFECTS: dict[str, tuple[str, ...]] = {
               "duplicate_key"),
     "goal_followups": ("followup_before_goal", "out_of_range", "orphan_reference",
                        "duplicate_key"),
+    # The cost files (generated with --costs): budgets are planted once, after the last chunk.
+    "grants": ("out_of_range", "missing_value", "unknown_code", "orphan_reference"),
+    "payments": ("payment_outside_grant", "out_of_range", "unknown_code", "orphan_reference"),
+    "budgets": ("orphan_reference", "unknown_code", "out_of_range"),
 }  # fmt: skip
+COST_ENTITIES = ("grants", "payments", "budgets")
 CSV_ONLY = frozenset({"impossible_date"})  # Parquet's date type cannot hold 30 February
 # File defect kinds and the file each damages.
 FILE_DEFECTS = {
@@ -47,6 +52,8 @@ FILE_DEFECTS = {
     "row_count_mismatch": "interventions",
 }
 IMPOSSIBLE_DATE = (2019, 2, 30)
+ONE_DAY = dt.timedelta(days=1)
+MAX_RATE = {r["rate_unit"]: float(r["max_rate_dkk"]) for r in codelist("rate_units")}
 GHOST_ID = 990_000_000  # references to rows that do not exist
 EXTRA_ID = 900_000_000  # keys of extra defective rows
 
@@ -69,6 +76,7 @@ class DefectPlanter:
     rate: float
     file_format: str
     new_cprs: Callable[[int], np.ndarray]  # fresh, unique, fictitious CPR strings
+    date_format: str = "%Y-%m-%d"  # how the files write a date, as a key in a date is read
     planted: list[Defect] = field(default_factory=list)
     _extra: int = EXTRA_ID
     _ghost: int = GHOST_ID
@@ -86,6 +94,8 @@ class DefectPlanter:
         overrides: list[tuple[str, int, str, tuple]] = []
         out = dict(tables)
         for entity in ROW_DEFECTS:
+            if entity not in out:
+                continue
             table = out[entity]
             kinds = self.kinds(entity)
             counts = rng.binomial(table.num_rows, self.rate / len(kinds), len(kinds))
@@ -114,7 +124,9 @@ class DefectPlanter:
         row = dict(src)
         raw = None
         key_col = load_contract().entity(entity).key[0]
-        if kind == "duplicate_key":
+        if entity in COST_ENTITIES:
+            row = self._cost(entity, kind, row, tables)
+        elif kind == "duplicate_key":
             pass  # an exact copy, after the original
         elif entity == "citizens":
             cpr = str(self.new_cprs(1)[0])
@@ -170,7 +182,7 @@ class DefectPlanter:
                 row.update(intervention_id=target["intervention_id"], parent_goal_id=None,
                            set_on=target["started_on"],
                            due_on=target["started_on"] + dt.timedelta(days=200))  # fmt: skip
-        self.planted.append(Defect(entity, _key(entity, row), kind))
+        self.planted.append(Defect(entity, _key(entity, row, self.date_format), kind))
         return table, row, raw
 
     def _in_place(self, entity, kind, table, r, src, tables, rng) -> pa.Table:
@@ -191,7 +203,7 @@ class DefectPlanter:
                 .as_py()
             )
             column, value = "score", 11 if instrument == "DIALOG" else 5
-        self.planted.append(Defect(entity, _key(entity, src), kind))
+        self.planted.append(Defect(entity, _key(entity, src, self.date_format), kind))
         mask = np.zeros(table.num_rows, bool)
         mask[r] = True
         i = table.schema.get_field_index(column)
@@ -202,6 +214,37 @@ class DefectPlanter:
         )
         return table.set_column(i, column, new)
 
+    def _cost(self, entity: str, kind: str, row: dict, tables: dict[str, pa.Table]) -> dict:
+        """An extra cost row with one defect: a new key, so nothing refers to it."""
+        if entity == "budgets":
+            if kind == "orphan_reference":
+                row["org_unit_id"] = f"ORG-GHOST-{self._next_ghost()}"
+            elif kind == "unknown_code":
+                row["target_group"] = "seniors"
+            else:  # a negative budget, as a revision the day after (a key of its own)
+                row["amount_dkk"], row["revised_on"] = -1000.0, row["revised_on"] + ONE_DAY
+            return row
+        row[load_contract().entity(entity).key[0]] = self._next_extra()
+        if kind == "unknown_code":
+            row["function"] = "9.99.99"
+        elif kind == "missing_value":
+            row["function"] = None
+        elif kind == "orphan_reference":
+            row["intervention_id"] = self._next_ghost()
+            if entity == "payments":
+                row["grant_id"] = None
+        elif kind == "out_of_range" and entity == "grants":  # ten times its unit's highest rate
+            row["rate_dkk"] = 10.0 * MAX_RATE[row["rate_unit"]]
+        elif kind == "out_of_range":
+            row["amount_dkk"] = -max(row["amount_dkk"], 1.0)
+        elif kind == "payment_outside_grant":  # a month before the grant began
+            grants = tables["grants"]
+            grant = grants.filter(pc.equal(grants.column("grant_id"), row["grant_id"]))
+            valid_from = grant.column("valid_from")[0].as_py()
+            row["period_from"] = valid_from - dt.timedelta(days=40)
+            row["period_to"] = valid_from - dt.timedelta(days=10)
+        return row
+
     def _next_extra(self) -> int:
         self._extra += 1
         return self._extra
@@ -211,11 +254,16 @@ class DefectPlanter:
         return self._ghost
 
 
-def _key(entity: str, row: dict) -> str:
-    """The ground truth's key: key columns joined by '|', empty for nulls."""
-    return "|".join(
-        "" if row[c] is None else str(row[c]) for c in load_contract().entity(entity).key
-    )
+def _key(entity: str, row: dict, date_format: str) -> str:
+    """The ground truth's key as the quarantine records it: the key columns as written (a date
+    in the file's date format) joined by '|', empty for nulls."""
+
+    def written(value) -> str:
+        if value is None:
+            return ""
+        return value.strftime(date_format) if isinstance(value, dt.date) else str(value)
+
+    return "|".join(written(row[c]) for c in load_contract().entity(entity).key)
 
 
 def apply_overrides(

@@ -12,7 +12,7 @@ from tests.conftest import ground_truth, load_checked
     ("file_format", "dialect"), [("csv", "excel-dk"), ("csv", "utf8"), ("parquet", "utf8")]
 )
 def test_findings_equal_the_ground_truth_exactly(make_delivery, file_format, dialect):
-    delivery = make_delivery(defects=0.02, file_format=file_format, dialect=dialect)
+    delivery = make_delivery(defects=0.02, file_format=file_format, dialect=dialect, costs=True)
     truth = {(d["entity"], d["key"], d["kind"]) for d in ground_truth(delivery.ground_truth)}
     con = load_checked(delivery.path)
     found = set(con.execute("select entity, key, reason from raw.findings").fetchall())
