@@ -191,6 +191,40 @@ TABLES = {
             SUPPRESSION,
         ],
     ),
+    "ind_costs": (
+        "Spending per period and unit (contract 1.1's payments, counted for the days they pay for, pro rata by day): for the provider of the intervention and the authority of its case, in all and by target group, intervention type, legal basis and kontoplan function, with the unit prices cost per citizen and per intervention-day. Empty when the delivery holds no cost data.",
+        [
+            (
+                "breakdown_by",
+                "varchar",
+                "all, target_group, intervention_type, legal_basis or function: what the breakdown column holds.",
+            ),
+            (
+                "breakdown",
+                "varchar",
+                "The target group, intervention type, legal basis or function (code lists); 'all' for breakdown_by all.",
+            ),
+            ("n_citizens", "bigint", "Distinct citizens with spending in the cell."),
+            (
+                "spending_dkk",
+                "double",
+                "The payments' amounts for the days of the period they cover (an amount times the days in the period over the days it covers), in DKK.",
+            ),
+            ("cost_per_citizen_dkk", "double", "spending_dkk / n_citizens."),
+            (
+                "intervention_days",
+                "bigint",
+                "Days of the period the payments cover, summed over interventions (two interventions for one citizen on one day: two days).",
+            ),
+            (
+                "cost_per_intervention_day_dkk",
+                "double",
+                "spending_dkk / intervention_days: the unit price per day of an intervention.",
+            ),
+            SUPPRESSED,
+            SUPPRESSION,
+        ],
+    ),
 }
 
 
