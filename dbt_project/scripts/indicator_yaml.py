@@ -225,16 +225,108 @@ TABLES = {
             SUPPRESSION,
         ],
     ),
+    "ind_cost_effect": (
+        "Cost next to effect per period and unit: for the interventions with spending in the period (ind_costs), what they cost per citizen, per achieved goal and per citizen whose functional ability improved, beside their goals' average attainment; in all and by target group and intervention type. Empty when the delivery holds no cost data.",
+        [
+            ("breakdown_by", "varchar", "all, target_group or intervention_type."),
+            ("breakdown", "varchar", "The target group or intervention type; 'all' for breakdown_by all."),
+            ("n_citizens", "bigint", "Distinct citizens with spending in the cell."),
+            ("spending_dkk", "double", "Their interventions' spending in the period (as ind_costs)."),
+            ("cost_per_citizen_dkk", "double", "spending_dkk / n_citizens."),
+            (
+                "n_goals",
+                "bigint",
+                "Goals of the cell's interventions with a follow-up dated in the period (the latest counts). The four goal figures are withheld (null) too when the citizens with such goals are 1 to 4.",
+            ),
+            ("n_goals_achieved", "bigint", "Those whose latest follow-up in the period has GAS >= 0."),
+            (
+                "avg_goal_attainment_pct",
+                "double",
+                "Per citizen with such goals the share achieved, then the mean over citizens, times 100; null without goals followed up.",
+            ),
+            (
+                "spending_per_achieved_goal_dkk",
+                "double",
+                "spending_dkk / n_goals_achieved; null when no goal was achieved.",
+            ),
+            (
+                "n_citizens_assessed",
+                "bigint",
+                "Citizens of the cell with a functional-ability comparison in the period (their latest per instrument family and theme, the themes `all` pools). The four ability figures are withheld (null) too when these are 1 to 4.",
+            ),
+            (
+                "n_citizens_improved",
+                "bigint",
+                "Those of them with more themes improved than worsened (ind_functional_ability's rule per theme).",
+            ),
+            ("pct_citizens_improved", "double", "100 * n_citizens_improved / n_citizens_assessed."),
+            (
+                "spending_per_improved_citizen_dkk",
+                "double",
+                "spending_dkk / n_citizens_improved: what the cell spent per citizen whose functional ability improved; null when none did.",
+            ),
+            SUPPRESSED,
+            SUPPRESSION,
+        ],
+    ),
+    "ind_budget": (
+        "Budget follow-up per budget year, unit and kontoplan function: the budget in force on the extract day beside what was spent up to the day the payments reach, the consumption, and the expected year-end result by the active grants and by the run-rate, with the deviations from the budget. Budgets of level-3 units roll up to their operating area and the administration. Empty when the delivery holds no cost data.",
+        [
+            ("function", "varchar", "The kontoplan function (code list functions), or 'all'."),
+            (
+                "budget_dkk",
+                "double",
+                "The budget in force on the extract day (the latest revision on or before it), summed over target groups. Shown in suppressed cells too: budgets are public.",
+            ),
+            ("adopted_budget_dkk", "double", "The budget as first adopted."),
+            ("n_citizens", "bigint", "Distinct citizens with spending on the line in the year up to booked_through."),
+            (
+                "spent_to_date_dkk",
+                "double",
+                "The payments for the days of the year up to booked_through (pro rata by day), for the unit in its role and the function.",
+            ),
+            ("consumption_pct", "double", "100 * spent_to_date_dkk / budget_dkk (may exceed 100)."),
+            (
+                "expected_by_grants_dkk",
+                "double",
+                "Year-end result by the grants: spent_to_date_dkk plus every grant's daily rate (an hour rate times the weekly hours over 7; a week or month rate over its days) for its days from booked_through to the year's end; a running grant runs to the year's end.",
+            ),
+            (
+                "expected_by_run_rate_dkk",
+                "double",
+                "Year-end result by the run-rate: spent_to_date_dkk times the year's days over the days booked; null before the year's first booked day.",
+            ),
+            ("deviation_by_grants_dkk", "double", "budget_dkk - expected_by_grants_dkk: positive is under budget."),
+            ("deviation_by_run_rate_dkk", "double", "budget_dkk - expected_by_run_rate_dkk."),
+            SUPPRESSED,
+            SUPPRESSION,
+        ],
+        [
+            ("budget_year", "integer", "The budget year."),
+            ("year_start", "date", "Its first day."),
+            ("year_end", "date", "Its last day."),
+            (
+                "booked_through",
+                "date",
+                "The last day of the year the delivery's payments reach (the latest day any payment booked by the extract covers, at most the extract day); null before the year's first.",
+            ),
+            ("year_complete", "boolean", "True when the payments reach the year's end."),
+        ],
+    ),
 }
 
 
 PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")
+# Figures a suppressed cell still shows: a budget is public and says nothing about a citizen.
+SHOWN_WHEN_SUPPRESSED = ("budget_dkk", "adopted_budget_dkk")
 
 
 def _tests(columns) -> list[dict]:
     # Primary suppression only: secondary suppression and its audit come after the build
     # (orchestration/disclosure), on every open table at once.
-    measures = [c for c, t, _ in columns if t in ("bigint", "double")]
+    measures = [
+        c for c, t, _ in columns if t in ("bigint", "double") and c not in SHOWN_WHEN_SUPPRESSED
+    ]
     return [{"suppressed_cells_are_empty": {"arguments": {"measures": measures}}}]
 
 
@@ -247,14 +339,16 @@ def _column(name: str, data_type: str, description: str) -> dict:
 
 def render() -> str:
     models = []
-    for name, (description, columns) in TABLES.items():
+    for name, (description, columns, *leading) in TABLES.items():
         models.append(
             {
                 "name": name,
                 "description": description,
                 "config": {"meta": {"access": "open"}},
                 "data_tests": _tests(columns),
-                "columns": [_column(c, t, d) for c, t, d in PERIOD + ORG + columns],
+                "columns": [
+                    _column(c, t, d) for c, t, d in (leading[0] if leading else PERIOD) + ORG + columns
+                ],
             }
         )
     header = (

@@ -24,8 +24,8 @@ payments_in_periods as (
         payments.amount_dkk,
         payments.days_covered,
         {{ dbt.datediff(
-            'case when payments.period_from > periods.period_start then payments.period_from else periods.period_start end',
-            'case when payments.period_to < periods.period_end then payments.period_to else periods.period_end end',
+            'greatest(payments.period_from, periods.period_start)',
+            'least(payments.period_to, periods.period_end)',
             'day') }} + 1 as days_in_period
     from payments
     inner join periods

@@ -1,0 +1,163 @@
+-- Cost next to effect per period and unit (docs/indicators.md, "Cost next to effect"): for the
+-- interventions with spending in the period, what they cost, how their goals went and whether
+-- their citizens' functional ability improved; in all and by target group and intervention type.
+{%- set key_columns = ['period_id', 'org_role', 'org_unit_id', 'breakdown_by', 'breakdown'] %}
+{%- set breakdowns = ['target_group', 'intervention_type'] %}
+with periods as (
+    select * from {{ ref('int_periods') }}
+),
+
+-- What each intervention cost in each period it had spending in.
+intervention_spending as (
+    select
+        period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
+        {{ breakdowns | join(', ') }},
+        sum(amount_dkk) as amount_dkk
+    from {{ ref('int_payment_periods') }}
+    group by period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
+        {{ breakdowns | join(', ') }}
+),
+
+-- Each goal's latest follow-up in the period, for the goals of interventions with spending in it.
+goal_results as (
+    select
+        periods.period_id,
+        goals.intervention_id,
+        count(*) as n_goals,
+        sum(case when followups.is_achieved then 1 else 0 end) as n_achieved
+    from {{ ref('int_goal_period_followups') }} as followups
+    inner join periods
+        on periods.period_type = followups.period_type and periods.period_label = followups.period_label
+    inner join {{ ref('fct_goals') }} as goals on goals.goal_id = followups.goal_id
+    group by periods.period_id, goals.intervention_id
+),
+
+-- Per citizen and period: their latest comparison per instrument family and pooled theme.
+theme_changes as (
+    select
+        periods.period_id,
+        numbers.citizen_number,
+        changes.change_class,
+        row_number() over (
+            partition by periods.period_id, numbers.citizen_number, changes.instrument_family, changes.theme
+            order by changes.assessed_on desc, changes.assessment_id desc
+        ) as recency
+    from {{ ref('fct_functional_ability_change') }} as changes
+    inner join {{ ref('int_citizen_numbers') }} as numbers on numbers.citizen_key = changes.citizen_key
+    inner join {{ ref('assessment_themes') }} as themes
+        on themes.instrument_family = changes.instrument_family and themes.theme = changes.theme
+        and themes.kind = 'theme'
+    inner join periods on changes.assessed_on between periods.period_start and periods.period_end
+),
+
+-- A citizen improved in the period when more of their themes improved than worsened.
+citizen_changes as (
+    select
+        period_id,
+        citizen_number,
+        sum(case when change_class = 'improved' then 1 else 0 end)
+            > sum(case when change_class = 'worsened' then 1 else 0 end) as is_improved
+    from theme_changes
+    where recency = 1
+    group by period_id, citizen_number
+),
+
+leaf_facts as (
+    select
+        spending.*,
+        coalesce(goal_results.n_goals, 0) as n_goals,
+        coalesce(goal_results.n_achieved, 0) as n_achieved
+    from intervention_spending as spending
+    left join goal_results
+        on goal_results.period_id = spending.period_id
+        and goal_results.intervention_id = spending.intervention_id
+),
+
+unit_facts as {{ not_materialized() }} (
+    {{ attribute_to_units('leaf_facts',
+                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
+),
+
+broken_down as (
+    select period_id, org_role, org_unit_id, 'all' as breakdown_by, 'all' as breakdown,
+        citizen_number, amount_dkk, n_goals, n_achieved
+    from unit_facts
+    {%- for column in breakdowns %}
+    union all
+    select period_id, org_role, org_unit_id, '{{ column }}', {{ column }},
+        citizen_number, amount_dkk, n_goals, n_achieved
+    from unit_facts
+    {%- endfor %}
+),
+
+-- Each citizen once per cell, with their share of goals achieved and whether they improved.
+citizen_cells as (
+    select
+        cells.{{ key_columns | join(', cells.') }},
+        cells.citizen_number,
+        sum(cells.amount_dkk) as amount_dkk,
+        sum(cells.n_goals) as n_goals,
+        sum(cells.n_achieved) as n_achieved,
+        max(case when changes.citizen_number is not null then 1 else 0 end) as is_assessed,
+        max(case when changes.is_improved then 1 else 0 end) as is_improved
+    from broken_down as cells
+    left join citizen_changes as changes
+        on changes.period_id = cells.period_id and changes.citizen_number = cells.citizen_number
+    group by cells.{{ key_columns | join(', cells.') }}, cells.citizen_number
+),
+
+figures as (
+    select
+        {{ key_columns | join(', ') }},
+        count(*) as n_citizens,
+        sum(amount_dkk) as spending_dkk,
+        sum(n_goals) as n_goals,
+        sum(n_achieved) as n_goals_achieved,
+        avg(case when n_goals > 0 then 1.0 * n_achieved / n_goals end) as mean_share_achieved,
+        sum(case when n_goals > 0 then 1 else 0 end) as n_citizens_with_goals,
+        sum(is_assessed) as n_citizens_assessed,
+        sum(is_improved) as n_citizens_improved
+    from citizen_cells
+    group by {{ key_columns | join(', ') }}
+),
+
+cells as (
+    {{ named_unit_cells('figures', ['breakdown_by', 'breakdown', 'n_citizens', 'spending_dkk', 'n_goals',
+                                    'n_goals_achieved', 'mean_share_achieved', 'n_citizens_with_goals',
+                                    'n_citizens_assessed', 'n_citizens_improved']) }}
+),
+
+-- The goal and functional-ability figures are about fewer citizens than the cell's: each part
+-- is withheld too when its own citizens are fewer than the threshold (but not none).
+parts as (
+    select
+        cells.*,
+        cells.is_suppressed or (n_citizens_with_goals > 0 and {{ is_small_cell('n_citizens_with_goals') }})
+            as goals_suppressed,
+        cells.is_suppressed or (n_citizens_assessed > 0 and {{ is_small_cell('n_citizens_assessed') }})
+            as ability_suppressed
+    from cells
+)
+
+select
+    {{ indicator_key_columns('cells') }},
+    cells.breakdown_by,
+    cells.breakdown,
+    cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
+    cast({{ unless_suppressed('round(spending_dkk, 2)') }} as double) as spending_dkk,
+    cast({{ unless_suppressed('round(spending_dkk / n_citizens, 2)') }} as double) as cost_per_citizen_dkk,
+    cast({{ unless_suppressed('n_goals', 'goals_suppressed') }} as bigint) as n_goals,
+    cast({{ unless_suppressed('n_goals_achieved', 'goals_suppressed') }} as bigint) as n_goals_achieved,
+    cast({{ unless_suppressed('100 * mean_share_achieved', 'goals_suppressed') }} as double)
+        as avg_goal_attainment_pct,
+    cast({{ unless_suppressed('round(spending_dkk / nullif(n_goals_achieved, 0), 2)', 'goals_suppressed') }} as double)
+        as spending_per_achieved_goal_dkk,
+    cast({{ unless_suppressed('n_citizens_assessed', 'ability_suppressed') }} as bigint) as n_citizens_assessed,
+    cast({{ unless_suppressed('n_citizens_improved', 'ability_suppressed') }} as bigint) as n_citizens_improved,
+    cast({{ unless_suppressed('100.0 * n_citizens_improved / nullif(n_citizens_assessed, 0)', 'ability_suppressed') }} as double)
+        as pct_citizens_improved,
+    cast({{ unless_suppressed('round(spending_dkk / nullif(n_citizens_improved, 0), 2)', 'ability_suppressed') }} as double)
+        as spending_per_improved_citizen_dkk,
+    {{ suppression_columns('cells') }}
+from parts as cells
+{{ join_periods('cells') }}
