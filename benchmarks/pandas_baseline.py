@@ -1,4 +1,5 @@
-"""The pandas baseline: the indicator definitions of DOMAIN.md written again in pandas.
+"""The pandas baseline: the indicator definitions of DOMAIN.md (and, for the cost tables,
+docs/indicators.md, "Costs next to effects") written again in pandas.
 
 Starts from the staged tables and is deliberately independent of the dbt models: written from
 the definitions, not from the SQL, so that the two agreeing means something. Straightforward
@@ -44,6 +45,15 @@ class Staged:
         self.quarantine = load("stg_quarantine")
         self.row_date = pd.to_datetime(self.quarantine["row_date"])
         self.extract = load("stg_current_delivery")["extract_date"].iloc[0]
+        # Contract 1.1's cost files (empty tables when the delivery has none).
+        self.citizens = load("stg_citizens", "citizen_key, target_group")
+        self.grants = load("stg_grants")
+        self.payments = load("stg_payments")
+        self.budgets = load("stg_budgets")
+        for df, columns in ((self.grants, ("valid_from", "valid_to")),
+                            (self.payments, ("period_from", "period_to"))):  # fmt: skip
+            for column in columns:
+                df[column] = pd.to_datetime(df[column])
 
 
 def periods(staged: Staged) -> pd.DataFrame:
@@ -485,6 +495,240 @@ def data_quality(staged: Staged) -> pd.DataFrame:
     return out
 
 
+# Costs next to effects (docs/indicators.md, "Costs next to effects (contract 1.1)").
+
+ROLES = {"provider": "provider_org_unit_id", "authority": "authority_org_unit_id"}
+PERIOD = ["period_type", "period_label"]
+
+
+def payment_facts(staged: Staged) -> pd.DataFrame:
+    """The payments booked by the extract, with their intervention's attributes, its case's
+    authority and citizen, the citizen's target group, and the days each payment covers."""
+    p = staged.payments[staged.payments["paid_on"] <= staged.extract]
+    p = p[["payment_id", "intervention_id", "period_from", "period_to", "amount_dkk", "function"]]
+    p = p.merge(staged.interventions[["intervention_id", "case_id", "provider_org_unit_id",
+                                      "intervention_type", "legal_basis"]], on="intervention_id")  # fmt: skip
+    p = p.merge(staged.cases[["case_id", "citizen_key", "authority_org_unit_id"]], on="case_id")
+    p = p.merge(staged.citizens[["citizen_key", "target_group"]], on="citizen_key", how="left")
+    return p.assign(covered=(p["period_to"] - p["period_from"]).dt.days + 1)
+
+
+def to_ore(amounts: pd.Series) -> pd.Series:
+    """Rounded to whole øre, half away from zero (docs/indicators.md, "Rounding")."""
+    return np.sign(amounts) * np.floor(amounts.abs() * 100 + 0.5) / 100
+
+
+def pro_rata(p: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The payments' shares of the days from start to end: their amount for the days they cover
+    there (`amount * days there / days covered`), with those days as [start, end]."""
+    first, last = p["period_from"].clip(lower=start), p["period_to"].clip(upper=end)
+    inside = last >= first
+    out = p[inside].assign(start=first[inside], end=last[inside])
+    days = (out["end"] - out["start"]).dt.days + 1
+    return out.assign(spending=to_ore(out["amount_dkk"] * days / out["covered"]))
+
+
+def distinct_days(df: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Days the rows' [start, end] cover per group of keys, a day covered twice counted once."""
+    df = df.sort_values([*keys, "start"])
+    reached = df.groupby(keys)["end"].cummax()
+    before = reached.groupby([df[k] for k in keys]).shift()  # the last day earlier rows cover
+    start = df["start"].where(before.isna() | (before < df["start"]), before + pd.Timedelta(days=1))
+    days = ((df["end"] - start).dt.days + 1).clip(lower=0)
+    return days.groupby([df[k] for k in keys]).sum().rename("days")
+
+
+def spending_rows(staged: Staged, per: pd.DataFrame, breakdowns: list[str]) -> pd.DataFrame:
+    """One row per period, unit and role, breakdown and intervention with spending there: the
+    intervention's spending and intervention-days, and its citizen."""
+    p = payment_facts(staged)
+    shares = pd.concat(
+        [pro_rata(p, r["start"], r["end"]).assign(period_type=r["period_type"],
+                                                  period_label=r["period_label"])
+         for r in per.to_dict("records")], ignore_index=True,
+    )  # fmt: skip
+    attrs = ["intervention_id", "citizen_key", "target_group", "intervention_type", "legal_basis",
+             *ROLES.values()]  # fmt: skip
+    interventions = p[attrs].drop_duplicates("intervention_id")
+
+    def per_intervention(keys: list[str]) -> pd.DataFrame:
+        spent = shares.groupby(keys)["spending"].sum()
+        out = pd.concat([spent, distinct_days(shares, keys)], axis=1).reset_index()
+        return out.merge(interventions, on="intervention_id")
+
+    whole = per_intervention([*PERIOD, "intervention_id"])
+    parts = [whole.assign(breakdown_by="all", breakdown="all")]
+    for b in breakdowns:
+        if b == "function":  # the payment's function: an intervention's payments on each one
+            by = per_intervention([*PERIOD, "intervention_id", "function"])
+            parts.append(by.assign(breakdown_by=b, breakdown=by["function"]))
+        else:
+            parts.append(whole.assign(breakdown_by=b, breakdown=whole[b]))
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows[["breakdown_by", "breakdown", *PERIOD, "intervention_id", "citizen_key",
+                 "spending", "days", *ROLES.values()]]  # fmt: skip
+    return attribute(rows, ancestors(staged), ROLES)
+
+
+BY = [*CELL, "breakdown_by", "breakdown"]
+
+
+def costs(staged: Staged) -> pd.DataFrame:
+    rows = spending_rows(staged, periods(staged),
+                         ["target_group", "intervention_type", "legal_basis", "function"])  # fmt: skip
+    out = rows.groupby(BY).agg(
+        n_citizens=("citizen_key", "nunique"), spending_dkk=("spending", "sum"),
+        intervention_days=("days", "sum"),
+    ).reset_index()  # fmt: skip
+    out["cost_per_citizen_dkk"] = out["spending_dkk"] / out["n_citizens"]
+    out["cost_per_intervention_day_dkk"] = out["spending_dkk"] / out["intervention_days"]
+    return out
+
+
+def pooled_themes() -> set[tuple[str, str]]:
+    """The (instrument family, theme) pairs a family's `all` pools: kind `theme`, not judgements."""
+    rows = codelist("assessment_themes")
+    return {(r["instrument_family"], r["theme"]) for r in rows if r["kind"] == "theme"}
+
+
+def citizens_improved(staged: Staged, per: pd.DataFrame) -> pd.DataFrame:
+    """Per period, the citizens with a comparison there (their latest per family and pooled
+    theme) and whether more of those themes improved than worsened."""
+    ch = ability_changes(staged)
+    ch = ch[pd.MultiIndex.from_frame(ch[["family", "theme"]]).isin(list(pooled_themes()))]
+    ch = ch[["citizen_key", "family", "theme", "assessed_on", "assessment_id", "change"]]
+    ch = in_periods(ch, per[[*PERIOD, "start", "end"]], "assessed_on")
+    latest = ch.sort_values(["assessed_on", "assessment_id"])
+    latest = latest.groupby([*PERIOD, "citizen_key", "family", "theme"]).tail(1)
+    latest = latest.assign(up=latest["change"] == "improved", down=latest["change"] == "worsened")
+    out = latest.groupby([*PERIOD, "citizen_key"])[["up", "down"]].sum().reset_index()
+    return out.assign(improved=out["up"] > out["down"])[[*PERIOD, "citizen_key", "improved"]]
+
+
+def cost_effect(staged: Staged) -> pd.DataFrame:
+    """The goal and ability figures as computed, before the rule that withholds them when their
+    citizens are 1 to 4 (n_goal_citizens, n_citizens_assessed): see the tests."""
+    per = periods(staged)
+    rows = spending_rows(staged, per, ["target_group", "intervention_type"])
+    out = rows.groupby(BY).agg(
+        n_citizens=("citizen_key", "nunique"), spending_dkk=("spending", "sum")
+    )
+    out["cost_per_citizen_dkk"] = out["spending_dkk"] / out["n_citizens"]
+
+    # The goals of the cell's interventions, by their latest follow-up in the period.
+    latest = latest_followups(staged, per)[[*PERIOD, "goal_id", "citizen_key", "achieved"]]
+    latest = latest.merge(staged.goals[["goal_id", "intervention_id"]], on="goal_id")
+    goals = rows[[*BY, "intervention_id"]].merge(latest, on=[*PERIOD, "intervention_id"])
+    per_citizen = goals.groupby([*BY, "citizen_key"])["achieved"].agg(["size", "sum", "mean"])
+    g = per_citizen.groupby(BY).agg(
+        n_goals=("size", "sum"), n_goals_achieved=("sum", "sum"),
+        avg_goal_attainment_pct=("mean", "mean"), n_goal_citizens=("size", "size"),
+    )  # fmt: skip
+    g["avg_goal_attainment_pct"] *= 100
+
+    # The cell's citizens with a functional-ability comparison in the period.
+    assessed = (
+        rows[[*BY, "citizen_key"]]
+        .drop_duplicates()
+        .merge(citizens_improved(staged, per), on=[*PERIOD, "citizen_key"])
+    )
+    a = assessed.groupby(BY).agg(
+        n_citizens_assessed=("citizen_key", "size"), n_citizens_improved=("improved", "sum")
+    )
+    out = out.join(g).join(a).reset_index()
+    # Counts are zero without goals or comparisons; the averages and unit costs then null.
+    counts = ["n_goals", "n_goals_achieved", "n_goal_citizens", "n_citizens_assessed",
+              "n_citizens_improved"]  # fmt: skip
+    out[counts] = out[counts].fillna(0).astype(int)
+    out["spending_per_achieved_goal_dkk"] = out["spending_dkk"] / out["n_goals_achieved"].replace(
+        0, np.nan
+    )
+    out["pct_citizens_improved"] = (
+        100 * out["n_citizens_improved"] / out["n_citizens_assessed"].replace(0, np.nan)
+    )
+    out["spending_per_improved_citizen_dkk"] = out["spending_dkk"] / out[
+        "n_citizens_improved"
+    ].replace(0, np.nan)
+    return out
+
+
+def daily_rate(grants: pd.DataFrame) -> pd.Series:
+    """A day rate; a week or month rate over its days (code list rate_units); an hour rate times
+    the weekly hours over 7."""
+    days = {r["rate_unit"]: float(r["days_per_unit"]) for r in codelist("rate_units")
+            if r["days_per_unit"]}  # fmt: skip
+    hourly = grants["rate_dkk"] * grants["hours_per_week"] / 7
+    return (grants["rate_dkk"] / grants["rate_unit"].map(days)).where(
+        grants["rate_unit"] != "hour", hourly
+    )
+
+
+BUDGET_CELL = ["budget_year", "org_role", "org_unit_id"]
+
+
+def budget(staged: Staged) -> pd.DataFrame:
+    extract, anc = staged.extract, ancestors(staged)
+    cell = [*BUDGET_CELL, "function"]
+    # Each line (year, unit, function, target group) as in force on the extract day and as first
+    # adopted, summed over target groups; a level-3 unit's lines count for it in its role.
+    line = ["budget_year", "org_unit_id", "function", "target_group"]
+    b = staged.budgets[staged.budgets["revised_on"] <= extract].sort_values("revised_on")
+    amounts = b.groupby(line, dropna=False)["amount_dkk"]
+    lines = pd.DataFrame({"budget_dkk": amounts.last(), "adopted_budget_dkk": amounts.first()})
+    lines = lines.reset_index().rename(columns={"org_unit_id": "leaf"}).merge(anc, on="leaf")
+    lines = pd.concat([lines, lines.assign(function="all")], ignore_index=True)
+    out = lines.groupby(cell)[["budget_dkk", "adopted_budget_dkk"]].sum().reset_index()
+
+    # The last day the payments booked by the extract reach, at most the extract day.
+    payments = payment_facts(staged)
+    reach = min(extract, payments["period_to"].max()) if len(payments) else pd.NaT
+    grants = staged.grants.merge(
+        staged.interventions[["intervention_id", "case_id", "provider_org_unit_id"]],
+        on="intervention_id",
+    ).merge(staged.cases[["case_id", "authority_org_unit_id"]], on="case_id")
+    grants = grants.assign(daily=daily_rate(grants))
+    years, spent, ahead = [], [], []
+    for year in sorted(out["budget_year"].unique()):
+        start = pd.Timestamp(year=int(year), month=1, day=1)
+        end = pd.Timestamp(year=int(year), month=12, day=31)
+        through = min(reach, end) if pd.notna(reach) and reach >= start else pd.NaT
+        years.append((year, start, end, through))
+        # The year's spending, as ind_costs has it for the year.
+        paid = pro_rata(payments, start, end).assign(budget_year=year)
+        spent.append(pd.concat([paid, paid.assign(function="all")], ignore_index=True))
+        # Each grant's daily rate for its days after booked_through to the year's end.
+        after = start if pd.isna(through) else through + pd.Timedelta(days=1)
+        first = grants["valid_from"].clip(lower=after)
+        last = grants["valid_to"].fillna(end).clip(upper=end)  # a running grant runs on
+        g = grants.assign(budget_year=year, days=((last - first).dt.days + 1).clip(lower=0))
+        g = g.assign(remaining=to_ore(g["daily"] * g["days"]))
+        ahead.append(pd.concat([g, g.assign(function="all")], ignore_index=True))
+    spent = (
+        attribute(pd.concat(spent, ignore_index=True), anc, ROLES)
+        .groupby(cell)
+        .agg(n_citizens=("citizen_key", "nunique"), spent_to_date_dkk=("spending", "sum"))
+    )
+    ahead = attribute(pd.concat(ahead, ignore_index=True), anc, ROLES).groupby(cell)["remaining"]
+    # A row per line with a budget, and per unit and function with spending but no budget line.
+    out = out.merge(spent.reset_index(), on=cell, how="outer").merge(
+        ahead.sum().reset_index(), on=cell, how="left"
+    )
+    y = pd.DataFrame(years, columns=["budget_year", "year_start", "year_end", "booked_through"])
+    out = out.merge(y, on="budget_year")
+    out[["n_citizens", "spent_to_date_dkk", "remaining"]] = out[
+        ["n_citizens", "spent_to_date_dkk", "remaining"]
+    ].fillna(0)
+    out["year_complete"] = out["booked_through"] >= out["year_end"]
+    out["consumption_pct"] = 100 * out["spent_to_date_dkk"] / out["budget_dkk"].replace(0, np.nan)
+    out["expected_by_grants_dkk"] = out["spent_to_date_dkk"] + out["remaining"]
+    days_booked = (out["booked_through"] - out["year_start"]).dt.days + 1  # NaN before the first
+    year_days = (out["year_end"] - out["year_start"]).dt.days + 1
+    out["expected_by_run_rate_dkk"] = out["spent_to_date_dkk"] * year_days / days_booked
+    out["deviation_by_grants_dkk"] = out["budget_dkk"] - out["expected_by_grants_dkk"]
+    out["deviation_by_run_rate_dkk"] = out["budget_dkk"] - out["expected_by_run_rate_dkk"]
+    return out.drop(columns="remaining")
+
+
 COMPARED = {
     "ind_goal_attainment": (
         "goal_attainment", ["life_theme", "sub_theme"],
@@ -504,7 +748,33 @@ COMPARED = {
         ["rows_loaded", "rows_quarantined", "pct_rows_quarantined", "goals_due_followup",
          "goals_without_due_followup", "pct_goals_without_due_followup", "n_citizens"],
     ),
+    "ind_costs": (
+        "costs", ["breakdown_by", "breakdown"],
+        ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "intervention_days",
+         "cost_per_intervention_day_dkk"],
+    ),
+    "ind_cost_effect": (
+        "cost_effect", ["breakdown_by", "breakdown"],
+        ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "n_goals", "n_goals_achieved",
+         "avg_goal_attainment_pct", "spending_per_achieved_goal_dkk", "n_citizens_assessed",
+         "n_citizens_improved", "pct_citizens_improved", "spending_per_improved_citizen_dkk"],
+    ),
+    "ind_budget": (
+        "budget", ["function"],
+        ["booked_through", "year_complete", "budget_dkk", "adopted_budget_dkk", "n_citizens",
+         "spent_to_date_dkk", "consumption_pct", "expected_by_grants_dkk",
+         "expected_by_run_rate_dkk", "deviation_by_grants_dkk", "deviation_by_run_rate_dkk"],
+    ),
 }  # fmt: skip
+# A table's cell when it is not a period, unit and role.
+CELLS = {"ind_budget": BUDGET_CELL}
+# Figures a suppressed row shows all the same: budgets are public (and the year they are for).
+SHOWN_WHEN_SUPPRESSED = {"ind_budget": ["booked_through", "year_complete", "budget_dkk",
+                                        "adopted_budget_dkk"]}  # fmt: skip
+
+
+def keys(table: str) -> list[str]:
+    return CELLS.get(table, CELL) + COMPARED[table][1]
 
 
 def compute(table: str, staged: Staged) -> pd.DataFrame:
@@ -513,20 +783,27 @@ def compute(table: str, staged: Staged) -> pd.DataFrame:
 
 def disagreements(table: str, published: pd.DataFrame, expected: pd.DataFrame,
                   tolerance: float = 0.01) -> dict[str, pd.DataFrame]:  # fmt: skip
-    """Cells on one side only, and published (unsuppressed) figures that differ from ours."""
-    _, dims, measures = COMPARED[table]
-    keys = CELL + dims
+    """Cells on one side only, and published (unsuppressed) figures that differ from ours; the
+    figures a suppressed row shows too are compared in every row."""
+    _, _, measures = COMPARED[table]
+    cell = keys(table)
     merged = published.merge(
-        expected, on=keys, how="outer", suffixes=("", "_expected"), indicator=True
+        expected, on=cell, how="outer", suffixes=("", "_expected"), indicator=True
     )
-    out = {"one_side_only": merged[merged["_merge"] != "both"][[*keys, "_merge"]]}
-    shown = merged[(merged["_merge"] == "both") & ~merged["is_suppressed"].astype(bool)]
+    out = {"one_side_only": merged[merged["_merge"] != "both"][[*cell, "_merge"]]}
+    both = merged[merged["_merge"] == "both"]
+    shown = both[~both["is_suppressed"].astype(bool)]
+    public = SHOWN_WHEN_SUPPRESSED.get(table, [])
     for m in measures:
-        got, want = shown[m], shown[f"{m}_expected"]
-        if not pd.api.types.is_numeric_dtype(got) or pd.api.types.is_bool_dtype(got):
-            bad = shown[got.astype(str) != want.astype(str)]
+        rows = both if m in public else shown
+        got, want = rows[m], rows[f"{m}_expected"]
+        if pd.api.types.is_datetime64_any_dtype(got) or pd.api.types.is_datetime64_any_dtype(want):
+            got, want = pd.to_datetime(got), pd.to_datetime(want)
+            bad = rows[~((got == want) | (got.isna() & want.isna()))]
+        elif not pd.api.types.is_numeric_dtype(got) or pd.api.types.is_bool_dtype(got):
+            bad = rows[got.astype(str) != want.astype(str)]
         else:
             diff = (got.astype(float) - want.astype(float)).abs()
-            bad = shown[~(got.isna() & want.isna()) & ~(diff <= tolerance)]
-        out[m] = bad[[*keys, m, f"{m}_expected"]]
+            bad = rows[~(got.isna() & want.isna()) & ~(diff <= tolerance)]
+        out[m] = bad[[*cell, m, f"{m}_expected"]]
     return {k: v for k, v in out.items() if len(v)}

@@ -114,6 +114,7 @@ def warehouse(tmp_path_factory) -> Warehouse:
             out=settings.landing_dir,
             defects=0.005,
             progress=False,
+            costs=True,  # contract 1.1's cost files: the other tables are as without them
         )
     )
     ingest_delivery(settings, delivery.path, KEY)

@@ -214,7 +214,7 @@ TABLES = {
             (
                 "intervention_days",
                 "bigint",
-                "Days of the period the payments cover, summed over interventions (two interventions for one citizen on one day: two days).",
+                "Days of the period the payments cover, per intervention (a day paid twice counts once; two interventions of one citizen on one day: two days), summed over interventions; by function, the days of the intervention's payments on it.",
             ),
             (
                 "cost_per_intervention_day_dkk",
@@ -229,16 +229,28 @@ TABLES = {
         "Cost next to effect per period and unit: for the interventions with spending in the period (ind_costs), what they cost per citizen, per achieved goal and per citizen whose functional ability improved, beside their goals' average attainment; in all and by target group and intervention type. Empty when the delivery holds no cost data.",
         [
             ("breakdown_by", "varchar", "all, target_group or intervention_type."),
-            ("breakdown", "varchar", "The target group or intervention type; 'all' for breakdown_by all."),
+            (
+                "breakdown",
+                "varchar",
+                "The target group or intervention type; 'all' for breakdown_by all.",
+            ),
             ("n_citizens", "bigint", "Distinct citizens with spending in the cell."),
-            ("spending_dkk", "double", "Their interventions' spending in the period (as ind_costs)."),
+            (
+                "spending_dkk",
+                "double",
+                "Their interventions' spending in the period (as ind_costs).",
+            ),
             ("cost_per_citizen_dkk", "double", "spending_dkk / n_citizens."),
             (
                 "n_goals",
                 "bigint",
                 "Goals of the cell's interventions with a follow-up dated in the period (the latest counts). The four goal figures are withheld (null) too when the citizens with such goals are 1 to 4.",
             ),
-            ("n_goals_achieved", "bigint", "Those whose latest follow-up in the period has GAS >= 0."),
+            (
+                "n_goals_achieved",
+                "bigint",
+                "Those whose latest follow-up in the period has GAS >= 0.",
+            ),
             (
                 "avg_goal_attainment_pct",
                 "double",
@@ -276,14 +288,14 @@ TABLES = {
             (
                 "budget_dkk",
                 "double",
-                "The budget in force on the extract day (the latest revision on or before it), summed over target groups. Shown in suppressed cells too: budgets are public.",
+                "The budget in force on the extract day (the latest revision on or before it), summed over target groups; null for spending on a function the unit has no budget line for. Shown in suppressed cells too: budgets are public.",
             ),
             ("adopted_budget_dkk", "double", "The budget as first adopted."),
-            ("n_citizens", "bigint", "Distinct citizens with spending on the line in the year up to booked_through."),
+            ("n_citizens", "bigint", "Distinct citizens with spending on the line in the year."),
             (
                 "spent_to_date_dkk",
                 "double",
-                "The payments for the days of the year up to booked_through (pro rata by day), for the unit in its role and the function.",
+                "The payments for the days of the year (pro rata by day) for the unit in its role and the function: ind_costs' spending for the year and function. The delivery's payments reach booked_through.",
             ),
             ("consumption_pct", "double", "100 * spent_to_date_dkk / budget_dkk (may exceed 100)."),
             (
@@ -296,7 +308,11 @@ TABLES = {
                 "double",
                 "Year-end result by the run-rate: spent_to_date_dkk times the year's days over the days booked; null before the year's first booked day.",
             ),
-            ("deviation_by_grants_dkk", "double", "budget_dkk - expected_by_grants_dkk: positive is under budget."),
+            (
+                "deviation_by_grants_dkk",
+                "double",
+                "budget_dkk - expected_by_grants_dkk: positive is under budget.",
+            ),
             ("deviation_by_run_rate_dkk", "double", "budget_dkk - expected_by_run_rate_dkk."),
             SUPPRESSED,
             SUPPRESSION,
@@ -347,7 +363,8 @@ def render() -> str:
                 "config": {"meta": {"access": "open"}},
                 "data_tests": _tests(columns),
                 "columns": [
-                    _column(c, t, d) for c, t, d in (leading[0] if leading else PERIOD) + ORG + columns
+                    _column(c, t, d)
+                    for c, t, d in (leading[0] if leading else PERIOD) + ORG + columns
                 ],
             }
         )

@@ -30,7 +30,17 @@ OPEN_TABLES = (
     "ind_functional_ability",
     "ind_key_figures",
     "ind_data_quality",
+    "ind_costs",
+    "ind_budget",
 )
+# Figures a withheld cell still shows: a budget is public and says nothing about a citizen.
+PUBLIC_FIGURES = ("budget_dkk", "adopted_budget_dkk")
+# A primary cell's amount in DKK (spending, a budget line's spent and expected) may be derived
+# no narrower than this, about a day of residential care. Measured at 2,000 citizens: 1,000 DKK
+# withholds 13% of the cost cells as secondary, 5,000 DKK 39%, 25,000 DKK 69% (docs/
+# disclosure-control.md); a width relative to the cell's own amount (the p% rule) needs the
+# withheld amounts, which the open tables do not hold.
+DEFAULT_AMOUNT_WIDTH_DKK = 1_000
 
 
 @dataclass(frozen=True)
@@ -38,12 +48,14 @@ class DisclosureRules:
     """`threshold`: a cell about fewer citizens is primary. `protection_width`: the narrowest
     range (largest minus smallest value) a primary cell's count of goals, cases, rows ... may
     be derived to. `citizen_width`: the same for its citizens, which its label already puts
-    below the threshold. `secondary`: off only to show the audit failing (a drill)."""
+    below the threshold. `secondary`: off only to show the audit failing (a drill).
+    `amount_width`: the narrowest range a primary cell's amount in DKK may be derived to."""
 
     threshold: int = 5
     protection_width: int = 5
     citizen_width: int = 1
     secondary: bool = True
+    amount_width: float = DEFAULT_AMOUNT_WIDTH_DKK
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> DisclosureRules:
@@ -60,7 +72,10 @@ class DisclosureRules:
         secondary = env.get("EFFEKT_SECONDARY_SUPPRESSION", "on").strip().lower()
         if secondary not in ("on", "off"):
             raise ValueError(f"EFFEKT_SECONDARY_SUPPRESSION must be on or off, not {secondary!r}")
-        return cls(threshold, width, citizen_width, secondary == "on")
+        amount_width = float(env.get("EFFEKT_AMOUNT_PROTECTION_DKK") or DEFAULT_AMOUNT_WIDTH_DKK)
+        if amount_width <= 0:
+            raise ValueError(f"EFFEKT_AMOUNT_PROTECTION_DKK must be above 0, not {amount_width:g}")
+        return cls(threshold, width, citizen_width, secondary == "on", amount_width)
 
 
 def _dbt_vars() -> dict:

@@ -33,6 +33,8 @@ CATEGORIES = {
     "ind_functional_ability": ["instrument_family", "theme"],
     "ind_key_figures": ["figure", "breakdown"],
     "ind_data_quality": [],
+    "ind_costs": ["breakdown_by", "breakdown"],
+    "ind_budget": ["function"],
 }
 COUNTS = {
     "ind_goal_attainment": ["n_citizens", "n_goals"],
@@ -41,7 +43,11 @@ COUNTS = {
     "ind_key_figures": ["n_citizens", "value"],
     "ind_data_quality": ["n_citizens", "rows_loaded", "rows_quarantined", "goals_due_followup",
                          "goals_without_due_followup"],
+    "ind_costs": ["n_citizens", "spending_dkk", "intervention_days"],
+    "ind_budget": ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"],
 }  # fmt: skip
+NAMED = ["life_theme", "sub_theme", "goal_type", "instrument_family", "theme", "figure",
+         "breakdown", "breakdown_by", "function"]  # fmt: skip
 SOLVED = (
     highspy.HighsModelStatus.kOptimal,
     highspy.HighsModelStatus.kUnbounded,
@@ -58,6 +64,9 @@ HIGHS_OPTIONS = {
     "presolve": "off",
     "solver": "simplex",
     "simplex_strategy": 4,
+    # Amounts are in øre (up to 10^12 for a large administration's year): the default 1e-7
+    # tolerance then declares true, consistent systems infeasible by rounding alone.
+    "primal_feasibility_tolerance": 1e-5,
 }
 
 
@@ -70,14 +79,14 @@ class Finding:
     count: str
     smallest: float
     largest: float
-    required_width: int
+    required_width: float
 
     def describe(self) -> str:
         where = ", ".join(f"{k}={v}" for k, v in self.cell.items())
         largest = "unbounded" if math.isinf(self.largest) else f"{self.largest:g}"
         return (
             f"{self.table} [{where}]: {self.count} lies in {self.smallest:g}..{largest}, "
-            f"narrower than the required {self.required_width}"
+            f"narrower than the required {self.required_width:g}"
         )
 
 
@@ -119,8 +128,10 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
     started = time.perf_counter()
     counts = _counts(tables, rules)
     equations = _equations(counts)
-    required = np.where(
-        counts["count_name"].eq("n_citizens"), rules.citizen_width, rules.protection_width
+    required = np.select(
+        [counts["count_name"].eq("n_citizens"), counts["count_name"].str.endswith("_dkk")],
+        [rules.citizen_width, rules.amount_width * 100],  # amounts in øre
+        rules.protection_width,
     ).astype(float)
     ranges = _ranges(counts, equations, required)
     result = AuditResult(
@@ -131,12 +142,14 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
     result.checked_counts = len(primary)
     for row in primary.itertuples():
         smallest, largest = ranges[row.Index]
-        width = int(required[row.Index])
+        width = float(required[row.Index])
         if largest - smallest < width:
             cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table]}
+            scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
             result.findings.append(
-                Finding(row.table, cell, row.count_name, smallest, largest, width)
-            )
+                Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
+                        width / scale)
+            )  # fmt: skip
     result.seconds = time.perf_counter() - started
     return result
 
@@ -147,11 +160,13 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
     for table, columns in COUNTS.items():
         frame = tables[table].copy()
         frame["table"] = table
+        if "budget_year" in frame:  # a budget year is a period of its own kind
+            frame["period_type"] = "budget_year"
+            frame["period_label"] = frame["budget_year"].astype(str)
         for i, category in enumerate(("cat1", "cat2")):
             names = CATEGORIES[table]
             frame[category] = frame[names[i]] if i < len(names) else ""
-        for name in ("life_theme", "sub_theme", "goal_type", "instrument_family", "theme",
-                     "figure", "breakdown"):  # fmt: skip
+        for name in NAMED:
             if name not in frame:
                 frame[name] = ""
         if table == "ind_key_figures":
@@ -160,7 +175,10 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
             counted = pd.Series(True, index=frame.index)
         for column in columns:
             part = frame[counted] if column == "value" else frame
-            part = part.assign(count_name=column, count=part[column].astype("float64"))
+            count = part[column].astype("float64")
+            if column.endswith("_dkk"):  # in whole øre, whose sums are exact
+                count = (count * 100).round()
+            part = part.assign(count_name=column, count=count)
             frames.append(part)
     counts = pd.concat(frames, ignore_index=True)
     counts["suppressed"] = counts["is_suppressed"].astype(bool)
@@ -171,7 +189,7 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
     # attainment or functional-ability cell exists only with a citizen in it.
     per_citizen = counts["count_name"].isin(["n_citizens", "n_goals", "value"])
     has_citizens = counts["table"].isin(
-        ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability"]
+        ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability", "ind_costs"]
     )
     counts["lowest"] = 0.0
     counts.loc[per_citizen & has_citizens, "lowest"] = 1.0
@@ -181,9 +199,7 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
         rules.threshold - 1.0
     )
     keep = [*KEYS, "org_level", "parent_org_unit_id", "table", "cat1", "cat2", "count_name",
-                   "count", "suppressed", "primary", "lowest", "highest",
-                   "life_theme", "sub_theme", "goal_type", "instrument_family", "theme",
-                   "figure", "breakdown"]  # fmt: skip
+            "count", "suppressed", "primary", "lowest", "highest", *NAMED]  # fmt: skip
     return counts[keep]
 
 
@@ -248,6 +264,50 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
         [*unit_on, "figure"],
         "legal_bases",
     )
+    # Costs: every breakdown's spending and days add up to all, and the citizens of the target
+    # groups (one per citizen); a unit's budgeted functions add up to its 'all'.
+    costs = summable[summable["table"] == "ind_costs"]
+    for by in costs.loc[costs["breakdown_by"] != "all", "breakdown_by"].unique():
+        total_of(
+            costs[costs["breakdown_by"] == by].drop(columns=["breakdown", "breakdown_by"]),
+            costs[costs["breakdown_by"] == "all"].drop(columns=["breakdown", "breakdown_by"]),
+            unit_on, f"cost_{by}",
+        )  # fmt: skip
+    citizens_by_group = counts[
+        (counts["table"] == "ind_costs") & (counts["count_name"] == "n_citizens")
+    ]
+    total_of(
+        citizens_by_group[citizens_by_group["breakdown_by"] == "target_group"].drop(
+            columns=["breakdown", "breakdown_by"]),
+        citizens_by_group[citizens_by_group["breakdown_by"] == "all"].drop(
+            columns=["breakdown", "breakdown_by"]),
+        unit_on, "cost_target_group_citizens",
+    )  # fmt: skip
+    budget = goods[goods["table"] == "ind_budget"]
+    total_of(
+        budget[budget["function"] != "all"].drop(columns="function"),
+        budget[budget["function"] == "all"].drop(columns="function"),
+        unit_on, "budget_functions",
+    )  # fmt: skip
+    # A budget line's spending and citizens are the year's spending on its function.
+    lines = counts[
+        (counts["table"] == "ind_budget")
+        & (counts["function"] != "all")
+        & counts["count_name"].isin(["n_citizens", "spent_to_date_dkk"])
+    ]
+    years = counts[(counts["table"] == "ind_costs") & (counts["period_type"] == "year")
+                   & (counts["breakdown_by"] == "function")]  # fmt: skip
+    paired = lines.assign(
+        count_name=lines["count_name"].replace("spent_to_date_dkk", "spending_dkk")
+    ).merge(
+        years.rename(columns={"breakdown": "function_code"}),
+        left_on=["period_label", "org_role", "org_unit_id", "function", "count_name"],
+        right_on=["period_label", "org_role", "org_unit_id", "function_code", "count_name"],
+        suffixes=("", "_year"),
+    )
+    for side, coef in (("at", 1.0), ("at_year", -1.0)):
+        pieces.append(pd.DataFrame({"equation": "budget_year:" + paired["at"].astype(str),
+                                    "at": paired[side], "coef": coef}))  # fmt: skip
     # Pairs that are equal: the administration in both roles, and the two goal tables' totals.
     both_roles = counts[
         (counts["org_level"] == 1)
@@ -263,6 +323,7 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
                 counts["table"].eq("ind_data_quality")
                 & counts["count_name"].isin(["goals_due_followup", "goals_without_due_followup"])
             )
+            | counts["table"].eq("ind_costs")
         )
     ]
     _equal(pieces, both_roles, [*period, "table", "cat1", "cat2", "count_name"], "org_role",

@@ -28,7 +28,7 @@ from highspy._core import _Highs  # highspy.Highs prints a banner to stdout; pin
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES, DisclosureRules
+from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES, PUBLIC_FIGURES, DisclosureRules
 
 # Per table: the category columns (c1, c2) and the counts that take part in relations.
 TABLE_SHAPES = {
@@ -42,11 +42,21 @@ TABLE_SHAPES = {
         ["n_citizens", "rows_loaded", "rows_quarantined", "goals_due_followup",
          "goals_without_due_followup"],
     ),
+    # Costs (contract 1.1): amounts in DKK and days add up like counts.
+    "ind_costs": ("breakdown_by", "breakdown", ["n_citizens", "spending_dkk", "intervention_days"]),
+    "ind_budget": ("function", None, ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"]),
 }  # fmt: skip
+COST_BREAKDOWNS = ("target_group", "intervention_type", "legal_basis", "function")
+# Tables keyed by budget year instead of a period: the year is a period of a type of its own.
+# Written with {t} where the source table's alias goes.
+PERIOD_SQL = {"ind_budget": ("'budget_year'", "cast({t}budget_year as varchar)")}
+PERIOD_COLUMNS = ("{t}period_type", "{t}period_label")
 # Key figures whose value counts things, each thing one citizen's.
 COUNT_UNITS = "('cases', 'interventions', 'goals')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
-CITIZEN_CELLS = "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability')"
+CITIZEN_CELLS = (
+    "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability', 'ind_costs')"
+)
 GREEDY_ROUNDS = 5
 # Rounds go on while some count is exposed and a round can withhold something more; the cap only
 # bounds a pathological case (the audit then stops the run). At 1,000,000 citizens the last
@@ -56,7 +66,10 @@ PROPAGATION_PASSES = 20
 SPREAD_ATTEMPTS = 4
 # Each component is solved many times with one cost changed: the primal simplex goes on from
 # the last basis, which presolve would throw away (half the time at the demo's size).
-LP_OPTIONS = {"output_flag": False, "presolve": "off", "solver": "simplex", "simplex_strategy": 4}
+LP_OPTIONS = {"output_flag": False, "presolve": "off", "solver": "simplex", "simplex_strategy": 4,
+              # Amounts are in øre (up to 10^12): with the default 1e-7, rounding alone makes a
+              # true system infeasible.
+              "primal_feasibility_tolerance": 1e-5}  # fmt: skip
 SOLVED = (
     highspy.HighsModelStatus.kOptimal,
     highspy.HighsModelStatus.kUnbounded,
@@ -123,11 +136,19 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
     an attacker knows from the cell's label alone."""
     selects = []
     for table, (c1, c2, measures) in TABLE_SHAPES.items():
-        values = ", ".join(f"cast({m} as double) as {m}" for m in measures)
+        # Amounts in whole øre: sums of øre are exact, sums of kroner in floating point not.
+        values = ", ".join(
+            f"cast(round({m} * 100) as double) as {m}"
+            if m.endswith("_dkk")
+            else f"cast({m} as double) as {m}"
+            for m in measures
+        )
         counts = "unit in " + COUNT_UNITS if table == "ind_key_figures" else "true"
+        period_type, period_label = (c.format(t="") for c in PERIOD_SQL.get(table, PERIOD_COLUMNS))
         selects.append(
             f"""
-            select '{table}' as tbl, period_type, period_label, org_role, org_level, org_unit_id,
+            select '{table}' as tbl, {period_type} as period_type, {period_label} as period_label,
+                org_role, org_level, org_unit_id,
                 parent_org_unit_id, {c1 or "''"} as c1, {c2 or "''"} as c2,
                 suppression = 'primary' as is_primary, {counts} as counts_citizens_things,
                 measure, value
@@ -189,6 +210,8 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
     attainment table's all/all against the goal-type table's all."""
     additive = """(t.measure <> 'n_citizens'
         or (t.tbl = 'ind_functional_ability' and t.org_role = 'authority' and t.c2 <> 'all'))"""
+    # A payment has one authority and one provider: the authority's citizens with spending add
+    # up neither (a citizen can have two), but their target groups do (each citizen has one).
     same_role = "p.org_role = t.org_role"
     not_citizens = "t.measure <> 'n_citizens'"
     parts = [
@@ -219,6 +242,26 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
             f"{same_role} and p.org_unit_id = t.org_unit_id",
             not_citizens,
         ),
+        # Spending and days: each breakdown adds up to all; citizens only over target groups.
+        *(
+            _sums(
+                f"cost_{by}", "t.tbl = 'ind_costs' and t.c1 = 'all'", f"p.c1 = '{by}'",
+                f"{same_role} and p.org_unit_id = t.org_unit_id and p.tbl = t.tbl",
+                "t.measure <> 'n_citizens'",
+            )
+            for by in COST_BREAKDOWNS
+        ),
+        _sums(
+            "cost_target_group", "t.tbl = 'ind_costs' and t.c1 = 'all'", "p.c1 = 'target_group'",
+            f"{same_role} and p.org_unit_id = t.org_unit_id and p.tbl = t.tbl",
+            "t.measure = 'n_citizens'",
+        ),
+        # A unit's budget lines' functions add up to its 'all'.
+        _sums(
+            "budget_functions", "t.tbl = 'ind_budget' and t.c1 = 'all'", "p.c1 <> 'all'",
+            f"{same_role} and p.org_unit_id = t.org_unit_id",
+            not_citizens,
+        ),
     ]  # fmt: skip
     con.execute(
         "create or replace temp table terms as "
@@ -235,6 +278,24 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
                                                        'cases_per_caseworker'))
             or (tbl = 'ind_data_quality' and measure in ('goals_due_followup',
                                                          'goals_without_due_followup')))
+        union all
+        -- The administration's spending is every payment's, in either role.
+        select 'cost_role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
+            case when org_role = 'authority' then 1.0 else -1.0 end
+        from quantities
+        where org_level = 1 and tbl = 'ind_costs'
+        union all
+        -- A budget line's spending and citizens are ind_costs' for its year and function.
+        select 'budget_costs=' || budget_qid, qid, coef from (
+            select b.qid as budget_qid, unnest([b.qid, c.qid]) as qid, unnest([1.0, -1.0]) as coef
+            from quantities as b
+            inner join quantities as c
+                on c.tbl = 'ind_costs' and c.period_type = 'year' and c.period_label = b.period_label
+                and c.org_role = b.org_role and c.org_unit_id = b.org_unit_id and c.c1 = 'function'
+                and c.c2 = b.c1 and c.measure = replace(b.measure, 'spent_to_date_dkk', 'spending_dkk')
+            where b.tbl = 'ind_budget' and b.c1 <> 'all'
+                and b.measure in ('n_citizens', 'spent_to_date_dkk')
+        )
         union all
         -- The attainment table's all/all is the goal-type table's all.
         select 'tables=' || period_type || period_label || org_role || org_unit_id || measure, qid,
@@ -597,8 +658,11 @@ def _optimum(
 def _required_width(system: _System, rules: DisclosureRules, qs: np.ndarray) -> np.ndarray:
     """Counts need a range at least `protection_width` wide; a citizen count, whose label
     already says "fewer than threshold", a range at least `citizen_width` wide."""
-    return np.where(
-        system.measure[qs] == "n_citizens", rules.citizen_width, rules.protection_width
+    measure = system.measure[qs].astype(str)
+    return np.select(
+        [measure == "n_citizens", np.char.endswith(measure, "_dkk")],
+        [rules.citizen_width, rules.amount_width * 100],  # amounts are in øre
+        rules.protection_width,
     ).astype(float)
 
 
@@ -659,6 +723,9 @@ def _partners(
 def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
     con.execute(f"create schema if not exists {target}")
     for table, (c1, c2, _measures) in TABLE_SHAPES.items():
+        period_type, period_label = (
+            c.format(t="t.") for c in PERIOD_SQL.get(table, PERIOD_COLUMNS)
+        )
         columns = con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -666,7 +733,7 @@ def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str)
         ).fetchall()
         measures = {
             name for name, data_type in columns
-            if data_type in ("BIGINT", "DOUBLE") and name != "org_level"
+            if data_type in ("BIGINT", "DOUBLE") and name != "org_level" and name not in PUBLIC_FIGURES
         }  # fmt: skip
         selected = []
         for name, _type in columns:
@@ -690,7 +757,7 @@ def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str)
                 select cells.* from cells inner join secondary_cells using (cell_id)
                 where cells.tbl = '{table}'
             ) as secondary
-                on secondary.period_type = t.period_type and secondary.period_label = t.period_label
+                on secondary.period_type = {period_type} and secondary.period_label = {period_label}
                 and secondary.org_role = t.org_role and secondary.org_unit_id = t.org_unit_id
                 and secondary.c1 = {f"t.{c1}" if c1 else "''"}
                 and secondary.c2 = {f"t.{c2}" if c2 else "''"}

@@ -18,11 +18,12 @@ PUBLISH_GROUP = "publish"
 PUBLISHED_TABLES = [
     ["indicators", t]
     for t in ("ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability",
-              "ind_key_figures", "ind_data_quality")
+              "ind_key_figures", "ind_data_quality", "ind_costs", "ind_budget")
 ] + [
     ["marts", t]
     for t in ("dim_org_unit", "dim_citizen", "dim_period", "fct_goals", "fct_goal_followups",
-              "fct_assessment_scores", "fct_functional_ability_change", "fct_citizen_period_outcomes")
+              "fct_assessment_scores", "fct_functional_ability_change", "fct_citizen_period_outcomes",
+              "fct_payments", "fct_budgets")
 ]  # fmt: skip
 GUARDED = sorted({suite.guards for suite in SUITES.values()})
 

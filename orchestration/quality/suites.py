@@ -118,6 +118,10 @@ def _ids(entity: str, key: str, unit: str, alias: str | None = None) -> str:
             f"{unit} as org_unit_id, {own}source_row")  # fmt: skip
 
 
+# A budget line's key, as the ingest writes keys: its columns joined by '|', empty for null.
+BUDGET_KEY = ("b.budget_year || '|' || b.org_unit_id || '|' || b.function || '|' || "
+              "coalesce(b.target_group, '') || '|' || b.revised_on")  # fmt: skip
+
 STAGED = [
     Suite("stg_org_units", ("staging", "stg_org_units"),
           f"select {_ids('org_units', 'org_unit_id', 'org_unit_id')}, org_level, org_role, opened_on, closed_on "
@@ -210,6 +214,50 @@ STAGED = [
         _after("followed_up_on", "goal_set_on", "Opfølgningen er dateret før målet blev sat.",
                "The follow-up is dated before the goal was set."),
     ]),
+    # The cost files (contract 1.1); empty, and passing, without cost data.
+    Suite("stg_grants", ("staging", "stg_grants"),
+          f"select {_ids('grants', 'g.grant_id', 'i.provider_org_unit_id', 'g')}, g.rate_dkk, g.rate_unit, "
+          "g.function, g.valid_from, g.valid_to, i.intervention_id is not null as intervention_exists, "
+          "g.rate_dkk <= cast(u.max_rate_dkk as double) as rate_within_unit_max, "
+          "g.rate_unit <> 'hour' or g.hours_per_week is not null as hours_given "
+          f"from staging.stg_grants g left join {_first('staging.stg_interventions', 'intervention_id')} i "
+          "using (intervention_id) left join codes.rate_units u on u.rate_unit = g.rate_unit", [
+        _unique("row_key", "bevilling", "grant"),
+        _exists("intervention_exists", "en indsats", "intervention"),
+        _in("rate_unit", "rate_units.rate_unit", "takstenhed", "rate unit"),
+        _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
+        _err("ExpectColumnValuesToBeInSet", "Taksten er højere end takstenhedens højeste.",
+             "The rate is above its rate unit's highest.", column="rate_within_unit_max", value_set=[True]),
+        _err("ExpectColumnValuesToBeInSet", "En timetakst mangler timer pr. uge.",
+             "An hour rate has no hours per week.", column="hours_given", value_set=[True]),
+        _after("valid_to", "valid_from", "Bevillingen slutter før den begynder.", "The grant ends before it begins."),
+    ]),
+    Suite("stg_payments", ("staging", "stg_payments"),
+          f"select {_ids('payments', 'p.payment_id', 'i.provider_org_unit_id', 'p')}, p.amount_dkk, p.function, "
+          "p.period_from, p.period_to, i.intervention_id is not null as intervention_exists, "
+          "g.grant_id is null or (p.period_from >= g.valid_from and p.period_to <= coalesce(g.valid_to, p.period_to) "
+          "and g.intervention_id = p.intervention_id) as inside_grant "
+          f"from staging.stg_payments p left join {_first('staging.stg_interventions', 'intervention_id')} i "
+          f"using (intervention_id) left join {_first('staging.stg_grants', 'grant_id')} g on g.grant_id = p.grant_id", [
+        _unique("row_key", "udbetaling", "payment"),
+        _exists("intervention_exists", "en indsats", "intervention"),
+        _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
+        _err("ExpectColumnValuesToBeBetween", "Beløbet er negativt eller urimeligt stort.",
+             "The amount is negative or absurdly large.", column="amount_dkk", min_value=0, max_value=5_000_000),
+        _err("ExpectColumnValuesToBeInSet", "Udbetalingen ligger uden for sin bevillings periode eller indsats.",
+             "The payment lies outside its grant's period or intervention.", column="inside_grant", value_set=[True]),
+        _after("period_to", "period_from", "Perioden slutter før den begynder.", "The period ends before it begins."),
+    ]),
+    Suite("stg_budgets", ("staging", "stg_budgets"),
+          f"select {_ids('budgets', BUDGET_KEY, 'b.org_unit_id', 'b')}, b.amount_dkk, b.function, "
+          "b.org_unit_id in (select org_unit_id from staging.stg_org_units) as unit_exists "
+          "from staging.stg_budgets b", [
+        _unique("row_key", "budgetlinje", "budget line"),
+        _exists("unit_exists", "en enhed", "unit"),
+        _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
+        _err("ExpectColumnValuesToBeBetween", "Budgettet er negativt.", "The budget is negative.",
+             column="amount_dkk", min_value=0),
+    ]),
 ]  # fmt: skip
 
 # The delivery against the baseline: the delivery that was current in the published version, so
@@ -295,7 +343,7 @@ DELIVERY = [
 
 
 def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: list[tuple[str, str]],
-                     texts: list[str]) -> Suite:  # fmt: skip
+                     texts: list[str], row_key: str = "period_label") -> Suite:  # fmt: skip
     checks = [
         _err("ExpectColumnValuesToBeBetween", f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
              column=p, min_value=0, max_value=100)
@@ -319,7 +367,7 @@ def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: 
              column=t, regex=CPR_LIKE)
         for t in texts
     ]  # fmt: skip
-    ids = "null as delivery_id, 'indicators' as entity, period_label as row_key, org_unit_id, null::bigint as source_row"
+    ids = f"null as delivery_id, 'indicators' as entity, {row_key} as row_key, org_unit_id, null::bigint as source_row"
     return Suite(
         table,
         ("indicators", table),
@@ -341,6 +389,16 @@ INDICATORS = [
     _indicator_suite("ind_data_quality", ["pct_rows_quarantined", "pct_goals_without_due_followup"],
                      ["rows_loaded", "rows_quarantined", "n_citizens"],
                      [("goals_due_followup", "goals_without_due_followup")], TEXTS),
+    _indicator_suite("ind_costs", [], ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "intervention_days",
+                                       "cost_per_intervention_day_dkk"], [], [*TEXTS, "breakdown_by", "breakdown"]),
+    _indicator_suite("ind_cost_effect", ["avg_goal_attainment_pct", "pct_citizens_improved"],
+                     ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "n_goals", "n_goals_achieved",
+                      "n_citizens_assessed", "n_citizens_improved"],
+                     [("n_goals", "n_goals_achieved"), ("n_citizens_assessed", "n_citizens_improved"),
+                      ("n_citizens", "n_citizens_assessed")], [*TEXTS, "breakdown_by", "breakdown"]),
+    _indicator_suite("ind_budget", [], ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk",
+                                        "expected_by_run_rate_dkk", "deviation_by_grants_dkk"],
+                     [], ["org_unit_id", "org_unit_name", "function"], row_key="cast(budget_year as varchar)"),
 ]  # fmt: skip
 
 # Which rows of each staged entity a daily run validates: parents are the staged references a
@@ -357,6 +415,10 @@ SCOPES = {
         "assessment_id": "assessments.assessment_id"}),
     "stg_goals": _changed("goals", "goal_id", {"intervention_id": "interventions.intervention_id"}),
     "stg_goal_followups": _changed("goal_followups", "followup_id", {"goal_id": "goals.goal_id"}),
+    "stg_grants": _changed("grants", "grant_id", {"intervention_id": "interventions.intervention_id"}),
+    "stg_payments": _changed("payments", "payment_id", {
+        "intervention_id": "interventions.intervention_id", "grant_id": "grants.grant_id"}),
+    "stg_budgets": _changed("budgets", BUDGET_KEY.replace("b.", ""), {"org_unit_id": "org_units.org_unit_id"}),
 }  # fmt: skip
 STAGED = [dataclasses.replace(s, scope=SCOPES[s.name]) for s in STAGED]
 

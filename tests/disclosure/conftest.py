@@ -1,7 +1,7 @@
 """Hand-made open tables: a few cells whose relations can be checked by hand or by enumeration.
 
 A cell is written as (table, role, unit, categories, counts, suppression); the tables get every
-column the suppression step and the audit read, the rest of the five tables stay empty.
+column the suppression step and the audit read, the other open tables stay empty.
 """
 
 import duckdb
@@ -24,7 +24,7 @@ UNITS = {
 
 
 def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
-    """The five open tables from (table, role, unit, categories, counts, suppression) rows;
+    """The open tables from (table, role, unit, categories, counts, suppression) rows;
     a withheld cell's counts are null, as published."""
     rows: dict[str, list[dict]] = {t: [] for t in OPEN_TABLES}
     for table, role, unit, categories, counts, suppression in cells:
@@ -35,6 +35,8 @@ def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
         row |= {c: (None if suppression else counts.get(c)) for c in COUNTS[table]}
         if table == "ind_key_figures":
             row["unit"] = "interventions"
+        if table == "ind_budget":  # by budget year, not period
+            row["budget_year"] = int(PERIOD[1][:4])
         row |= {"is_suppressed": suppression is not None, "suppression": suppression}
         rows[table].append(row)
     out = {}
@@ -42,10 +44,11 @@ def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
         columns = ["period_type", "period_label", "org_role", "org_level", "org_unit_id",
                    "parent_org_unit_id", *CATEGORIES[table], *COUNTS[table],
                    *(["unit"] if table == "ind_key_figures" else []),
+                   *(["budget_year"] if table == "ind_budget" else []),
                    "is_suppressed", "suppression"]  # fmt: skip
         frame = pd.DataFrame(rows[table], columns=columns)
         for c in COUNTS[table]:
-            frame[c] = frame[c].astype("Int64" if c != "value" else "Float64")
+            frame[c] = frame[c].astype("Float64" if c == "value" or c.endswith("_dkk") else "Int64")
         for c in ("period_type", "period_label", "org_role", "org_unit_id", "parent_org_unit_id",
                   "suppression", *CATEGORIES[table], *(["unit"] if table == "ind_key_figures" else [])):  # fmt: skip
             frame[c] = frame[c].astype("string")

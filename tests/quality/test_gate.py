@@ -17,6 +17,13 @@ from orchestration.quality.suites import (
     suite_json,
 )
 
+UNPAID = (
+    "select grant_id from staging.stg_grants where grant_id not in "
+    "(select grant_id from staging.stg_payments where grant_id is not null) order by grant_id"
+)
+UNPAID_HOURS = UNPAID.replace("where", "where rate_unit = 'hour' and", 1)
+PAYMENT = "select payment_id from staging.stg_payments order by payment_id limit 1 offset"
+BUDGET = "select source_row from staging.stg_budgets order by source_row limit 1 offset"
 # One break per error-level expectation of the staged suites: (suite, column, SQL, failing rows).
 # Each statement changes other rows than the rest, so every count is exact.
 BREAKS = [
@@ -54,6 +61,24 @@ BREAKS = [
     ("stg_goal_followups", "goal_exists", "update staging.stg_goal_followups set goal_id = -1 where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 10)", 1),
     ("stg_goal_followups", "gas_score", "update staging.stg_goal_followups set gas_score = 7 where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 11)", 1),
     ("stg_goal_followups", "followed_up_on / goal_set_on", "update staging.stg_goal_followups set followed_up_on = date '2000-01-01' where followup_id = (select followup_id from staging.stg_goal_followups order by followup_id limit 1 offset 12)", 1),
+    # Cost files: grants no payment is made under yet (the last month's), so no payment's check moves.
+    ("stg_grants", "row_key", f"insert into staging.stg_grants select * from staging.stg_grants where grant_id = ({UNPAID} limit 1 offset 6)", 2),
+    ("stg_grants", "intervention_exists", f"update staging.stg_grants set intervention_id = -1 where grant_id = ({UNPAID} limit 1 offset 0)", 1),
+    ("stg_grants", "rate_unit", f"update staging.stg_grants set rate_unit = 'fortnight' where grant_id = ({UNPAID} limit 1 offset 1)", 1),
+    ("stg_grants", "function", f"update staging.stg_grants set function = '9.99.99' where grant_id = ({UNPAID} limit 1 offset 2)", 1),
+    ("stg_grants", "rate_within_unit_max", f"update staging.stg_grants set rate_dkk = 9e6 where grant_id = ({UNPAID} limit 1 offset 3)", 1),
+    ("stg_grants", "hours_given", f"update staging.stg_grants set hours_per_week = null where grant_id = ({UNPAID_HOURS} desc limit 1)", 1),
+    ("stg_grants", "valid_to / valid_from", f"update staging.stg_grants set valid_to = valid_from - 1 where grant_id = ({UNPAID} limit 1 offset 5)", 1),
+    ("stg_payments", "row_key", "insert into staging.stg_payments select * from staging.stg_payments order by payment_id limit 1", 2),
+    ("stg_payments", "intervention_exists", f"update staging.stg_payments set intervention_id = -1, grant_id = null where payment_id = ({PAYMENT} 10)", 1),
+    ("stg_payments", "function", f"update staging.stg_payments set function = '9.99.99' where payment_id = ({PAYMENT} 11)", 1),
+    ("stg_payments", "amount_dkk", f"update staging.stg_payments set amount_dkk = -5 where payment_id = ({PAYMENT} 12)", 1),
+    ("stg_payments", "inside_grant", f"update staging.stg_payments set period_from = period_from - 400 where payment_id = ({PAYMENT} 13)", 1),
+    ("stg_payments", "period_to / period_from", f"update staging.stg_payments set period_to = period_from - 1 where payment_id = ({PAYMENT} 14)", 1),
+    ("stg_budgets", "row_key", "insert into staging.stg_budgets select * from staging.stg_budgets where source_row = (select min(source_row) from staging.stg_budgets)", 2),
+    ("stg_budgets", "unit_exists", f"update staging.stg_budgets set org_unit_id = 'ORG-none' where source_row = ({BUDGET} 10)", 1),
+    ("stg_budgets", "function", f"update staging.stg_budgets set function = '9.99.99' where source_row = ({BUDGET} 11)", 1),
+    ("stg_budgets", "amount_dkk", f"update staging.stg_budgets set amount_dkk = -1 where source_row = ({BUDGET} 12)", 1),
 ]  # fmt: skip
 STAGED = [n for n in BUILD_SUITES if n.startswith("stg_")]
 

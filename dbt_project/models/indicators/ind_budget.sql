@@ -49,8 +49,9 @@ years as (
     cross join paid_through
 ),
 
--- Payments for the days of the year up to booked_end, pro rata by day, at the units they count
--- for in each role.
+-- Payments for the days of the year, pro rata by day (the year's spending in ind_costs), at the
+-- units they count for in each role. No payment covers a day after booked_end but one paid in
+-- advance.
 {%- set roles = {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'} %}
 year_payments as (
     {%- for role, column in roles.items() %}
@@ -60,13 +61,13 @@ year_payments as (
         payments.{{ column }} as leaf_org_unit_id,
         payments.function,
         payments.citizen_key,
-        payments.amount_dkk * ({{ dbt.datediff(
+        round(payments.amount_dkk * ({{ dbt.datediff(
             'greatest(payments.period_from, years.year_start)',
-            'least(payments.period_to, years.booked_end)',
-            'day') }} + 1) / payments.days_covered as amount_dkk
+            'least(payments.period_to, years.year_end)',
+            'day') }} + 1) / payments.days_covered, 2) as amount_dkk
     from {{ ref('fct_payments') }} as payments
     inner join years
-        on payments.period_from <= years.booked_end and payments.period_to >= years.year_start
+        on payments.period_from <= years.year_end and payments.period_to >= years.year_start
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
@@ -97,10 +98,10 @@ remaining_grants as (
         '{{ role }}' as org_role,
         grant_rates.{{ column }} as leaf_org_unit_id,
         grant_rates.function,
-        grant_rates.daily_dkk * ({{ dbt.datediff(
+        round(grant_rates.daily_dkk * ({{ dbt.datediff(
             'greatest(grant_rates.valid_from, years.rest_start)',
             'least(coalesce(grant_rates.valid_to, years.year_end), years.year_end)',
-            'day') }} + 1) as amount_dkk
+            'day') }} + 1), 2) as amount_dkk
     from grant_rates
     inner join years
         on years.rest_start <= years.year_end
@@ -147,11 +148,8 @@ both_functions as (
     from unit_rows
 ),
 
--- Only lines with a budget: spending on a function nobody budgeted for has no line to follow.
-budgeted as (
-    select distinct {{ key_columns | join(', ') }} from both_functions where budget_dkk is not null
-),
-
+-- Every line with a budget or with spending (spending on a function no one budgeted for has
+-- a line without a budget): so a unit's lines add up to its area's, as everywhere else.
 figures as (
     select
         {{ key_columns | join(', ') }},
@@ -161,7 +159,6 @@ figures as (
         coalesce(sum(rows.remaining_dkk), 0) as remaining_dkk,
         count(distinct rows.citizen_key) as n_citizens
     from both_functions as rows
-    inner join budgeted using ({{ key_columns | join(', ') }})
     group by {{ key_columns | join(', ') }}
 ),
 

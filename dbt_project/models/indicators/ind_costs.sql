@@ -14,7 +14,8 @@ leaf_amounts as (
         period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
         {{ breakdowns | join(', ') }},
         sum(amount_dkk) as amount_dkk,
-        sum(days_in_period) as intervention_days
+        sum(new_days) as intervention_days,
+        sum(new_function_days) as function_days
     from {{ ref('int_payment_periods') }}
     group by period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
         {{ breakdowns | join(', ') }}
@@ -33,7 +34,7 @@ broken_down as (
     {%- for column in breakdowns %}
     union all
     select period_id, org_role, org_unit_id, '{{ column }}', {{ column }},
-        citizen_number, amount_dkk, intervention_days
+        citizen_number, amount_dkk, {{ 'function_days' if column == 'function' else 'intervention_days' }}
     from unit_amounts
     {%- endfor %}
 ),

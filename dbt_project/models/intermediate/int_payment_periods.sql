@@ -11,6 +11,8 @@ periods as (
 
 payments_in_periods as (
     select
+        greatest(payments.period_from, periods.period_start) as first_day,
+        least(payments.period_to, periods.period_end) as last_day,
         periods.period_id,
         payments.payment_id,
         payments.intervention_id,
@@ -23,6 +25,7 @@ payments_in_periods as (
         payments.function,
         payments.amount_dkk,
         payments.days_covered,
+        payments.period_from,
         {{ dbt.datediff(
             'greatest(payments.period_from, periods.period_start)',
             'least(payments.period_to, periods.period_end)',
@@ -31,6 +34,22 @@ payments_in_periods as (
     inner join periods
         on payments.period_from <= periods.period_end
         and payments.period_to >= periods.period_start
+),
+
+-- The last day the intervention's earlier payments (by first day) reach in the period, in all
+-- and on the payment's function: a day paid twice is one intervention-day.
+reached as (
+    select
+        payments_in_periods.*,
+        max(last_day) over (
+            partition by period_id, intervention_id order by first_day, payment_id
+            rows between unbounded preceding and 1 preceding
+        ) as reached_before,
+        max(last_day) over (
+            partition by period_id, intervention_id, function order by first_day, payment_id
+            rows between unbounded preceding and 1 preceding
+        ) as reached_before_on_function
+    from payments_in_periods
 )
 
 select
@@ -45,5 +64,14 @@ select
     legal_basis,
     function,
     cast(days_in_period as integer) as days_in_period,
-    amount_dkk * days_in_period / days_covered as amount_dkk
-from payments_in_periods
+    {%- for column, reach in [('new_days', 'reached_before'), ('new_function_days', 'reached_before_on_function')] %}
+    cast(case
+        when {{ reach }} is null then days_in_period
+        when {{ reach }} >= last_day then 0
+        else {{ dbt.datediff('greatest(first_day, ' ~ dbt.dateadd('day', 1, reach) ~ ')', 'last_day', 'day') }} + 1
+    end as integer) as {{ column }},
+    {%- endfor %}
+    -- Rounded to whole øre, so that every published sum is an exact sum of øre: the disclosure
+    -- control's relations (units add up to their area) then hold exactly.
+    round(amount_dkk * days_in_period / days_covered, 2) as amount_dkk
+from reached

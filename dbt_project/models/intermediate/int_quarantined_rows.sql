@@ -1,11 +1,11 @@
 -- The current delivery's quarantined rows, each placed at one level-3 unit by one rule, for the
 -- data-quality indicator and the quality coordinators' reports alike:
 -- 1. the unit the row names, if it is a level-3 unit of the role the row's entity counts for
---    (cases and assessments: authority; interventions: provider);
+--    (cases and assessments: authority; interventions: provider; budget lines: the unit's own);
 -- 2. else the unit of the row it refers to, loaded or itself quarantined: a case's authority for
 --    assessments and interventions, an assessment's assessor for scores, an intervention's
---    provider for goals, a goal's provider for follow-ups (a quarantined goal's: its
---    intervention's provider);
+--    provider for goals, grants and payments, a goal's provider for follow-ups (a quarantined
+--    goal's: its intervention's provider);
 -- 3. else unplaced (citizens, org units, orphan references, unknown units): the
 --    administration's report lists these, the indicator cannot count them for a unit.
 -- A row counts in the period of its own date, else its parent's, else (no readable date, or one
@@ -91,12 +91,15 @@ with_roles as (
             when quarantine.entity in ('cases', 'assessments') then 'authority'
             when quarantine.entity = 'interventions' then 'provider'
         end as own_org_role,
+        quarantine.entity = 'budgets' as counts_for_own_role,
         case quarantine.entity
             when 'assessments' then 'cases'
             when 'interventions' then 'cases'
             when 'assessment_scores' then 'assessments'
             when 'goals' then 'interventions'
             when 'goal_followups' then 'goals'
+            when 'grants' then 'interventions'
+            when 'payments' then 'interventions'
         end as parent_entity
     from quarantine
 ),
@@ -105,12 +108,14 @@ candidates as (
     select
         with_roles.*,
         own_unit.org_unit_id as own_leaf_id,
+        own_unit.org_role as own_leaf_role,
         coalesce(loaded_parent.org_unit_id, quarantined_parent.org_unit_id) as parent_org_unit_id,
         coalesce(loaded_parent.org_role, quarantined_parent.org_role) as parent_org_role,
         coalesce(loaded_parent.row_date, quarantined_parent.row_date) as parent_row_date
     from with_roles
     left join leaf_units as own_unit
-        on own_unit.org_unit_id = with_roles.org_unit_id and own_unit.org_role = with_roles.own_org_role
+        on own_unit.org_unit_id = with_roles.org_unit_id
+        and (own_unit.org_role = with_roles.own_org_role or with_roles.counts_for_own_role)
     left join loaded_parents as loaded_parent
         on loaded_parent.entity = with_roles.parent_entity and loaded_parent.row_key = with_roles.parent_key
     left join quarantined_parents as quarantined_parent
@@ -154,7 +159,7 @@ select
         else 'unplaced'
     end as placed_by,
     case
-        when dated.own_leaf_id is not null then dated.own_org_role
+        when dated.own_leaf_id is not null then dated.own_leaf_role
         when dated.parent_leaf_id is not null then dated.parent_org_role
     end as org_role,
     coalesce(dated.own_leaf_id, dated.parent_leaf_id) as org_unit_id,

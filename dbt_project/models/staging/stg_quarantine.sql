@@ -27,7 +27,10 @@ fields as (
             {{ json_text('record', 'started_on') }},
             {{ json_text('record', 'assessed_on') }},
             {{ json_text('record', 'set_on') }},
-            {{ json_text('record', 'followed_up_on') }}
+            {{ json_text('record', 'followed_up_on') }},
+            {{ json_text('record', 'valid_from') }},
+            {{ json_text('record', 'period_from') }},
+            {{ json_text('record', 'revised_on') }}
         ) as row_date_text,
         coalesce(
             {{ json_text('record', 'case_id') }},
