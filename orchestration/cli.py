@@ -342,6 +342,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             seed=2017,
             out=settings.landing_dir,
             defects=DEMO_DEFECTS,
+            costs=True,  # contract 1.1's cost files: the fact sheets' economy section
             progress=not args.quiet,
         )
     )

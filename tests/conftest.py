@@ -135,6 +135,7 @@ class Operated:
     settings: Settings
     run: object  # orchestration.pipeline.PipelineRun
     delivery: Path  # the delivery as generated, before landing
+    first_version: Path  # a copy of the version the first run published (later runs move on)
 
     def instance(self):
         from orchestration.instance import get_instance
@@ -155,8 +156,9 @@ def operated_settings(root: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def small_delivery(make_delivery) -> GeneratedDelivery:
-    """300 citizens as Parquet: enough for every group of the pipeline, quick to build."""
-    return make_delivery(citizens=300, seed=11, file_format="parquet", defects=0.01)
+    """300 citizens as Parquet, with contract 1.1's cost files: enough for every group of the
+    pipeline, quick to build."""
+    return make_delivery(citizens=300, seed=11, file_format="parquet", defects=0.01, costs=True)
 
 
 @pytest.fixture(scope="session")
@@ -168,7 +170,9 @@ def operated(tmp_path_factory, small_delivery) -> Operated:
     shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
     refresh = run_pipeline(settings, progress=None)
     assert not refresh.failed, refresh.failed
-    return Operated(settings, refresh.last, small_delivery.path)
+    first = tmp_path_factory.mktemp("first-version") / "version"
+    shutil.copytree(current_version(settings), first)
+    return Operated(settings, refresh.last, small_delivery.path, first)
 
 
 REPO = Path(__file__).resolve().parents[1]

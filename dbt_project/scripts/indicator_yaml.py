@@ -291,7 +291,11 @@ TABLES = {
                 "The budget in force on the extract day (the latest revision on or before it), summed over target groups; null for spending on a function the unit has no budget line for. Shown in suppressed cells too: budgets are public.",
             ),
             ("adopted_budget_dkk", "double", "The budget as first adopted."),
-            ("n_citizens", "bigint", "Distinct citizens with spending on the line in the year."),
+            (
+                "n_citizens",
+                "bigint",
+                "Distinct citizens with spending on the line in the year. A line with none is about no citizen and is not suppressed.",
+            ),
             (
                 "spent_to_date_dkk",
                 "double",
@@ -333,17 +337,20 @@ TABLES = {
 
 
 PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")
+# Tables whose rows can be about no citizen and are then published (a budget nobody was paid on).
+ABOUT_NO_CITIZEN_OK = ("ind_budget",)
 # Figures a suppressed cell still shows: a budget is public and says nothing about a citizen.
 SHOWN_WHEN_SUPPRESSED = ("budget_dkk", "adopted_budget_dkk")
 
 
-def _tests(columns) -> list[dict]:
+def _tests(columns, none_ok: bool = False) -> list[dict]:
     # Primary suppression only: secondary suppression and its audit come after the build
     # (orchestration/disclosure), on every open table at once.
     measures = [
         c for c, t, _ in columns if t in ("bigint", "double") and c not in SHOWN_WHEN_SUPPRESSED
     ]
-    return [{"suppressed_cells_are_empty": {"arguments": {"measures": measures}}}]
+    arguments = {"measures": measures} | ({"none_ok": True} if none_ok else {})
+    return [{"suppressed_cells_are_empty": {"arguments": arguments}}]
 
 
 def _column(name: str, data_type: str, description: str) -> dict:
@@ -361,7 +368,7 @@ def render() -> str:
                 "name": name,
                 "description": description,
                 "config": {"meta": {"access": "open"}},
-                "data_tests": _tests(columns),
+                "data_tests": _tests(columns, none_ok=name in ABOUT_NO_CITIZEN_OK),
                 "columns": [
                     _column(c, t, d)
                     for c, t, d in (leading[0] if leading else PERIOD) + ORG + columns

@@ -343,15 +343,20 @@ DELIVERY = [
 
 
 def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: list[tuple[str, str]],
-                     texts: list[str], row_key: str = "period_label") -> Suite:  # fmt: skip
+                     texts: list[str], row_key: str = "period_label", zero_ok: bool = False) -> Suite:  # fmt: skip
     checks = [
         _err("ExpectColumnValuesToBeBetween", f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
              column=p, min_value=0, max_value=100)
         for p in percents
     ]  # fmt: skip
+    # A budget line nobody was paid on is about no citizen, and is published.
+    about_citizens = (
+        {"row_condition": "n_citizens > 0", "condition_parser": "pandas"} if zero_ok else {}
+    )
     checks.append(_err("ExpectColumnValuesToBeBetween",
                        "En offentliggjort celle handler om for få borgere.",
-                       "A published cell is about too few citizens.", column="n_citizens", min_value=5))  # fmt: skip
+                       "A published cell is about too few citizens.", column="n_citizens", min_value=5,
+                       **about_citizens))  # fmt: skip
     checks += [
         _err("ExpectColumnValuesToBeNull", f"En skjult celle viser alligevel {c}.", f"A suppressed cell still shows {c}.",
              column=c, row_condition="is_suppressed == True", condition_parser="pandas")
@@ -398,7 +403,7 @@ INDICATORS = [
                       ("n_citizens", "n_citizens_assessed")], [*TEXTS, "breakdown_by", "breakdown"]),
     _indicator_suite("ind_budget", [], ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk",
                                         "expected_by_run_rate_dkk", "deviation_by_grants_dkk"],
-                     [], ["org_unit_id", "org_unit_name", "function"], row_key="cast(budget_year as varchar)"),
+                     [], ["org_unit_id", "org_unit_name", "function"], row_key="cast(budget_year as varchar)", zero_ok=True),
 ]  # fmt: skip
 
 # Which rows of each staged entity a daily run validates: parents are the staged references a

@@ -23,12 +23,19 @@ import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs
 
-from orchestration.reporting import INDICATOR_TABLES, NothingToReport, Quarter
+from orchestration.reporting import COST_TABLES, INDICATOR_TABLES, NothingToReport, Quarter
 from orchestration.reporting.text import LANGUAGES, TEXT
 
 TARGETS_FILE = Path(__file__).with_name("targets.yaml")
 DATA_BREAK = dt.date(2017, 5, 15)
-CODE_TABLES = ("indicator_labels", "life_themes", "goal_types", "assessment_themes")
+CODE_TABLES = (
+    "indicator_labels",
+    "life_themes",
+    "goal_types",
+    "assessment_themes",
+    "intervention_types",
+)
+INTERVENTION_TYPES = ("developing", "maintaining", "compensating")
 COLOURS = {"achieved": "#2e7d32", "not_achieved": "#bdbdbd", "improved": "#2e7d32",
            "unchanged": "#9e9e9e", "worsened": "#c62828"}  # fmt: skip
 LIGHTS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#bdbdbd"}
@@ -70,7 +77,24 @@ class Published:
                 ).df()
                 for t in INDICATOR_TABLES
             }
-            codes = {c: con.execute(f"select * from codes.{c}").df() for c in CODE_TABLES}
+            published = {
+                r[0]
+                for r in con.execute("select table_name from information_schema.tables").fetchall()
+            }
+            for table, up_to in zip(
+                COST_TABLES, ("period_end <= ?", "budget_year <= ?"), strict=True
+            ):
+                # A version published before contract 1.1 has no cost tables: no cost data.
+                tables[table] = (
+                    con.execute(f"select * from main.{table} where {up_to} order by all",
+                                [quarter.end if table == "ind_costs" else quarter.year]).df()
+                    if table in published else pd.DataFrame()
+                )  # fmt: skip
+            codes = {
+                c: con.execute(f"select * from codes.{c}").df()
+                for c in CODE_TABLES
+                if c in published
+            }
         finally:
             con.close()
         themes = codes["assessment_themes"]
@@ -85,6 +109,8 @@ class Published:
 
     def rows(self, table: str, subject: Subject, role: str | None = None, **where) -> pd.DataFrame:
         df = self.tables[table]
+        if df.empty:
+            return df
         mask = (
             (df.org_role == (role or subject.org_role))
             & (df.org_level == subject.org_level)
@@ -481,6 +507,97 @@ def data_quality_section(published: Published, subject: Subject, lang: str) -> s
     return _section(t["data_quality"], table, t["data_quality_note"], css="table quality")
 
 
+def economy_sections(published: Published, subject: Subject, lang: str) -> list[str]:
+    """Budget follow-up with the expected year-end, unit prices over time and spending per
+    intervention type; one line saying so when the published delivery holds no cost data."""
+    t = TEXT[lang]
+    if published.tables["ind_costs"].empty:
+        return [_section(t["economy"], f'<p class="no-data">{html.escape(t["no_cost_data"])}</p>',
+                         "", css="table")]  # fmt: skip
+    q, year = published.quarter, rolling_label(published.quarter)
+    budget = published.rows("ind_budget", subject, budget_year=q.year, function="all")
+    row = budget.iloc[0] if len(budget) else None
+    shown_to = (
+        pd.Timestamp(row.booked_through).date().isoformat()
+        if row is not None and not pd.isna(row.booked_through)
+        else None
+    )
+    measures = [
+        ("budget_dkk", t["budget"], None), (
+            "spent_to_date_dkk", t["spent_to_date"].format(date=shown_to or "–"), "spent"),
+        ("consumption_pct", t["consumption"], "pct"),
+        ("expected_by_grants_dkk", t["expected_by_grants"], None),
+        ("expected_by_run_rate_dkk", t["expected_by_run_rate"], None),
+        ("deviation_by_grants_dkk", t["deviation_by_grants"], None),
+        ("deviation_by_run_rate_dkk", t["deviation_by_run_rate"], None),
+    ]  # fmt: skip
+    body = []
+    for column, label, kind in measures:
+        public = column in ("budget_dkk",)
+        value = None if row is None else row[column]
+        text = fmt(value, lang, suppressed=None if public else withheld(row), pct=kind == "pct",
+                   decimals=1 if kind == "pct" else 0)  # fmt: skip
+        cell = _cell(f"ind_budget|{q.year}|all|{column}", text,
+                     suppression=None if public else withheld(row))  # fmt: skip
+        body.append(f'<tr><th scope="row">{html.escape(label)}</th>{cell}</tr>')
+    head = f"<tr><th></th><th>{q.year} (DKK)</th></tr>"
+    budget_table = f'<table class="figures">{head}{"".join(body)}</table>'
+    sections = [_section(t["economy"], budget_table, t["economy_note"], css="table")]
+
+    # Cost per intervention-day per quarter, in all and per intervention type.
+    costs = published.rows("ind_costs", subject, period_type="quarter")
+    quarters = costs[["period_start", "period_label"]].drop_duplicates().sort_values("period_start")
+    types = published.codes.get("intervention_types")
+
+    def type_name(value: str) -> str:
+        if value == "all":
+            return t["all_types"]
+        return _label(types, value, lang) if types is not None else value
+
+    traces = []
+    for by, value in [("all", "all"), *(("intervention_type", v) for v in INTERVENTION_TYPES)]:
+        rows = costs[(costs.breakdown_by == by) & (costs.breakdown == value)]
+        if rows.empty:
+            continue
+        series = quarters.merge(rows, on=["period_start", "period_label"], how="left")
+        name = type_name(value)
+        traces.append(go.Scatter(
+            x=series.period_start, mode="lines+markers", connectgaps=False, name=name,
+            y=[None if pd.isna(s) or s else float(v)
+               for s, v in zip(series.is_suppressed, series.cost_per_intervention_day_dkk, strict=True)],
+            customdata=[f"{value}|{label}" for label in series.period_label],
+            line={"width": 3 if value == "all" else 1.5},
+            hovertemplate="%{x|%Y-%m}: %{y:,.0f} DKK<extra>" + html.escape(name) + "</extra>",
+        ))  # fmt: skip
+    fig = go.Figure(traces)
+    fig.update_layout(yaxis={"rangemode": "tozero", "ticksuffix": " kr."}, height=320)
+    sections.append(
+        _section(t["unit_prices"], _figure_html(fig, "chart-unit-prices"), t["unit_prices_note"])
+    )
+
+    # Spending and cost per citizen per intervention type, for the last four quarters.
+    window = published.rows("ind_costs", subject, period_label=year)
+    body = []
+    for value in ("all", *INTERVENTION_TYPES):
+        match = window[(window.breakdown_by == ("all" if value == "all" else "intervention_type"))
+                       & (window.breakdown == value)]  # fmt: skip
+        if match.empty:
+            continue
+        r = match.iloc[0]
+        name = type_name(value)
+        cells = "".join(
+            _cell(f"ind_costs|{year}|{value}|{column}", fmt(r[column], lang, suppressed=withheld(r)),
+                  suppression=withheld(r))
+            for column in ("spending_dkk", "cost_per_citizen_dkk", "cost_per_intervention_day_dkk")
+        )  # fmt: skip
+        body.append(f'<tr><th scope="row">{html.escape(name)}</th>{cells}</tr>')
+    head = (f'<tr><th>{t["year"].format(label=year)}</th><th>{t["spending"]}</th>'
+            f'<th>{t["cost_per_citizen"]}</th><th>{t["cost_per_day"]}</th></tr>')  # fmt: skip
+    table = f'<table class="figures">{head}{"".join(body)}</table>'
+    sections.append(_section(t["spending_by_type"], table, t["spending_by_type_note"], css="table"))
+    return sections
+
+
 def _section(title: str, content: str, note: str, css: str = "chart") -> str:
     heading = f"<h2>{html.escape(title)}</h2>" if title else ""
     return (f'<section class="{css}">{heading}{content}'
@@ -536,6 +653,7 @@ def fact_sheet_html(published: Published, subject: Subject, lang: str = "da") ->
         functional_timeseries_section(published, subject, lang),
         key_figures_section(published, subject, lang),
         data_quality_section(published, subject, lang),
+        *economy_sections(published, subject, lang),
     ]
     m = published.manifest
     footer = (html.escape(t["published"].format(version=m["version"], deliveries=", ".join(

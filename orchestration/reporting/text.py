@@ -72,6 +72,33 @@ TEXT: dict[str, dict[str, str]] = {
         "worsened": "Forværret",
         "key_figures": "Nøgletal",
         "key_figures_note": "Nøgletal for kvartalet. Myndighedstal (sager) vises for myndigheder.",
+        "economy": "Økonomi",
+        "economy_note": (
+            "Budget og forbrug for året: forbruget er udbetalingerne for årets dage (fordelt pr. "
+            "dag), og det forventede årsresultat er regnet på to måder: efter de aktive "
+            "bevillingers takster til årets udgang, og efter forbrugstakten hidtil. Afvigelse = "
+            "budget minus forventet; positiv er under budget."
+        ),
+        "no_cost_data": "Ingen økonomidata: leverancen har ikke bevillinger, udbetalinger og budgetter.",
+        "budget": "Budget",
+        "spent_to_date": "Forbrug til {date}",
+        "consumption": "Forbrugt af budgettet",
+        "expected_by_grants": "Forventet årsresultat (bevillinger)",
+        "expected_by_run_rate": "Forventet årsresultat (forbrugstakt)",
+        "deviation_by_grants": "Afvigelse (bevillinger)",
+        "deviation_by_run_rate": "Afvigelse (forbrugstakt)",
+        "unit_prices": "Enhedspriser over tid",
+        "unit_prices_note": (
+            "Pris pr. indsatsdøgn (forbrug delt med de dage, udbetalingerne dækker, pr. indsats) "
+            "kvartal for kvartal, i alt og pr. indsatstype. Huller er kvartaler uden tal eller "
+            "med et skjult tal."
+        ),
+        "spending_by_type": "Forbrug pr. indsatstype",
+        "spending_by_type_note": "Forbrug og pris pr. borger for de seneste fire kvartaler.",
+        "spending": "Forbrug",
+        "cost_per_citizen": "Pris pr. borger",
+        "cost_per_day": "Pris pr. indsatsdøgn",
+        "all_types": "Alle indsatser",
         "figure": "Nøgletal",
         "value": "Værdi",
         "data_quality": "Datakvalitet",
@@ -164,6 +191,33 @@ TEXT: dict[str, dict[str, str]] = {
         "worsened": "Worsened",
         "key_figures": "Key figures",
         "key_figures_note": "Key figures for the quarter. Case figures are shown for authorities.",
+        "economy": "Economy",
+        "economy_note": (
+            "Budget and spending for the year: spending is the payments for the year's days "
+            "(spread per day), and the expected year-end result is computed two ways: by the "
+            "active grants' rates to the year's end, and by the run-rate so far. Deviation = "
+            "budget minus expected; positive is under budget."
+        ),
+        "no_cost_data": "No cost data: the delivery holds no grants, payments or budgets.",
+        "budget": "Budget",
+        "spent_to_date": "Spent to {date}",
+        "consumption": "Share of budget spent",
+        "expected_by_grants": "Expected year-end (grants)",
+        "expected_by_run_rate": "Expected year-end (run-rate)",
+        "deviation_by_grants": "Deviation (grants)",
+        "deviation_by_run_rate": "Deviation (run-rate)",
+        "unit_prices": "Unit prices over time",
+        "unit_prices_note": (
+            "Cost per intervention-day (spending over the days the payments cover, per "
+            "intervention) quarter by quarter, in all and per intervention type. Gaps are "
+            "quarters without a figure or with a withheld one."
+        ),
+        "spending_by_type": "Spending per intervention type",
+        "spending_by_type_note": "Spending and cost per citizen for the last four quarters.",
+        "spending": "Spending",
+        "cost_per_citizen": "Cost per citizen",
+        "cost_per_day": "Cost per intervention-day",
+        "all_types": "All interventions",
         "figure": "Figure",
         "value": "Value",
         "data_quality": "Data quality",
@@ -194,5 +248,6 @@ LANGUAGES = tuple(TEXT)
 # Every section with figures says what "–" for a withheld figure means.
 for _text in TEXT.values():
     for _note in ("goal_attainment_note", "table_note", "goal_types_note", "timeseries_note",
-                  "functional_note", "key_figures_note", "data_quality_note"):  # fmt: skip
+                  "functional_note", "key_figures_note", "data_quality_note", "economy_note",
+                  "unit_prices_note", "spending_by_type_note"):  # fmt: skip
         _text[_note] = f"{_text[_note]} {_text['withheld_note']}"

@@ -17,7 +17,7 @@ def test_the_fact_sheet_draws_every_chart_without_errors(reported, browser):
     charts = browser.execute_script(CHART_DATA)
     assert {c["id"] for c in charts} == {
         "chart-goal-attainment", "chart-goal-types", "chart-timeseries", "chart-functional",
-        "chart-functional-timeseries",
+        "chart-functional-timeseries", "chart-unit-prices",
     }  # fmt: skip
     assert all(c["drawn"] for c in charts)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -78,3 +78,32 @@ def test_the_functional_ability_series_pools_the_same_themes_across_the_break(re
     assert vum_all.period_start.max() > overall.period_start.max()
     # VUM2 has no overall judgement: its last quarter is the one VUM2 began in.
     assert pd.Timestamp(overall.period_start.max()) <= pd.Timestamp("2017-04-01")
+
+
+def test_the_economy_section_shows_the_published_budget_and_unit_prices(reported, browser):
+    """The budget follow-up's cells and every point of the unit-price chart are the published
+    figures (ind_budget, ind_costs); a withheld quarter is a gap, not zero."""
+    browser.get((reported.sheets / "administration.html").as_uri())
+    cells = dict(browser.execute_script(
+        "return Array.from(document.querySelectorAll('td[data-cell^=\"ind_budget|\"]'))"
+        ".map(td => [td.dataset.cell, td.textContent]);"
+    ))  # fmt: skip
+    budget = published_rows(reported.version, """
+        select budget_dkk, spent_to_date_dkk, expected_by_grants_dkk, is_suppressed
+        from main.ind_budget where org_level = 1 and org_role = 'provider' and function = 'all'
+          and budget_year = 2019""").iloc[0]  # fmt: skip
+    assert not budget.is_suppressed
+    for column in ("budget_dkk", "spent_to_date_dkk", "expected_by_grants_dkk"):
+        shown = cells[f"ind_budget|2019|all|{column}"]
+        assert int(shown.replace(".", "")) == round(budget[column]), column  # 1.234.567 in Danish
+    chart = next(c for c in browser.execute_script(CHART_DATA) if c["id"] == "chart-unit-prices")
+    points = {k: y for t in chart["traces"] for k, y in zip(t["customdata"], t["y"], strict=True)}
+    rows = published_rows(reported.version, """
+        select breakdown, period_label, cost_per_intervention_day_dkk, is_suppressed
+        from main.ind_costs where org_level = 1 and org_role = 'provider' and period_type = 'quarter'
+          and breakdown_by in ('all', 'intervention_type')""")  # fmt: skip
+    assert len(rows) > 10
+    for row in rows.itertuples():
+        y = points[f"{row.breakdown}|{row.period_label}"]
+        assert y is None if row.is_suppressed else abs(y - row.cost_per_intervention_day_dkk) < 1e-9
+    browser.save_screenshot(str(ARTIFACTS / "fact-sheet-economy.png"))

@@ -178,7 +178,8 @@ cells as (
         years.booked_end,
         {{ dbt.datediff('years.year_start', 'years.booked_end', 'day') }} + 1 as days_booked,
         {{ dbt.datediff('years.year_start', 'years.year_end', 'day') }} + 1 as days_in_year,
-        {{ is_small_cell('figures.n_citizens') }} as is_suppressed
+        -- A line nobody was paid on is about no citizen: shown, with nothing spent.
+        figures.n_citizens > 0 and {{ is_small_cell('figures.n_citizens') }} as is_suppressed
     from figures
     inner join units on units.org_role = figures.org_role and units.org_unit_id = figures.org_unit_id
     inner join years on years.budget_year = figures.budget_year
