@@ -74,7 +74,8 @@ def tier_data(tier: str, cache: Path) -> tuple[Path, Path | None]:
 
     spec = TIERS[tier]
     end = dt.date.fromisoformat(spec["end"])
-    folder = cache / f"{tier}-{spec['citizens']}-{spec['start']}-{spec['end']}"
+    # With contract 1.1's cost files: the build includes the cost models.
+    folder = cache / f"{tier}-{spec['citizens']}-{spec['start']}-{spec['end']}-costs"
     deliveries: list[Path | None] = []
     wanted = [("full", end - dt.timedelta(days=1))]
     if spec.get("daily", True):
@@ -88,7 +89,8 @@ def tier_data(tier: str, cache: Path) -> tuple[Path, Path | None]:
             )
             generate_delivery(GeneratorConfig(
                 citizens=spec["citizens"], start=dt.date.fromisoformat(spec["start"]), end=end,
-                seed=8, out=target, file_format="parquet", extract_at=extract_at, progress=False,
+                seed=8, out=target, file_format="parquet", extract_at=extract_at, costs=True,
+                progress=False,
             ))  # fmt: skip
         deliveries.append(next(p.parent for p in target.glob("*/manifest.json")))
     deliveries.append(None)

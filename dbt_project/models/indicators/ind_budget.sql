@@ -75,20 +75,7 @@ year_payments as (
 -- The grants' cost for the rest of the year, from the day after booked_end: a running grant
 -- (no end) runs to the year's end.
 grant_rates as (
-    select
-        grants.grant_id,
-        grants.function,
-        interventions.provider_org_unit_id,
-        cases.authority_org_unit_id,
-        grants.valid_from,
-        grants.valid_to,
-        case when grants.rate_unit = 'hour' then grants.rate_dkk * grants.hours_per_week / 7.0
-            else grants.rate_dkk / cast(rate_units.days_per_unit as double) end as daily_dkk
-    from {{ ref('stg_grants') }} as grants
-    inner join {{ ref('stg_interventions') }} as interventions
-        on interventions.intervention_id = grants.intervention_id
-    inner join {{ ref('stg_cases') }} as cases on cases.case_id = interventions.case_id
-    inner join {{ ref('rate_units') }} as rate_units on rate_units.rate_unit = grants.rate_unit
+    select * from {{ ref('int_grant_daily_rates') }}
 ),
 
 remaining_grants as (
