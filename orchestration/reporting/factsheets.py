@@ -704,7 +704,8 @@ def barometer_html(published: Published, sheets: list[Subject], too_few: list[Su
         "followups_on_time_pct",
         "goals_without_followup_pct",
     )
-    head = "".join(f"<th>{t[m]}</th>" for m in measures)
+    costs = ("cost_per_citizen_dkk", "cost_per_intervention_day_dkk")  # beside, without targets
+    head = "".join(f"<th>{t[m]}</th>" for m in (*measures, *costs))
     rows = []
     for subject in [*sheets, *too_few]:
         has_sheet = subject in sheets
@@ -723,6 +724,13 @@ def barometer_html(published: Published, sheets: list[Subject], too_few: list[Su
                 f'<td data-cell="{subject.org_unit_id}|{subject.org_role}|{m}" data-light="{colour}">'
                 f'<span class="light" style="background:{LIGHTS[colour]}" aria-label="{colour}">{text}</span></td>'
             )
+        for m in costs:
+            row = published.rows("ind_costs", subject, period_label=rolling_label(published.quarter),
+                                 breakdown_by="all")  # fmt: skip
+            r = row.iloc[0] if has_sheet and len(row) else None
+            text = "\u2013" if r is None else fmt(r[m], lang, suppressed=withheld(r))
+            cells.append(_cell(f"{subject.org_unit_id}|{subject.org_role}|{m}", text,
+                               suppression=withheld(r)))  # fmt: skip
         rows.append(f'<tr><td class="name">{link}</td>{"".join(cells)}</tr>')
     table = f'<table class="figures"><tr><th style="text-align:left">{t["unit"]}</th>{head}</tr>{"".join(rows)}</table>'
     footer = html.escape(t["published"].format(version=published.manifest["version"], deliveries=", ".join(

@@ -111,8 +111,11 @@ TEXT: dict[str, dict[str, str]] = {
         "rows_loaded": "Rækker indlæst",
         "barometer_note": (
             "Grøn: målet er nået. Gul: tæt på. Rød: under. Grå: intet tal eller for få borgere. "
-            "Mål fastsættes i targets.yaml."
+            "Mål fastsættes i targets.yaml. Pris pr. borger og pr. indsatsdøgn er for de seneste "
+            "fire kvartaler, uden mål: de står ved siden af effekten, ikke som en dom."
         ),
+        "cost_per_citizen_dkk": "Pris pr. borger (kr.)",
+        "cost_per_intervention_day_dkk": "Pris pr. indsatsdøgn (kr.)",
         "unit": "Enhed",
         "level": "Niveau",
         "followups_on_time_pct": "Rettidig opfølgning",
@@ -230,8 +233,11 @@ TEXT: dict[str, dict[str, str]] = {
         "rows_loaded": "Rows loaded",
         "barometer_note": (
             "Green: target met. Amber: close. Red: below. Grey: no figure or too few citizens. "
-            "Targets are set in targets.yaml."
+            "Targets are set in targets.yaml. Cost per citizen and per intervention-day are for "
+            "the last four quarters, without targets: they stand beside the effect, not as a verdict."
         ),
+        "cost_per_citizen_dkk": "Cost per citizen (DKK)",
+        "cost_per_intervention_day_dkk": "Cost per intervention-day (DKK)",
         "unit": "Unit",
         "level": "Level",
         "followups_on_time_pct": "Timely follow-up",

@@ -161,6 +161,31 @@ def test_the_barometer_lights_follow_the_targets(reported):
         )
 
 
+def test_the_barometer_shows_the_published_cost_per_citizen_beside_the_effects(reported):
+    published = Published.load(reported.version, reported.quarter)
+    sheets, _ = subjects(published, load_targets())
+    shown = cells(reported.sheets / "index.html").cells
+    costs = published_rows(reported.version, f"""
+        select org_role, org_unit_id, cost_per_citizen_dkk, cost_per_intervention_day_dkk,
+            is_suppressed, suppression
+        from main.ind_costs
+        where period_label = '{rolling_label(reported.quarter)}' and breakdown_by = 'all'""")  # fmt: skip
+    checked = 0
+    for subject in sheets:
+        row = costs[
+            (costs.org_role == subject.org_role) & (costs.org_unit_id == subject.org_unit_id)
+        ]
+        for measure in ("cost_per_citizen_dkk", "cost_per_intervention_day_dkk"):
+            text = shown[f"{subject.org_unit_id}|{subject.org_role}|{measure}"]
+            if row.empty:
+                assert text == "\u2013"
+                continue
+            r = row.iloc[0]
+            assert text == fmt(r[measure], "da", suppressed=withheld(r))
+            checked += not r.is_suppressed
+    assert checked >= 2  # the administration and an area at least
+
+
 def test_english_on_request_and_nothing_personal_on_any_page(reported, tmp_path):
     out = tmp_path / "en"
     written = write_fact_sheets(reported.version, reported.quarter, out, lang="en")

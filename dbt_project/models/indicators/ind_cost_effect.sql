@@ -2,34 +2,8 @@
 -- interventions with spending in the period, what they cost, how their goals went and whether
 -- their citizens' functional ability improved; in all and by target group and intervention type.
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id', 'breakdown_by', 'breakdown'] %}
-{%- set breakdowns = ['target_group', 'intervention_type'] %}
 with periods as (
     select * from {{ ref('int_periods') }}
-),
-
--- What each intervention cost in each period it had spending in.
-intervention_spending as (
-    select
-        period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
-        {{ breakdowns | join(', ') }},
-        sum(amount_dkk) as amount_dkk
-    from {{ ref('int_payment_periods') }}
-    group by period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
-        {{ breakdowns | join(', ') }}
-),
-
--- Each goal's latest follow-up in the period, for the goals of interventions with spending in it.
-goal_results as (
-    select
-        periods.period_id,
-        goals.intervention_id,
-        count(*) as n_goals,
-        sum(case when followups.is_achieved then 1 else 0 end) as n_achieved
-    from {{ ref('int_goal_period_followups') }} as followups
-    inner join periods
-        on periods.period_type = followups.period_type and periods.period_label = followups.period_label
-    inner join {{ ref('fct_goals') }} as goals on goals.goal_id = followups.goal_id
-    group by periods.period_id, goals.intervention_id
 ),
 
 -- Per citizen and period: their latest comparison per instrument family and pooled theme.
@@ -62,32 +36,23 @@ citizen_changes as (
     group by period_id, citizen_number
 ),
 
-leaf_facts as (
-    select
-        spending.*,
-        coalesce(goal_results.n_goals, 0) as n_goals,
-        coalesce(goal_results.n_achieved, 0) as n_achieved
-    from intervention_spending as spending
-    left join goal_results
-        on goal_results.period_id = spending.period_id
-        and goal_results.intervention_id = spending.intervention_id
+unit_citizens as (
+    select * from {{ ref('int_cost_effect_unit_citizens') }}
 ),
 
-unit_facts as {{ not_materialized() }} (
-    {{ attribute_to_units('leaf_facts',
-                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
-),
-
+-- Each citizen once per unit (their target group is one) and once per unit and intervention type.
 broken_down as (
     select period_id, org_role, org_unit_id, 'all' as breakdown_by, 'all' as breakdown,
         citizen_number, amount_dkk, n_goals, n_achieved
-    from unit_facts
-    {%- for column in breakdowns %}
+    from unit_citizens
     union all
-    select period_id, org_role, org_unit_id, '{{ column }}', {{ column }},
+    select period_id, org_role, org_unit_id, 'target_group', target_group,
         citizen_number, amount_dkk, n_goals, n_achieved
-    from unit_facts
-    {%- endfor %}
+    from unit_citizens
+    union all
+    select period_id, org_role, org_unit_id, 'intervention_type', intervention_type,
+        citizen_number, amount_dkk, n_goals, n_achieved
+    from unit_citizens
 ),
 
 -- Each citizen once per cell, with their share of goals achieved and whether they improved.

@@ -3,50 +3,40 @@
 -- authority; in all and by target group, intervention type, legal basis and kontoplan function;
 -- with the unit prices cost per citizen and cost per intervention-day.
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id', 'breakdown_by', 'breakdown'] %}
-{%- set breakdowns = ['target_group', 'intervention_type', 'legal_basis', 'function'] %}
 with periods as (
     select * from {{ ref('int_periods') }}
 ),
 
--- Per period, leaf units, attributes and citizen first: few rows to attribute up the hierarchy.
-leaf_amounts as (
-    select
-        period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
-        {{ breakdowns | join(', ') }},
-        sum(amount_dkk) as amount_dkk,
-        sum(new_days) as intervention_days,
-        sum(new_function_days) as function_days
-    from {{ ref('int_payment_periods') }}
-    group by period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
-        {{ breakdowns | join(', ') }}
+unit_citizens as (
+    select * from {{ ref('int_cost_unit_citizens') }}
 ),
 
-unit_amounts as {{ not_materialized() }} (
-    {{ attribute_to_units('leaf_amounts',
-                          {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'}) }}
+-- Each citizen once per unit: their target group is one, so `all` and the target groups count
+-- from the same rows.
+citizen_totals as (
+    select period_id, org_role, org_unit_id, citizen_number, target_group,
+        sum(amount_dkk) as amount_dkk, sum(intervention_days) as intervention_days
+    from unit_citizens
+    group by period_id, org_role, org_unit_id, citizen_number, target_group
 ),
 
--- Every row once in all and once under each breakdown.
-broken_down as (
+-- Each citizen once per cell of the breakdowns a citizen can be in more than one of (a day is
+-- an intervention-day once per intervention; on a function, once per intervention and function).
+citizen_cells as (
     select period_id, org_role, org_unit_id, 'all' as breakdown_by, 'all' as breakdown,
         citizen_number, amount_dkk, intervention_days
-    from unit_amounts
-    {%- for column in breakdowns %}
+    from citizen_totals
     union all
-    select period_id, org_role, org_unit_id, '{{ column }}', {{ column }},
-        citizen_number, amount_dkk, {{ 'function_days' if column == 'function' else 'intervention_days' }}
-    from unit_amounts
+    select period_id, org_role, org_unit_id, 'target_group', target_group,
+        citizen_number, amount_dkk, intervention_days
+    from citizen_totals
+    {%- for column in ['intervention_type', 'legal_basis', 'function'] %}
+    union all
+    select period_id, org_role, org_unit_id, '{{ column }}', {{ column }}, citizen_number,
+        sum(amount_dkk), sum({{ 'function_days' if column == 'function' else 'intervention_days' }})
+    from unit_citizens
+    group by period_id, org_role, org_unit_id, {{ column }}, citizen_number
     {%- endfor %}
-),
-
--- Each citizen once per cell, so that the citizens are a plain count.
-citizen_cells as (
-    select
-        {{ key_columns | join(', ') }}, citizen_number,
-        sum(amount_dkk) as amount_dkk,
-        sum(intervention_days) as intervention_days
-    from broken_down
-    group by {{ key_columns | join(', ') }}, citizen_number
 ),
 
 figures as (
