@@ -17,7 +17,14 @@ MIN_CELL = 5  # var('min_cell_citizens')
 SCHEMAS = ("staging", "intermediate", "marts", "indicators")
 # Rows per citizen number: numbers are made per build (int_citizen_numbers), so compare the
 # rows without them.
-NUMBERED = {"int_intervention_cell_citizens", "int_goal_event_cell_citizens", "int_citizen_numbers"}
+NUMBERED = {
+    "int_intervention_cell_citizens",
+    "int_goal_event_cell_citizens",
+    "int_citizen_numbers",
+    "int_payment_periods",
+    "int_cost_unit_citizens",
+    "int_cost_effect_unit_citizens",
+}
 
 
 def ingest_copy(settings: Settings, folder: Path) -> None:

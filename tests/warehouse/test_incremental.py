@@ -28,13 +28,15 @@ CLEARED_GOAL = "(select goal_id from {t} where due_on is not null order by set_o
 
 @pytest.fixture(scope="module")
 def snapshots(tmp_path_factory) -> list[Path]:
-    """Two daily snapshots of one history, then the second with the earliest follow-up's GAS
+    """Two daily snapshots of one history (with cost files: payments made and corrected between
+    them), then the second with the earliest follow-up's GAS
     score corrected (a change years back)."""
     store = tmp_path_factory.mktemp("incremental")
     days = []
     for day in DAYS:
         config = GeneratorConfig(citizens=300, start=START, end=DAYS[-1], seed=5, progress=False,
-                                 out=store / day.isoformat(), file_format="parquet", extract_at=day)  # fmt: skip
+                                 out=store / day.isoformat(), file_format="parquet", extract_at=day,
+                                 costs=True)  # fmt: skip
         days.append(generate_delivery(config).path)
     corrected = next_delivery(days[-1], store / "corrected", "corrected", hours=1)
     rewrite(corrected, "goal_followups", "select * replace (case when followup_id = (select "

@@ -61,10 +61,10 @@ year_payments as (
         payments.{{ column }} as leaf_org_unit_id,
         payments.function,
         payments.citizen_key,
-        round(payments.amount_dkk * ({{ dbt.datediff(
+        cast(round(payments.amount_dkk * ({{ dbt.datediff(
             'greatest(payments.period_from, years.year_start)',
             'least(payments.period_to, years.year_end)',
-            'day') }} + 1) / payments.days_covered, 2) as amount_dkk
+            'day') }} + 1) / payments.days_covered, 2) as decimal(18, 2)) as amount_dkk
     from {{ ref('fct_payments') }} as payments
     inner join years
         on payments.period_from <= years.year_end and payments.period_to >= years.year_start
@@ -85,10 +85,10 @@ remaining_grants as (
         '{{ role }}' as org_role,
         grant_rates.{{ column }} as leaf_org_unit_id,
         grant_rates.function,
-        round(grant_rates.daily_dkk * ({{ dbt.datediff(
+        cast(round(grant_rates.daily_dkk * ({{ dbt.datediff(
             'greatest(grant_rates.valid_from, years.rest_start)',
             'least(coalesce(grant_rates.valid_to, years.year_end), years.year_end)',
-            'day') }} + 1), 2) as amount_dkk
+            'day') }} + 1), 2) as decimal(18, 2)) as amount_dkk
     from grant_rates
     inner join years
         on years.rest_start <= years.year_end
@@ -115,9 +115,11 @@ ancestors as (
 ),
 
 -- Everything at every unit it rolls up to, per function and for all functions.
-{%- set sources = [('budget_lines', 'budget_dkk, adopted_budget_dkk, cast(null as double) as spent_dkk, cast(null as double) as remaining_dkk, cast(null as varchar) as citizen_key'),
-                   ('leaf_spending', 'cast(null as double), cast(null as double), amount_dkk, cast(null as double), citizen_key'),
-                   ('leaf_remaining', 'cast(null as double), cast(null as double), cast(null as double), amount_dkk, cast(null as varchar)')] %}
+{#- Amounts spent and remaining stay exact decimals (sums of øre), whatever order they add in. -#}
+{%- set amount = 'decimal(38, 2)' %}
+{%- set sources = [('budget_lines', 'budget_dkk, adopted_budget_dkk, cast(null as ' ~ amount ~ ') as spent_dkk, cast(null as ' ~ amount ~ ') as remaining_dkk, cast(null as varchar) as citizen_key'),
+                   ('leaf_spending', 'cast(null as double), cast(null as double), amount_dkk, cast(null as ' ~ amount ~ '), citizen_key'),
+                   ('leaf_remaining', 'cast(null as double), cast(null as double), cast(null as ' ~ amount ~ '), amount_dkk, cast(null as varchar)')] %}
 unit_rows as (
     {%- for relation, columns in sources %}
     select {{ relation }}.budget_year, ancestors.org_role, ancestors.org_unit_id, {{ relation }}.function, {{ columns }}

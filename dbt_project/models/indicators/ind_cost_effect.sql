@@ -3,7 +3,7 @@
 -- their citizens' functional ability improved; in all and by target group and intervention type.
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id', 'breakdown_by', 'breakdown'] %}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 -- Per citizen and period: their latest comparison per instrument family and pooled theme.
@@ -38,6 +38,7 @@ citizen_changes as (
 
 unit_citizens as (
     select * from {{ ref('int_cost_effect_unit_citizens') }}
+    where period_id in (select period_id from periods)
 ),
 
 -- Each citizen once per unit (their target group is one) and once per unit and intervention type.
@@ -78,7 +79,10 @@ figures as (
         sum(amount_dkk) as spending_dkk,
         sum(n_goals) as n_goals,
         sum(n_achieved) as n_goals_achieved,
-        avg(case when n_goals > 0 then 1.0 * n_achieved / n_goals end) as mean_share_achieved,
+        -- Each citizen's share as an exact decimal, so that the mean does not depend on the
+        -- order the engine adds them in (the same figures from build to build).
+        avg(case when n_goals > 0 then cast(1.0 * n_achieved / n_goals as decimal(18, 12)) end)
+            as mean_share_achieved,
         sum(case when n_goals > 0 then 1 else 0 end) as n_citizens_with_goals,
         sum(is_assessed) as n_citizens_assessed,
         sum(is_improved) as n_citizens_improved

@@ -4,11 +4,12 @@
 -- with the unit prices cost per citizen and cost per intervention-day.
 {%- set key_columns = ['period_id', 'org_role', 'org_unit_id', 'breakdown_by', 'breakdown'] %}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 unit_citizens as (
     select * from {{ ref('int_cost_unit_citizens') }}
+    where period_id in (select period_id from periods)
 ),
 
 -- Each citizen once per unit: their target group is one, so `all` and the target groups count

@@ -4,7 +4,7 @@
 -- that its breakdowns do not attribute every intervention up the hierarchy again.
 {%- set breakdowns = ['target_group', 'intervention_type'] %}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 -- What each intervention cost in each period it had spending in.
@@ -14,6 +14,7 @@ intervention_spending as (
         {{ breakdowns | join(', ') }},
         sum(amount_dkk) as amount_dkk
     from {{ ref('int_payment_periods') }}
+    where period_id in (select period_id from periods)
     group by period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
         {{ breakdowns | join(', ') }}
 ),

@@ -3,15 +3,20 @@
 -- of its own, built once, so that the breakdowns count from it instead of from every payment's
 -- share attributed up the hierarchy again for each (which ran out of 3 GB at tier M).
 {%- set attributes = ['target_group', 'intervention_type', 'legal_basis', 'function'] %}
-with leaf_amounts as (
+with periods as (
+    {{ numbered_periods() }}
+),
+
+leaf_amounts as (
     select
-        period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
+        shares.period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
         {{ attributes | join(', ') }},
         sum(amount_dkk) as amount_dkk,
         sum(new_days) as intervention_days,
         sum(new_function_days) as function_days
-    from {{ ref('int_payment_periods') }}
-    group by period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
+    from {{ ref('int_payment_periods') }} as shares
+    inner join periods on periods.period_id = shares.period_id
+    group by shares.period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
         {{ attributes | join(', ') }}
 ),
 

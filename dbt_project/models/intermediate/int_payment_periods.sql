@@ -6,7 +6,7 @@ with payments as (
 ),
 
 periods as (
-    select period_id, period_start, period_end from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 payments_in_periods as (
@@ -71,7 +71,8 @@ select
         else {{ dbt.datediff('greatest(first_day, ' ~ dbt.dateadd('day', 1, reach) ~ ')', 'last_day', 'day') }} + 1
     end as integer) as {{ column }},
     {%- endfor %}
-    -- Rounded to whole øre, so that every published sum is an exact sum of øre: the disclosure
-    -- control's relations (units add up to their area) then hold exactly.
-    round(amount_dkk * days_in_period / days_covered, 2) as amount_dkk
+    -- Whole øre, as a decimal: every sum of them is exact whatever order the engine adds in, so
+    -- the published figures are the same from build to build, and the disclosure control's
+    -- relations (units add up to their area) hold exactly.
+    cast(round(amount_dkk * days_in_period / days_covered, 2) as decimal(18, 2)) as amount_dkk
 from reached

@@ -7,7 +7,8 @@
 -- what happened up to its end, so a change dated d leaves the periods ending before d as they
 -- were: the day is the earliest date column that differs between the two versions; a record
 -- that came or went counts from its earliest date; a goal's other columns from the day it was
--- set (its follow-ups come after it); assessment scores from their assessment; a changed unit,
+-- set (its follow-ups come after it); a payment (a corrected amount) from the first day it
+-- covers; assessment scores from their assessment; a changed unit,
 -- case or intervention otherwise (an attribution moved), a citizen changed or gone and any
 -- change to the organisation tree touch every period.
 {%- set since_seq = since_seq() %}
@@ -16,12 +17,14 @@
 -- depends_on: {{ source('raw', 'deliveries') }}, {{ source('raw', 'goals') }}, {{ source('raw', 'goal_followups') }}
 -- depends_on: {{ source('raw', 'assessments') }}, {{ source('raw', 'assessment_scores') }}, {{ source('raw', 'cases') }}
 -- depends_on: {{ source('raw', 'interventions') }}, {{ source('raw', 'citizens') }}, {{ source('raw', 'org_units') }}
+-- depends_on: {{ source('raw', 'payments') }}
 {%- set entities = {
     'goals': {'key': ['goal_id'], 'other_columns': 'dates'},
     'goal_followups': {'key': ['followup_id'], 'other_columns': 'dates'},
     'assessments': {'key': ['assessment_id'], 'other_columns': 'dates'},
     'cases': {'key': ['case_id'], 'other_columns': 'all', 'open_ended': ['closed_on']},
     'interventions': {'key': ['intervention_id'], 'other_columns': 'all', 'open_ended': ['ended_on']},
+    'payments': {'key': ['payment_id'], 'other_columns': 'dates'},
 } %}
 {%- set all_periods_day = "cast('1900-01-01' as date)" %}
 {#- A record's version as it was at delivery since_seq and is no longer; and one that came since

@@ -42,10 +42,10 @@ leaf_grants as (
     select
         origins.origin_date, '{{ role }}' as org_role, grant_days.{{ column }} as leaf_org_unit_id,
         grant_days.citizen_key,
-        round(grant_days.daily_dkk * {{ dbt.datediff('origins.origin_date', 'origins.horizon_end', 'day') }}, 2)
-            as forecast_dkk,
-        cast(0 as double) as window_dkk,
-        cast(0 as double) as actual_dkk
+        cast(round(grant_days.daily_dkk * {{ dbt.datediff('origins.origin_date', 'origins.horizon_end', 'day') }}, 2)
+            as decimal(18, 2)) as forecast_dkk,
+        cast(0 as decimal(18, 2)) as window_dkk,
+        cast(0 as decimal(18, 2)) as actual_dkk
     from grant_days
     inner join origins
         on grant_days.valid_from <= origins.origin_date
@@ -60,15 +60,15 @@ leaf_spending as (
     select
         origins.origin_date, '{{ role }}' as org_role, payments.{{ column }} as leaf_org_unit_id,
         cast(null as varchar) as citizen_key,
-        cast(0 as double) as forecast_dkk,
-        case when payments.period_to <= origins.origin_date then round(payments.amount_dkk * ({{ dbt.datediff(
+        cast(0 as decimal(18, 2)) as forecast_dkk,
+        case when payments.period_to <= origins.origin_date then cast(round(payments.amount_dkk * ({{ dbt.datediff(
             'greatest(payments.period_from, ' ~ dbt.dateadd('day', 1, 'origins.window_start') ~ ')',
             'least(payments.period_to, origins.origin_date)', 'day') }} + 1) / payments.days_covered, 2)
-            else 0 end as window_dkk,
-        case when payments.period_from > origins.origin_date then round(payments.amount_dkk * ({{ dbt.datediff(
+            as decimal(18, 2)) else 0 end as window_dkk,
+        case when payments.period_from > origins.origin_date then cast(round(payments.amount_dkk * ({{ dbt.datediff(
             'greatest(payments.period_from, ' ~ dbt.dateadd('day', 1, 'origins.origin_date') ~ ')',
             'least(payments.period_to, origins.horizon_end)', 'day') }} + 1) / payments.days_covered, 2)
-            else 0 end as actual_dkk
+            as decimal(18, 2)) else 0 end as actual_dkk
     from payments
     inner join origins
         on payments.period_to > origins.window_start and payments.period_from <= origins.horizon_end
