@@ -44,15 +44,15 @@ unit_citizens as (
 -- Each citizen once per unit (their target group is one) and once per unit and intervention type.
 broken_down as (
     select period_id, org_role, org_unit_id, 'all' as breakdown_by, 'all' as breakdown,
-        citizen_number, amount_dkk, n_goals, n_achieved
+        citizen_number, amount_ore, n_goals, n_achieved
     from unit_citizens
     union all
     select period_id, org_role, org_unit_id, 'target_group', target_group,
-        citizen_number, amount_dkk, n_goals, n_achieved
+        citizen_number, amount_ore, n_goals, n_achieved
     from unit_citizens
     union all
     select period_id, org_role, org_unit_id, 'intervention_type', intervention_type,
-        citizen_number, amount_dkk, n_goals, n_achieved
+        citizen_number, amount_ore, n_goals, n_achieved
     from unit_citizens
 ),
 
@@ -61,7 +61,7 @@ citizen_cells as (
     select
         cells.{{ key_columns | join(', cells.') }},
         cells.citizen_number,
-        sum(cells.amount_dkk) as amount_dkk,
+        sum(cells.amount_ore) as amount_ore,
         sum(cells.n_goals) as n_goals,
         sum(cells.n_achieved) as n_achieved,
         max(case when changes.citizen_number is not null then 1 else 0 end) as is_assessed,
@@ -76,7 +76,7 @@ figures as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_citizens,
-        sum(amount_dkk) as spending_dkk,
+        sum(amount_ore) / 100.0 as spending_dkk,
         sum(n_goals) as n_goals,
         sum(n_achieved) as n_goals_achieved,
         -- Each citizen's share as an exact decimal, so that the mean does not depend on the

@@ -16,7 +16,7 @@ unit_citizens as (
 -- from the same rows.
 citizen_totals as (
     select period_id, org_role, org_unit_id, citizen_number, target_group,
-        sum(amount_dkk) as amount_dkk, sum(intervention_days) as intervention_days
+        sum(amount_ore) as amount_ore, sum(intervention_days) as intervention_days
     from unit_citizens
     group by period_id, org_role, org_unit_id, citizen_number, target_group
 ),
@@ -25,16 +25,16 @@ citizen_totals as (
 -- an intervention-day once per intervention; on a function, once per intervention and function).
 citizen_cells as (
     select period_id, org_role, org_unit_id, 'all' as breakdown_by, 'all' as breakdown,
-        citizen_number, amount_dkk, intervention_days
+        citizen_number, amount_ore, intervention_days
     from citizen_totals
     union all
     select period_id, org_role, org_unit_id, 'target_group', target_group,
-        citizen_number, amount_dkk, intervention_days
+        citizen_number, amount_ore, intervention_days
     from citizen_totals
     {%- for column in ['intervention_type', 'legal_basis', 'function'] %}
     union all
     select period_id, org_role, org_unit_id, '{{ column }}', {{ column }}, citizen_number,
-        sum(amount_dkk), sum({{ 'function_days' if column == 'function' else 'intervention_days' }})
+        sum(amount_ore), sum({{ 'function_days' if column == 'function' else 'intervention_days' }})
     from unit_citizens
     group by period_id, org_role, org_unit_id, {{ column }}, citizen_number
     {%- endfor %}
@@ -44,7 +44,7 @@ figures as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_citizens,
-        sum(amount_dkk) as spending_dkk,
+        sum(amount_ore) / 100.0 as spending_dkk,
         sum(intervention_days) as intervention_days
     from citizen_cells
     group by {{ key_columns | join(', ') }}

@@ -12,7 +12,7 @@ intervention_spending as (
     select
         period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
         {{ breakdowns | join(', ') }},
-        sum(amount_dkk) as amount_dkk
+        sum(amount_ore) as amount_ore
     from {{ ref('int_payment_periods') }}
     where period_id in (select period_id from periods)
     group by period_id, intervention_id, citizen_number, provider_org_unit_id, authority_org_unit_id,
@@ -51,7 +51,7 @@ unit_facts as {{ not_materialized() }} (
 
 select
     period_id, org_role, org_unit_id, citizen_number, target_group, intervention_type,
-    sum(amount_dkk) as amount_dkk,
+    sum(amount_ore) as amount_ore,
     sum(n_goals) as n_goals,
     sum(n_achieved) as n_achieved
 from unit_facts

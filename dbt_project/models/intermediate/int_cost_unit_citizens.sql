@@ -11,7 +11,7 @@ leaf_amounts as (
     select
         shares.period_id, provider_org_unit_id, authority_org_unit_id, citizen_number,
         {{ attributes | join(', ') }},
-        sum(amount_dkk) as amount_dkk,
+        sum(amount_ore) as amount_ore,
         sum(new_days) as intervention_days,
         sum(new_function_days) as function_days
     from {{ ref('int_payment_periods') }} as shares
@@ -28,7 +28,7 @@ unit_amounts as {{ not_materialized() }} (
 select
     period_id, org_role, org_unit_id, citizen_number,
     {{ attributes | join(', ') }},
-    sum(amount_dkk) as amount_dkk,
+    sum(amount_ore) as amount_ore,
     sum(intervention_days) as intervention_days,
     sum(function_days) as function_days
 from unit_amounts

@@ -71,8 +71,8 @@ select
         else {{ dbt.datediff('greatest(first_day, ' ~ dbt.dateadd('day', 1, reach) ~ ')', 'last_day', 'day') }} + 1
     end as integer) as {{ column }},
     {%- endfor %}
-    -- Whole øre, as a decimal: every sum of them is exact whatever order the engine adds in, so
+    -- Whole øre, as an integer: every sum of them is exact whatever order the engine adds in, so
     -- the published figures are the same from build to build, and the disclosure control's
     -- relations (units add up to their area) hold exactly.
-    cast(round(amount_dkk * days_in_period / days_covered, 2) as decimal(18, 2)) as amount_dkk
+    cast(round(amount_dkk * days_in_period / days_covered * 100) as bigint) as amount_ore
 from reached
