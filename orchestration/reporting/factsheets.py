@@ -724,10 +724,10 @@ def barometer_html(published: Published, sheets: list[Subject], too_few: list[Su
                 f'<td data-cell="{subject.org_unit_id}|{subject.org_role}|{m}" data-light="{colour}">'
                 f'<span class="light" style="background:{LIGHTS[colour]}" aria-label="{colour}">{text}</span></td>'
             )
+        row = published.rows("ind_costs", subject, period_label=rolling_label(published.quarter),
+                             breakdown_by="all")  # fmt: skip
+        r = row.iloc[0] if has_sheet and len(row) else None
         for m in costs:
-            row = published.rows("ind_costs", subject, period_label=rolling_label(published.quarter),
-                                 breakdown_by="all")  # fmt: skip
-            r = row.iloc[0] if has_sheet and len(row) else None
             text = "\u2013" if r is None else fmt(r[m], lang, suppressed=withheld(r))
             cells.append(_cell(f"{subject.org_unit_id}|{subject.org_role}|{m}", text,
                                suppression=withheld(r)))  # fmt: skip
