@@ -1,9 +1,9 @@
-"""The six-month spending forecast's back-test error, written to docs/indicators.md.
+"""The spending forecast's back-test error (two quarters ahead), written to docs/indicators.md.
 
     python benchmarks/cost_forecast.py [--citizens 2000] [--seed 11]
 
 Generates a delivery with contract 1.1's cost files, ingests and builds it, and reads
-marts.fct_cost_forecasts: for every quarter's end whose six months the payments reach, the two
+marts.fct_cost_forecasts: for every quarter's end whose two quarters after it the payments reach, the two
 forecasts against the spending that followed. Reports the mean absolute percentage error per
 method and level, over every origin and over the origins from the third simulated year on (the
 first two are the simulation filling up with citizens, which no forecast from current activity
@@ -63,7 +63,7 @@ def markdown(rows: list[dict], citizens: int, seed: int) -> str:
         "",
         f"Measured {dt.date.today()} by `python benchmarks/cost_forecast.py --citizens {citizens} "
         f"--seed {seed}` on a generated delivery (2016-01-01 to 2019-06-30, with cost files): "
-        "each forecast made at a quarter's end against the spending of the six months that "
+        "each forecast made at a quarter's end against the spending of the two quarters that "
         "followed, as `marts.fct_cost_forecasts` holds them (provider role). MAPE is the mean, "
         "and median APE the median, of |forecast - actual| / actual.",
         "",
@@ -77,7 +77,7 @@ def markdown(rows: list[dict], citizens: int, seed: int) -> str:
     if pick:
         lines += ["", (
             "From the third year on, the active grants' forecast misses the administration's next "
-            f"six months by {pick.get(('active grants', 1), float('nan')):.1f}% on average "
+            f"two quarters by {pick.get(('active grants', 1), float('nan')):.1f}% on average "
             f"(run-rate {pick.get(('run-rate', 1), float('nan')):.1f}%), an operating area's by "
             f"{pick.get(('active grants', 2), float('nan')):.1f}% "
             f"({pick.get(('run-rate', 2), float('nan')):.1f}%) and a single unit's by "

@@ -607,7 +607,7 @@ def citizens_improved(staged: Staged, per: pd.DataFrame) -> pd.DataFrame:
 
 def cost_effect(staged: Staged) -> pd.DataFrame:
     """The goal and ability figures as computed, before the rule that withholds them when their
-    citizens are 1 to 4 (n_goal_citizens, n_citizens_assessed): see the tests."""
+    citizens are 1 to 4 (n_citizens_with_goals, n_citizens_assessed): see the tests."""
     per = periods(staged)
     rows = spending_rows(staged, per, ["target_group", "intervention_type"])
     out = rows.groupby(BY).agg(
@@ -622,7 +622,7 @@ def cost_effect(staged: Staged) -> pd.DataFrame:
     per_citizen = goals.groupby([*BY, "citizen_key"])["achieved"].agg(["size", "sum", "mean"])
     g = per_citizen.groupby(BY).agg(
         n_goals=("size", "sum"), n_goals_achieved=("sum", "sum"),
-        avg_goal_attainment_pct=("mean", "mean"), n_goal_citizens=("size", "size"),
+        avg_goal_attainment_pct=("mean", "mean"), n_citizens_with_goals=("size", "size"),
     )  # fmt: skip
     g["avg_goal_attainment_pct"] *= 100
 
@@ -637,7 +637,7 @@ def cost_effect(staged: Staged) -> pd.DataFrame:
     )
     out = out.join(g).join(a).reset_index()
     # Counts are zero without goals or comparisons; the averages and unit costs then null.
-    counts = ["n_goals", "n_goals_achieved", "n_goal_citizens", "n_citizens_assessed",
+    counts = ["n_goals", "n_goals_achieved", "n_citizens_with_goals", "n_citizens_assessed",
               "n_citizens_improved"]  # fmt: skip
     out[counts] = out[counts].fillna(0).astype(int)
     out["spending_per_achieved_goal_dkk"] = out["spending_dkk"] / out["n_goals_achieved"].replace(
@@ -663,6 +663,52 @@ def daily_rate(grants: pd.DataFrame) -> pd.Series:
     )
 
 
+def grant_facts(staged: Staged) -> pd.DataFrame:
+    """The grants with their intervention's provider, their case's authority and citizen, and
+    their daily rate."""
+    grants = staged.grants.merge(
+        staged.interventions[["intervention_id", "case_id", "provider_org_unit_id"]],
+        on="intervention_id",
+    ).merge(staged.cases[["case_id", "citizen_key", "authority_org_unit_id"]], on="case_id")
+    return grants.assign(daily=daily_rate(grants))
+
+
+def cost_forecast(staged: Staged) -> pd.DataFrame:
+    """Per quarter the payments reach the end of (the origin), unit and role: the citizens with
+    a grant in force on the origin day and those grants' cost for the two quarters after it;
+    a unit with spending in the three quarters but no such grant has a row with none."""
+    payments, grants, anc = payment_facts(staged), grant_facts(staged), ancestors(staged)
+    reach = min(staged.extract, payments["period_to"].max())
+    per = periods(staged)
+    made, spent = [], []
+    for q in per[per["period_type"] == "quarter"].itertuples():
+        if q.end > reach:
+            continue
+        horizon_end = q.start + pd.DateOffset(months=9) - pd.Timedelta(days=1)
+        days = (horizon_end - q.end).days
+        active = grants[(grants["valid_from"] <= q.end)
+                        & (grants["valid_to"].isna() | (grants["valid_to"] >= q.end))]  # fmt: skip
+        made.append(active.assign(period_label=q.period_label, horizon_end=horizon_end,
+                                  forecast=to_ore(active["daily"] * days)))  # fmt: skip
+        paid = pro_rata(payments, q.start, min(horizon_end, per["end"].max()))
+        spent.append(paid.assign(period_label=q.period_label, horizon_end=horizon_end))
+    columns = ["period_label", "horizon_end", "citizen_key", "forecast", *ROLES.values()]
+    rows = pd.concat(
+        [pd.concat(made, ignore_index=True)[columns],
+         pd.concat(spent, ignore_index=True).assign(citizen_key=None, forecast=0.0)[columns]],
+        ignore_index=True,
+    )  # fmt: skip
+    out = (
+        attribute(rows, anc, ROLES)
+        .assign(period_type="quarter")
+        .groupby([*CELL, "horizon_end"])
+        .agg(n_citizens=("citizen_key", "nunique"), forecast_by_grants_dkk=("forecast", "sum"))
+        .reset_index()
+    )
+    return out.assign(horizon_start=pd.to_datetime(out["period_label"].map(
+        per.set_index("period_label")["end"])) + pd.Timedelta(days=1))  # fmt: skip
+
+
 BUDGET_CELL = ["budget_year", "org_role", "org_unit_id"]
 
 
@@ -682,11 +728,7 @@ def budget(staged: Staged) -> pd.DataFrame:
     # The last day the payments booked by the extract reach, at most the extract day.
     payments = payment_facts(staged)
     reach = min(extract, payments["period_to"].max()) if len(payments) else pd.NaT
-    grants = staged.grants.merge(
-        staged.interventions[["intervention_id", "case_id", "provider_org_unit_id"]],
-        on="intervention_id",
-    ).merge(staged.cases[["case_id", "authority_org_unit_id"]], on="case_id")
-    grants = grants.assign(daily=daily_rate(grants))
+    grants = grant_facts(staged)
     years, spent, ahead = [], [], []
     for year in sorted(out["budget_year"].unique()):
         start = pd.Timestamp(year=int(year), month=1, day=1)
@@ -755,9 +797,13 @@ COMPARED = {
     ),
     "ind_cost_effect": (
         "cost_effect", ["breakdown_by", "breakdown"],
-        ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "n_goals", "n_goals_achieved",
+        ["n_citizens", "spending_dkk", "cost_per_citizen_dkk", "n_citizens_with_goals", "n_goals",
+         "n_goals_achieved",
          "avg_goal_attainment_pct", "spending_per_achieved_goal_dkk", "n_citizens_assessed",
          "n_citizens_improved", "pct_citizens_improved", "spending_per_improved_citizen_dkk"],
+    ),
+    "ind_cost_forecast": (
+        "cost_forecast", [], ["horizon_start", "horizon_end", "n_citizens", "forecast_by_grants_dkk"],
     ),
     "ind_budget": (
         "budget", ["function"],
@@ -770,7 +816,8 @@ COMPARED = {
 CELLS = {"ind_budget": BUDGET_CELL}
 # Figures a suppressed row shows all the same: budgets are public (and the year they are for).
 SHOWN_WHEN_SUPPRESSED = {"ind_budget": ["booked_through", "year_complete", "budget_dkk",
-                                        "adopted_budget_dkk"]}  # fmt: skip
+                                        "adopted_budget_dkk"],
+                         "ind_cost_forecast": ["horizon_start", "horizon_end"]}  # fmt: skip
 
 
 def keys(table: str) -> list[str]:

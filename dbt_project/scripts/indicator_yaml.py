@@ -242,9 +242,14 @@ TABLES = {
             ),
             ("cost_per_citizen_dkk", "double", "spending_dkk / n_citizens."),
             (
+                "n_citizens_with_goals",
+                "bigint",
+                "Citizens of the cell with a goal of its interventions followed up in the period: whom the goal figures are about. The five goal figures are withheld (null) too when these are 1 to 4 (goals_suppression).",
+            ),
+            (
                 "n_goals",
                 "bigint",
-                "Goals of the cell's interventions with a follow-up dated in the period (the latest counts). The four goal figures are withheld (null) too when the citizens with such goals are 1 to 4.",
+                "Goals of the cell's interventions with a follow-up dated in the period (the latest counts).",
             ),
             (
                 "n_goals_achieved",
@@ -264,7 +269,7 @@ TABLES = {
             (
                 "n_citizens_assessed",
                 "bigint",
-                "Citizens of the cell with a functional-ability comparison in the period (their latest per instrument family and theme, the themes `all` pools). The four ability figures are withheld (null) too when these are 1 to 4.",
+                "Citizens of the cell with a functional-ability comparison in the period (their latest per instrument family and theme, the themes `all` pools): whom the ability figures are about. The four ability figures are withheld (null) too when these are 1 to 4 (ability_suppression).",
             ),
             (
                 "n_citizens_improved",
@@ -276,6 +281,35 @@ TABLES = {
                 "spending_per_improved_citizen_dkk",
                 "double",
                 "spending_dkk / n_citizens_improved: what the cell spent per citizen whose functional ability improved; null when none did.",
+            ),
+            SUPPRESSED,
+            SUPPRESSION,
+            (
+                "goals_suppression",
+                "varchar",
+                "Why the goal figures (n_citizens_with_goals to spending_per_achieved_goal_dkk) are withheld: primary when the cell is, or when its citizens with goals are 1 to 4; secondary (published tables only) when withheld to protect another cell, or with the cell. Null when shown.",
+            ),
+            (
+                "ability_suppression",
+                "varchar",
+                "The same for the ability figures (n_citizens_assessed to spending_per_improved_citizen_dkk) and their citizens assessed.",
+            ),
+        ],
+    ),
+    "ind_cost_forecast": (
+        "The spending forecast for the two quarters after each quarter, by the grants in force on its last day (the origin), per unit and role: the open part of marts.fct_cost_forecasts. The period is the origin's quarter. The run-rate forecast is that quarter's spending in ind_costs times the horizon's days over the quarter's, and the actual is ind_costs' spending of the two quarters: not repeated here. Quarters the payments do not reach the end of have no forecast. Empty when the delivery holds no cost data.",
+        [
+            ("horizon_start", "date", "The first day forecast: the day after the origin quarter."),
+            ("horizon_end", "date", "The last day forecast: the end of the second quarter after the origin."),
+            (
+                "n_citizens",
+                "bigint",
+                "Distinct citizens with a grant in force on the origin day (a unit with spending but no grant in force counts 0 and is withheld).",
+            ),
+            (
+                "forecast_by_grants_dkk",
+                "double",
+                "Every grant in force on the origin day at its daily rate (a week or month rate over its days, an hour rate times the weekly hours over 7) for the horizon's days, each rounded to øre: grants that end or begin in the horizon are not foreseen.",
             ),
             SUPPRESSED,
             SUPPRESSION,

@@ -31,6 +31,8 @@ OPEN_TABLES = (
     "ind_key_figures",
     "ind_data_quality",
     "ind_costs",
+    "ind_cost_effect",
+    "ind_cost_forecast",
     "ind_budget",
 )
 # Figures a withheld cell still shows: a budget is public and says nothing about a citizen.

@@ -35,6 +35,8 @@ CATEGORIES = {
     "ind_data_quality": [],
     "ind_costs": ["breakdown_by", "breakdown"],
     "ind_budget": ["function"],
+    "ind_cost_effect": ["breakdown_by", "breakdown"],
+    "ind_cost_forecast": [],
 }
 COUNTS = {
     "ind_goal_attainment": ["n_citizens", "n_goals"],
@@ -45,7 +47,23 @@ COUNTS = {
                          "goals_without_due_followup"],
     "ind_costs": ["n_citizens", "spending_dkk", "intervention_days"],
     "ind_budget": ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"],
+    "ind_cost_effect": ["n_citizens", "spending_dkk"],
+    "ind_cost_forecast": ["n_citizens", "forecast_by_grants_dkk"],
 }  # fmt: skip
+# Figures of a row that are about some of its citizens only (docs/disclosure-control.md): each
+# such part is read as a cell of its own, `table:part`, counting its own citizens as n_citizens,
+# marked by its own suppression column.
+PARTS = {
+    "ind_cost_effect": {
+        "goals": ("goals_suppression", {"n_citizens_with_goals": "n_citizens",
+                                        "n_goals": "n_goals", "n_goals_achieved": "n_goals_achieved"}),
+        "ability": ("ability_suppression", {"n_citizens_assessed": "n_citizens",
+                                            "n_citizens_improved": "n_citizens_improved"}),
+    },
+}  # fmt: skip
+# Counts of distinct citizens: a citizen in two units counts in both.
+DISTINCT_CITIZENS = ["n_citizens", "n_citizens_improved"]
+COST_TABLES = ["ind_costs", "ind_cost_effect", "ind_cost_effect:goals", "ind_cost_effect:ability"]
 NAMED = ["life_theme", "sub_theme", "goal_type", "instrument_family", "theme", "figure",
          "breakdown", "breakdown_by", "function"]  # fmt: skip
 SOLVED = (
@@ -129,7 +147,10 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
     counts = _counts(tables, rules)
     equations = _equations(counts)
     required = np.select(
-        [counts["count_name"].eq("n_citizens"), counts["count_name"].str.endswith("_dkk")],
+        [
+            counts["count_name"].str.startswith("n_citizens"),
+            counts["count_name"].str.endswith("_dkk"),
+        ],
         [rules.citizen_width, rules.amount_width * 100],  # amounts in øre
         rules.protection_width,
     ).astype(float)
@@ -144,7 +165,7 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
         smallest, largest = ranges[row.Index]
         width = float(required[row.Index])
         if largest - smallest < width:
-            cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table]}
+            cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table.split(":")[0]]}
             scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
             result.findings.append(
                 Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
@@ -157,14 +178,14 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
 def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataFrame:
     """One row per published cell and count: its value, or its bounds when suppressed."""
     frames = []
-    for table, columns in COUNTS.items():
-        frame = tables[table].copy()
+    for table, frame, columns in _cells_by_kind(tables):
+        frame = frame.copy()
         frame["table"] = table
         if "budget_year" in frame:  # a budget year is a period of its own kind
             frame["period_type"] = "budget_year"
             frame["period_label"] = frame["budget_year"].astype(str)
         for i, category in enumerate(("cat1", "cat2")):
-            names = CATEGORIES[table]
+            names = CATEGORIES[table.split(":")[0]]
             frame[category] = frame[names[i]] if i < len(names) else ""
         for name in NAMED:
             if name not in frame:
@@ -187,20 +208,40 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
     # What a label tells: a primary cell has fewer citizens than the threshold, a secondary one
     # at least that many; a citizen in a cell has at least one of what it counts; a goal,
     # attainment or functional-ability cell exists only with a citizen in it.
+    # A part of a row says less: withheld with its row it may be about nobody; withheld in a
+    # published row it is about 1 to 4.
     per_citizen = counts["count_name"].isin(["n_citizens", "n_goals", "value"])
+    is_part = counts["table"].str.contains(":")
     has_citizens = counts["table"].isin(
-        ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability", "ind_costs"]
-    )
+        ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability", "ind_costs",
+         "ind_cost_effect"]
+    ) | (is_part & counts["row_published"] & counts["primary"])  # fmt: skip
     counts["lowest"] = 0.0
     counts.loc[per_citizen & has_citizens, "lowest"] = 1.0
-    counts.loc[per_citizen & counts["secondary"], "lowest"] = float(rules.threshold)
+    counts.loc[per_citizen & counts["secondary"] & ~is_part, "lowest"] = float(rules.threshold)
     counts["highest"] = math.inf
-    counts.loc[(counts["count_name"] == "n_citizens") & counts["primary"], "highest"] = (
+    counts.loc[counts["count_name"].isin(DISTINCT_CITIZENS) & counts["primary"], "highest"] = (
         rules.threshold - 1.0
     )
     keep = [*KEYS, "org_level", "parent_org_unit_id", "table", "cat1", "cat2", "count_name",
             "count", "suppressed", "primary", "lowest", "highest", *NAMED]  # fmt: skip
     return counts[keep]
+
+
+def _cells_by_kind(tables: dict[str, pd.DataFrame]):
+    """(kind, frame, counts) per kind of cell: each table's rows, and each part of them read
+    as cells of their own (columns renamed to the counts they are, their own marks)."""
+    for table, columns in COUNTS.items():
+        frame = tables[table]
+        yield table, frame.assign(row_published=~frame["is_suppressed"].astype(bool)), columns
+        for part, (marks, renamed) in PARTS.get(table, {}).items():
+            view = frame.drop(columns=[c for c in COUNTS[table] if c in frame]).rename(
+                columns=renamed
+            )
+            view["row_published"] = ~frame["is_suppressed"].astype(bool)
+            view["suppression"] = frame[marks]
+            view["is_suppressed"] = frame[marks].notna()
+            yield f"{table}:{part}", view, list(renamed.values())
 
 
 def _equations(counts: pd.DataFrame) -> pd.DataFrame:
@@ -222,7 +263,7 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
             ).drop_duplicates()
         )
 
-    additive = counts["count_name"].ne("n_citizens") | (
+    additive = ~counts["count_name"].isin(DISTINCT_CITIZENS) | (
         counts["table"].eq("ind_functional_ability")
         & counts["org_role"].eq("authority")
         & counts["theme"].ne("all")
@@ -264,25 +305,35 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
         [*unit_on, "figure"],
         "legal_bases",
     )
-    # Costs: every breakdown's spending and days add up to all, and the citizens of the target
-    # groups (one per citizen); a unit's budgeted functions add up to its 'all'.
-    costs = summable[summable["table"] == "ind_costs"]
+    # Costs: every breakdown's spending, days and goals add up to all, and the citizens of the
+    # target groups (one per citizen); a unit's budgeted functions add up to its 'all'.
+    for_costs = [*unit_on, "table"]
+    costs = summable[summable["table"].isin(COST_TABLES)]
     for by in costs.loc[costs["breakdown_by"] != "all", "breakdown_by"].unique():
         total_of(
             costs[costs["breakdown_by"] == by].drop(columns=["breakdown", "breakdown_by"]),
             costs[costs["breakdown_by"] == "all"].drop(columns=["breakdown", "breakdown_by"]),
-            unit_on, f"cost_{by}",
+            for_costs, f"cost_{by}",
         )  # fmt: skip
     citizens_by_group = counts[
-        (counts["table"] == "ind_costs") & (counts["count_name"] == "n_citizens")
+        counts["table"].isin(COST_TABLES) & counts["count_name"].isin(DISTINCT_CITIZENS)
     ]
     total_of(
         citizens_by_group[citizens_by_group["breakdown_by"] == "target_group"].drop(
             columns=["breakdown", "breakdown_by"]),
         citizens_by_group[citizens_by_group["breakdown_by"] == "all"].drop(
             columns=["breakdown", "breakdown_by"]),
-        unit_on, "cost_target_group_citizens",
+        for_costs, "cost_target_group_citizens",
     )  # fmt: skip
+    # Cost next to effect counts the citizens and spending of ind_costs' cells.
+    effect = counts[counts["table"] == "ind_cost_effect"]
+    same = effect.merge(
+        counts[counts["table"] == "ind_costs"],
+        on=[*KEYS, "breakdown_by", "breakdown", "count_name"], suffixes=("", "_costs"),
+    )  # fmt: skip
+    for side, coef in (("at", 1.0), ("at_costs", -1.0)):
+        pieces.append(pd.DataFrame({"equation": "cost_effect:" + same["at"].astype(str),
+                                    "at": same[side], "coef": coef}))  # fmt: skip
     budget = goods[goods["table"] == "ind_budget"]
     total_of(
         budget[budget["function"] != "all"].drop(columns="function"),
@@ -323,7 +374,7 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
                 counts["table"].eq("ind_data_quality")
                 & counts["count_name"].isin(["goals_due_followup", "goals_without_due_followup"])
             )
-            | counts["table"].eq("ind_costs")
+            | counts["table"].isin([*COST_TABLES, "ind_cost_forecast"])
         )
     ]
     _equal(pieces, both_roles, [*period, "table", "cat1", "cat2", "count_name"], "org_role",

@@ -45,7 +45,28 @@ TABLE_SHAPES = {
     # Costs (contract 1.1): amounts in DKK and days add up like counts.
     "ind_costs": ("breakdown_by", "breakdown", ["n_citizens", "spending_dkk", "intervention_days"]),
     "ind_budget": ("function", None, ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"]),
+    "ind_cost_effect": ("breakdown_by", "breakdown", ["n_citizens", "spending_dkk"]),
+    "ind_cost_forecast": (None, None, ["n_citizens", "forecast_by_grants_dkk"]),
 }  # fmt: skip
+# Parts of a row about fewer citizens than the row's own (its goals, its assessed citizens):
+# each is a cell of its own in the relations, named `table:part`, with its own citizens (as
+# `n_citizens`) and its own suppression column; the part's other columns go with it, and every
+# part is withheld with its row. Per part: suppression column, {column: count}, other columns.
+TABLE_PARTS = {
+    "ind_cost_effect": {
+        "goals": ("goals_suppression",
+                  {"n_citizens_with_goals": "n_citizens", "n_goals": "n_goals",
+                   "n_goals_achieved": "n_goals_achieved"},
+                  ("avg_goal_attainment_pct", "spending_per_achieved_goal_dkk")),
+        "ability": ("ability_suppression",
+                    {"n_citizens_assessed": "n_citizens", "n_citizens_improved": "n_citizens_improved"},
+                    ("pct_citizens_improved", "spending_per_improved_citizen_dkk")),
+    },
+}  # fmt: skip
+# Counts of distinct citizens (they do not add up over units).
+CITIZEN_COUNTS = "('n_citizens', 'n_citizens_improved')"
+# The cost cells: spending and its parts, each by breakdown.
+COST_CELLS = "('ind_costs', 'ind_cost_effect', 'ind_cost_effect:goals', 'ind_cost_effect:ability')"
 COST_BREAKDOWNS = ("target_group", "intervention_type", "legal_basis", "function")
 # Tables keyed by budget year instead of a period: the year is a period of a type of its own.
 # Written with {t} where the source table's alias goes.
@@ -55,7 +76,8 @@ PERIOD_COLUMNS = ("{t}period_type", "{t}period_label")
 COUNT_UNITS = "('cases', 'interventions', 'goals')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
 CITIZEN_CELLS = (
-    "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability', 'ind_costs')"
+    "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability', 'ind_costs',"
+    " 'ind_cost_effect')"
 )
 GREEDY_ROUNDS = 5
 # Rounds go on while some count is exposed and a round can withhold something more; the cap only
@@ -120,6 +142,7 @@ def suppress(
     if secondary:
         frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
         con.execute("insert into secondary_cells select cell_id from frame")
+    _withhold_parts_with_their_rows(con)
     _write_open_tables(con, source_schema, target_schema)
     for table in OPEN_TABLES:
         cells, primary, second = con.execute(
@@ -135,25 +158,35 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
     """cells: one row per published row; quantities: one per cell and count, with the bounds
     an attacker knows from the cell's label alone."""
     selects = []
-    for table, (c1, c2, measures) in TABLE_SHAPES.items():
+    for tbl, table, counted, suppression in _cell_sources():
+        c1, c2, _measures = TABLE_SHAPES[table]
         # Amounts in whole øre: sums of øre are exact, sums of kroner in floating point not.
+        # The table's own columns of those names go (else `unpivot` would read them instead).
+        replaced = ", ".join(sorted(set(counted.values()) & _columns(con, schema, table)))
         values = ", ".join(
-            f"cast(round({m} * 100) as double) as {m}"
-            if m.endswith("_dkk")
-            else f"cast({m} as double) as {m}"
-            for m in measures
+            f"cast(round({column} * 100) as double) as {name}"
+            if name.endswith("_dkk")
+            else f"cast({column} as double) as {name}"
+            for column, name in counted.items()
         )
         counts = "unit in " + COUNT_UNITS if table == "ind_key_figures" else "true"
+        # A part is about at least one citizen when it is withheld in a published row (its
+        # label then says 1 to 4), a row when the table has a row only with a citizen in it.
+        if tbl != table:
+            nonempty = "suppression is null"
+        else:
+            nonempty = "true" if f"'{table}'" in CITIZEN_CELLS else "false"
         period_type, period_label = (c.format(t="") for c in PERIOD_SQL.get(table, PERIOD_COLUMNS))
         selects.append(
             f"""
-            select '{table}' as tbl, {period_type} as period_type, {period_label} as period_label,
+            select '{tbl}' as tbl, {period_type} as period_type, {period_label} as period_label,
                 org_role, org_level, org_unit_id,
                 parent_org_unit_id, {c1 or "''"} as c1, {c2 or "''"} as c2,
-                suppression = 'primary' as is_primary, {counts} as counts_citizens_things,
-                measure, value
-            from (select *, {values} from {schema}.{table})
-            unpivot include nulls (value for measure in ({", ".join(measures)}))
+                coalesce({suppression} = 'primary', false) as is_primary, {counts} as counts_citizens_things,
+                {nonempty} as is_nonempty, {tbl != table} as is_part, measure, value
+            from (select * {f"exclude ({replaced})" if replaced else ""}, {values}
+                from {schema}.{table})
+            unpivot include nulls (value for measure in ({", ".join(counted.values())}))
             """
         )
     con.execute("create or replace temp table long_cells as " + " union all by name ".join(selects))
@@ -164,7 +197,8 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
                 order by tbl, period_type, period_label, org_role, org_unit_id, c1, c2) - 1 as cell_id,
             *
         from (select distinct tbl, period_type, period_label, org_role, org_level, org_unit_id,
-                parent_org_unit_id, c1, c2, is_primary, counts_citizens_things from long_cells)
+                parent_org_unit_id, c1, c2, is_primary, counts_citizens_things, is_nonempty, is_part
+            from long_cells)
         """
     )
     # Key figures that are not counts take part with their citizens only.
@@ -175,15 +209,39 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
             cells.*, long_cells.measure, long_cells.value,
             -- A cell's citizens each have at least one goal (case, intervention) in it.
             case when long_cells.measure in ('n_citizens', 'n_goals', 'value') and cells.is_primary
-                and cells.tbl in {CITIZEN_CELLS} then 1 else 0 end as lower_bound,
-            case when long_cells.measure = 'n_citizens' and cells.is_primary
+                and cells.is_nonempty then 1 else 0 end as lower_bound,
+            case when long_cells.measure in {CITIZEN_COUNTS} and cells.is_primary
                 then {rules.threshold - 1} end as upper_bound,
-            long_cells.measure in ('n_citizens', 'n_goals', 'value') as at_least_citizens
+            -- A part withheld with its row may be about no citizen: its label says nothing.
+            long_cells.measure in ('n_citizens', 'n_goals', 'value') and not cells.is_part
+                as at_least_citizens
         from long_cells
         inner join cells using (tbl, period_type, period_label, org_role, org_unit_id, c1, c2)
         where long_cells.measure <> 'value' or long_cells.counts_citizens_things
         """
     )
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
+    return {
+        name
+        for (name,) in con.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()
+    }
+
+
+def _cell_sources() -> list[tuple[str, str, dict[str, str], str]]:
+    """Per kind of cell: its name in the relations, the table it is read from, its counts
+    {column: name in the relations} and its suppression column."""
+    sources = []
+    for table, (_c1, _c2, measures) in TABLE_SHAPES.items():
+        sources.append((table, table, {m: m for m in measures}, "suppression"))
+        for part, (suppression, counts, _columns) in TABLE_PARTS.get(table, {}).items():
+            sources.append((f"{table}:{part}", table, counts, suppression))
+    return sources
 
 
 def _sums(name: str, total: str, part: str, join: str, summed: str) -> str:
@@ -208,7 +266,7 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
     not add up (a citizen can be in two units), so their counts take part only where they are
     equal: the administration in both roles, a family's themes for the authority, and the
     attainment table's all/all against the goal-type table's all."""
-    additive = """(t.measure <> 'n_citizens'
+    additive = f"""(t.measure not in {CITIZEN_COUNTS}
         or (t.tbl = 'ind_functional_ability' and t.org_role = 'authority' and t.c2 <> 'all'))"""
     # A payment has one authority and one provider: the authority's citizens with spending add
     # up neither (a citizen can have two), but their target groups do (each citizen has one).
@@ -242,19 +300,21 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
             f"{same_role} and p.org_unit_id = t.org_unit_id",
             not_citizens,
         ),
-        # Spending and days: each breakdown adds up to all; citizens only over target groups.
+        # Spending, days and goals: each breakdown adds up to all; citizens only over target
+        # groups (each citizen has one).
         *(
             _sums(
-                f"cost_{by}", "t.tbl = 'ind_costs' and t.c1 = 'all'", f"p.c1 = '{by}'",
+                f"cost_{by}", f"t.tbl in {COST_CELLS} and t.c1 = 'all'", f"p.c1 = '{by}'",
                 f"{same_role} and p.org_unit_id = t.org_unit_id and p.tbl = t.tbl",
-                "t.measure <> 'n_citizens'",
+                f"t.measure not in {CITIZEN_COUNTS}",
             )
             for by in COST_BREAKDOWNS
         ),
         _sums(
-            "cost_target_group", "t.tbl = 'ind_costs' and t.c1 = 'all'", "p.c1 = 'target_group'",
+            "cost_target_group", f"t.tbl in {COST_CELLS} and t.c1 = 'all'",
+            "p.c1 = 'target_group'",
             f"{same_role} and p.org_unit_id = t.org_unit_id and p.tbl = t.tbl",
-            "t.measure = 'n_citizens'",
+            f"t.measure in {CITIZEN_COUNTS}",
         ),
         # A unit's budget lines' functions add up to its 'all'.
         _sums(
@@ -266,7 +326,7 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "create or replace temp table terms as "
         + " union all ".join(f"select * from ({p})" for p in parts)
-        + """
+        + f"""
         union all
         -- The administration counts the same goals, interventions and citizens in both roles.
         select 'role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
@@ -279,11 +339,23 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
             or (tbl = 'ind_data_quality' and measure in ('goals_due_followup',
                                                          'goals_without_due_followup')))
         union all
-        -- The administration's spending is every payment's, in either role.
+        -- The administration's spending (forecast) is every payment's (grant's), in either role.
         select 'cost_role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
             case when org_role = 'authority' then 1.0 else -1.0 end
         from quantities
-        where org_level = 1 and tbl = 'ind_costs'
+        where org_level = 1 and (tbl in {COST_CELLS} or tbl = 'ind_cost_forecast')
+        union all
+        -- Cost next to effect counts the citizens and spending of ind_costs' cells.
+        select 'cost_effect=' || effect_qid, qid, coef from (
+            select e.qid as effect_qid, unnest([e.qid, c.qid]) as qid, unnest([1.0, -1.0]) as coef
+            from quantities as e
+            inner join quantities as c
+                on c.tbl = 'ind_costs' and c.period_type = e.period_type
+                and c.period_label = e.period_label and c.org_role = e.org_role
+                and c.org_unit_id = e.org_unit_id and c.c1 = e.c1 and c.c2 = e.c2
+                and c.measure = e.measure
+            where e.tbl = 'ind_cost_effect'
+        )
         union all
         -- A budget line's spending and citizens are ind_costs' for its year and function.
         select 'budget_costs=' || budget_qid, qid, coef from (
@@ -660,7 +732,7 @@ def _required_width(system: _System, rules: DisclosureRules, qs: np.ndarray) -> 
     already says "fewer than threshold", a range at least `citizen_width` wide."""
     measure = system.measure[qs].astype(str)
     return np.select(
-        [measure == "n_citizens", np.char.endswith(measure, "_dkk")],
+        [np.char.startswith(measure, "n_citizens"), np.char.endswith(measure, "_dkk")],
         [rules.citizen_width, rules.amount_width * 100],  # amounts are in øre
         rules.protection_width,
     ).astype(float)
@@ -720,6 +792,26 @@ def _partners(
     return added
 
 
+def _withhold_parts_with_their_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """A part of a withheld row is withheld too: its unit costs (spending per achieved goal)
+    times its counts would give the row's spending. Withholding more only widens ranges."""
+    con.execute(
+        """
+        insert into secondary_cells
+        select part.cell_id
+        from cells as part
+        inner join cells as row_cell
+            on row_cell.tbl = split_part(part.tbl, ':', 1) and row_cell.period_type = part.period_type
+            and row_cell.period_label = part.period_label and row_cell.org_role = part.org_role
+            and row_cell.org_unit_id = part.org_unit_id and row_cell.c1 = part.c1
+            and row_cell.c2 = part.c2
+        where part.is_part and not part.is_primary
+            and row_cell.cell_id in (select cell_id from secondary_cells)
+            and part.cell_id not in (select cell_id from secondary_cells)
+        """
+    )
+
+
 def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str) -> None:
     con.execute(f"create schema if not exists {target}")
     for table, (c1, c2, _measures) in TABLE_SHAPES.items():
@@ -735,32 +827,44 @@ def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str)
             name for name, data_type in columns
             if data_type in ("BIGINT", "DOUBLE") and name != "org_level" and name not in PUBLIC_FIGURES
         }  # fmt: skip
+        # Who holds each column: the row, or one of its parts (with its own marks).
+        owner = {"suppression": "secondary"}
+        joins = {"secondary": table}
+        for part, (suppression, counts, others) in TABLE_PARTS.get(table, {}).items():
+            alias = f"secondary_{part}"
+            joins[alias] = f"{table}:{part}"
+            owner |= {name: alias for name in (suppression, *counts, *others)}
         selected = []
         for name, _type in columns:
+            alias = owner.get(name, "secondary")
             if name in measures:
-                selected.append(f"case when secondary.cell_id is null then t.{name} end as {name}")
+                selected.append(f"case when {alias}.cell_id is null then t.{name} end as {name}")
             elif name == "is_suppressed":
                 selected.append("t.is_suppressed or secondary.cell_id is not null as is_suppressed")
-            elif name == "suppression":
+            elif name in owner:
                 selected.append(
-                    "case when secondary.cell_id is not null then 'secondary' else t.suppression end"
-                    " as suppression"
+                    f"case when {alias}.cell_id is not null then 'secondary' else t.{name} end"
+                    f" as {name}"
                 )
             else:
                 selected.append(f"t.{name}")
+        joined = "".join(
+            f"""
+            left join (
+                select cells.* from cells inner join secondary_cells using (cell_id)
+                where cells.tbl = '{tbl}'
+            ) as {alias}
+                on {alias}.period_type = {period_type} and {alias}.period_label = {period_label}
+                and {alias}.org_role = t.org_role and {alias}.org_unit_id = t.org_unit_id
+                and {alias}.c1 = {f"t.{c1}" if c1 else "''"}
+                and {alias}.c2 = {f"t.{c2}" if c2 else "''"}"""
+            for alias, tbl in joins.items()
+        )
         con.execute(
             f"""
             create or replace table {target}.{table} as
             select {", ".join(selected)}
-            from {source}.{table} as t
-            left join (
-                select cells.* from cells inner join secondary_cells using (cell_id)
-                where cells.tbl = '{table}'
-            ) as secondary
-                on secondary.period_type = {period_type} and secondary.period_label = {period_label}
-                and secondary.org_role = t.org_role and secondary.org_unit_id = t.org_unit_id
-                and secondary.c1 = {f"t.{c1}" if c1 else "''"}
-                and secondary.c2 = {f"t.{c2}" if c2 else "''"}
+            from {source}.{table} as t {joined}
             order by all
             """
         )

@@ -30,7 +30,7 @@ INDICATOR_TABLES = (
     "ind_data_quality",
 )
 # The cost tables (contract 1.1): empty when the published delivery holds no cost data.
-COST_TABLES = ("ind_costs", "ind_budget")
+COST_TABLES = ("ind_costs", "ind_cost_effect", "ind_cost_forecast", "ind_budget")
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 
 

@@ -81,13 +81,15 @@ class Published:
                 r[0]
                 for r in con.execute("select table_name from information_schema.tables").fetchall()
             }
-            for table, up_to in zip(
-                COST_TABLES, ("period_end <= ?", "budget_year <= ?"), strict=True
-            ):
+            for table in COST_TABLES:
                 # A version published before contract 1.1 has no cost tables: no cost data.
+                by_year = table == "ind_budget"
                 tables[table] = (
-                    con.execute(f"select * from main.{table} where {up_to} order by all",
-                                [quarter.end if table == "ind_costs" else quarter.year]).df()
+                    con.execute(
+                        f"select * from main.{table} where "
+                        f"{'budget_year' if by_year else 'period_end'} <= ? order by all",
+                        [quarter.year if by_year else quarter.end],
+                    ).df()
                     if table in published else pd.DataFrame()
                 )  # fmt: skip
             codes = {
@@ -543,6 +545,7 @@ def economy_sections(published: Published, subject: Subject, lang: str) -> list[
     head = f"<tr><th></th><th>{q.year} (DKK)</th></tr>"
     budget_table = f'<table class="figures">{head}{"".join(body)}</table>'
     sections = [_section(t["economy"], budget_table, t["economy_note"], css="table")]
+    sections.append(_forecast_section(published, subject, lang))
 
     # Cost per intervention-day per quarter, in all and per intervention type.
     costs = published.rows("ind_costs", subject, period_type="quarter")
@@ -578,12 +581,7 @@ def economy_sections(published: Published, subject: Subject, lang: str) -> list[
     # Spending and cost per citizen per intervention type, for the last four quarters.
     window = published.rows("ind_costs", subject, period_label=year)
     body = []
-    for value in ("all", *INTERVENTION_TYPES):
-        match = window[(window.breakdown_by == ("all" if value == "all" else "intervention_type"))
-                       & (window.breakdown == value)]  # fmt: skip
-        if match.empty:
-            continue
-        r = match.iloc[0]
+    for value, r in by_intervention_type(window):
         name = type_name(value)
         cells = "".join(
             _cell(f"ind_costs|{year}|{value}|{column}", fmt(r[column], lang, suppressed=withheld(r)),
@@ -595,7 +593,148 @@ def economy_sections(published: Published, subject: Subject, lang: str) -> list[
             f'<th>{t["cost_per_citizen"]}</th><th>{t["cost_per_day"]}</th></tr>')  # fmt: skip
     table = f'<table class="figures">{head}{"".join(body)}</table>'
     sections.append(_section(t["spending_by_type"], table, t["spending_by_type_note"], css="table"))
+    sections.append(_cost_effect_section(published, subject, lang, type_name))
     return sections
+
+
+FORECAST_ORIGINS = 5  # the latest forecast and the four before it, for their errors
+
+
+@dataclass
+class Forecast:
+    """One origin's forecasts beside what followed; a figure is None when withheld or unknown,
+    `marks` says why per column ('primary', 'secondary' or None)."""
+
+    origin: Quarter
+    horizon: str
+    by_grants: float | None
+    by_run_rate: float | None
+    actual: float | None
+    marks: dict[str, str | None]
+
+    def error(self, forecast: float | None) -> float | None:
+        if forecast is None or self.actual is None or self.actual <= 0:
+            return None
+        return 100 * (forecast - self.actual) / self.actual
+
+
+def forecasts(published: Published, subject: Subject) -> list[Forecast]:
+    """The latest origins' forecasts (ind_cost_forecast) with the run-rate and what was spent
+    from the published quarters (ind_costs), latest first: every figure one a BI user can
+    compute from the open tables, withheld where a figure it comes from is."""
+    made = published.rows("ind_cost_forecast", subject)
+    if made.empty:
+        return []
+    quarters = published.rows("ind_costs", subject, period_type="quarter", breakdown_by="all")
+    spending = {r.period_label: r for r in quarters.itertuples()}
+    reach = published.tables["ind_budget"]["booked_through"].dropna()
+    paid_through = pd.Timestamp(reach.max()) if len(reach) else None
+
+    def spent(q: Quarter) -> tuple[float | None, str | None]:
+        row = spending.get(q.label)
+        if row is None:
+            return 0.0, None  # no spending in the quarter
+        return (None, withheld(row)) if withheld(row) else (float(row.spending_dkk), None)
+
+    out = []
+    for row in made.sort_values("period_end", ascending=False).head(FORECAST_ORIGINS).itertuples():
+        origin = Quarter.parse(row.period_label)
+        window, window_mark = spent(origin)
+        horizon_days = (pd.Timestamp(row.horizon_end) - pd.Timestamp(origin.end)).days
+        run_rate = None if window is None else window * horizon_days / (
+            (origin.end - origin.start).days + 1)  # fmt: skip
+        actual, actual_mark = None, None
+        if paid_through is not None and pd.Timestamp(row.horizon_end) <= paid_through:
+            parts = [spent(origin.next()), spent(origin.next().next())]
+            marks = [m for _, m in parts if m]
+            if marks:
+                actual_mark = "primary" if "primary" in marks else "secondary"
+            else:
+                actual = sum(v for v, _ in parts)
+        out.append(Forecast(
+            origin, f"{origin.next().label}–{origin.next().next().label}",
+            None if withheld(row) else float(row.forecast_by_grants_dkk), run_rate, actual,
+            {"by_grants": withheld(row), "by_run_rate": window_mark, "actual": actual_mark},
+        ))  # fmt: skip
+    return out
+
+
+def _forecast_section(published: Published, subject: Subject, lang: str) -> str:
+    t = TEXT[lang]
+    body = []
+    for f in forecasts(published, subject):
+        marks = f.marks | {
+            "error_by_grants": f.marks["by_grants"] or f.marks["actual"],
+            "error_by_run_rate": f.marks["by_run_rate"] or f.marks["actual"],
+        }
+        values = {"by_grants": f.by_grants, "by_run_rate": f.by_run_rate, "actual": f.actual,
+                  "error_by_grants": f.error(f.by_grants),
+                  "error_by_run_rate": f.error(f.by_run_rate)}  # fmt: skip
+        cells = "".join(
+            _cell(f"forecast|{f.origin.label}|{column}",
+                  fmt(value, lang, suppressed=marks[column], pct=column.startswith("error"),
+                      decimals=1 if column.startswith("error") else 0),
+                  suppression=marks[column])
+            for column, value in values.items()
+        )  # fmt: skip
+        body.append(f'<tr><th scope="row">{f.origin.label}</th><td class="name">{f.horizon}</td>'
+                    f"{cells}</tr>")  # fmt: skip
+    if not body:
+        no_data = f'<p class="no-data">{html.escape(t["no_data"])}</p>'
+        return _section(t["forecast"], no_data, "", css="table")
+    head = "<tr>" + "".join(
+        f"<th>{html.escape(t[k])}</th>"
+        for k in ("forecast_origin", "forecast_horizon", "by_grants", "by_run_rate", "actual",
+                  "error_by_grants", "error_by_run_rate")
+    ) + "</tr>"  # fmt: skip
+    table = f'<table class="figures">{head}{"".join(body)}</table>'
+    return _section(t["forecast"], table, t["forecast_note"], css="table")
+
+
+def by_intervention_type(window: pd.DataFrame):
+    """(breakdown, row) for `all` and each intervention type the cost table has a row for."""
+    for value in ("all", *INTERVENTION_TYPES):
+        match = window[(window.breakdown_by == ("all" if value == "all" else "intervention_type"))
+                       & (window.breakdown == value)]  # fmt: skip
+        if len(match):
+            yield value, match.iloc[0]
+
+
+# Cost next to effect: each column with the part of the row that holds it (ind_cost_effect's
+# goal and ability figures are withheld on their own) and whether it is a percentage.
+COST_EFFECT_COLUMNS = (
+    ("cost_per_citizen_dkk", "suppression", False),
+    ("avg_goal_attainment_pct", "goals_suppression", True),
+    ("spending_per_achieved_goal_dkk", "goals_suppression", False),
+    ("pct_citizens_improved", "ability_suppression", True),
+    ("spending_per_improved_citizen_dkk", "ability_suppression", False),
+)
+
+
+def _cost_effect_section(published: Published, subject: Subject, lang: str, type_name) -> str:
+    """Per intervention type for the last four quarters: cost per citizen beside what the goals
+    and the functional ability of those citizens did, and what one achieved goal and one
+    improved citizen cost."""
+    t, year = TEXT[lang], rolling_label(published.quarter)
+    window = published.rows("ind_cost_effect", subject, period_label=year)
+    if window.empty:  # a version published before cost next to effect was
+        no_data = f'<p class="no-data">{html.escape(t["no_data"])}</p>'
+        return _section(t["cost_effect"], no_data, "", css="table")
+    body = []
+    for value, r in by_intervention_type(window):
+        cells = []
+        for column, part, pct in COST_EFFECT_COLUMNS:
+            why = r[part] if isinstance(r[part], str) else None
+            text = fmt(r[column], lang, suppressed=why, pct=pct)
+            cells.append(_cell(f"ind_cost_effect|{year}|{value}|{column}", text, suppression=why))
+        name = type_name(value)
+        body.append(f'<tr><th scope="row">{html.escape(name)}</th>{"".join(cells)}</tr>')
+    head = f'<tr><th>{t["year"].format(label=year)}</th>' + "".join(
+        f"<th>{html.escape(t[c if c != 'cost_per_citizen_dkk' else 'cost_per_citizen'])}</th>"
+        for c, _, _ in COST_EFFECT_COLUMNS
+    ) + "</tr>"  # fmt: skip
+    table = f'<table class="figures">{head}{"".join(body)}</table>'
+    return _section(t["cost_effect"], table, t["cost_effect_note"], css="table")
 
 
 def _section(title: str, content: str, note: str, css: str = "chart") -> str:

@@ -95,6 +95,33 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "spending_by_type": "Forbrug pr. indsatstype",
         "spending_by_type_note": "Forbrug og pris pr. borger for de seneste fire kvartaler.",
+        "forecast": "Prognose for de næste to kvartaler",
+        "forecast_note": (
+            "Prognosen laves ved hvert kvartals udgang for de to kvartaler efter: efter de "
+            "bevillinger, der er i kraft den dag, til deres takster (ophør og nye bevillinger "
+            "forudses ikke), og efter forbrugstakten (kvartalets forbrug fortsat). Når de to "
+            "kvartaler er gået, står forbruget ved siden af, og fejlen er prognose minus "
+            "forbrug i procent af forbruget: sådan har prognosen ramt før."
+        ),
+        "forecast_origin": "Lavet ved udgangen af",
+        "forecast_horizon": "For",
+        "by_grants": "Efter bevillinger",
+        "by_run_rate": "Efter forbrugstakt",
+        "actual": "Forbrug",
+        "error_by_grants": "Fejl (bevillinger)",
+        "error_by_run_rate": "Fejl (forbrugstakt)",
+        "cost_effect": "Pris ved siden af effekt",
+        "cost_effect_note": (
+            "For de seneste fire kvartaler, pr. indsatstype: pris pr. borger, den gennemsnitlige "
+            "målopfyldelse for borgernes mål i indsatserne og forbruget pr. opnået mål, andelen "
+            "af de vurderede borgere med forbedret funktionsevne og forbruget pr. forbedret "
+            "borger (hele forbruget delt med dem, der blev forbedret). Mål- og funktionsevnetal "
+            "skjules for sig, når de handler om 1-4 borgere."
+        ),
+        "avg_goal_attainment_pct": "Målopfyldelse",
+        "spending_per_achieved_goal_dkk": "Forbrug pr. opnået mål",
+        "pct_citizens_improved": "Forbedret funktionsevne",
+        "spending_per_improved_citizen_dkk": "Forbrug pr. forbedret borger",
         "spending": "Forbrug",
         "cost_per_citizen": "Pris pr. borger",
         "cost_per_day": "Pris pr. indsatsdøgn",
@@ -217,6 +244,33 @@ TEXT: dict[str, dict[str, str]] = {
         ),
         "spending_by_type": "Spending per intervention type",
         "spending_by_type_note": "Spending and cost per citizen for the last four quarters.",
+        "forecast": "Forecast for the next two quarters",
+        "forecast_note": (
+            "Made at each quarter's end for the two quarters after it: by the grants in force "
+            "that day at their rates (ends and new grants are not foreseen), and by the run-rate "
+            "(the quarter's spending continued). Once the two quarters are over, the spending "
+            "stands beside it, and the error is forecast minus spending in percent of the "
+            "spending: how the forecast has hit before."
+        ),
+        "forecast_origin": "Made at the end of",
+        "forecast_horizon": "For",
+        "by_grants": "By grants",
+        "by_run_rate": "By run-rate",
+        "actual": "Spent",
+        "error_by_grants": "Error (grants)",
+        "error_by_run_rate": "Error (run-rate)",
+        "cost_effect": "Cost next to effect",
+        "cost_effect_note": (
+            "For the last four quarters, per intervention type: cost per citizen, the average "
+            "attainment of the citizens' goals in those interventions and the spending per goal "
+            "achieved, the share of assessed citizens whose functional ability improved and the "
+            "spending per citizen improved (all spending over those who improved). Goal and "
+            "ability figures are withheld on their own when they are about 1-4 citizens."
+        ),
+        "avg_goal_attainment_pct": "Goal attainment",
+        "spending_per_achieved_goal_dkk": "Spending per goal achieved",
+        "pct_citizens_improved": "Improved functional ability",
+        "spending_per_improved_citizen_dkk": "Spending per citizen improved",
         "spending": "Spending",
         "cost_per_citizen": "Cost per citizen",
         "cost_per_day": "Cost per intervention-day",
@@ -255,5 +309,5 @@ LANGUAGES = tuple(TEXT)
 for _text in TEXT.values():
     for _note in ("goal_attainment_note", "table_note", "goal_types_note", "timeseries_note",
                   "functional_note", "key_figures_note", "data_quality_note", "economy_note",
-                  "unit_prices_note", "spending_by_type_note"):  # fmt: skip
+                  "unit_prices_note", "spending_by_type_note", "cost_effect_note", "forecast_note"):  # fmt: skip
         _text[_note] = f"{_text[_note]} {_text['withheld_note']}"

@@ -39,8 +39,11 @@ def test_the_administration_s_forecasts_and_actuals_equal_a_recomputation(wareho
         assert abs(row.forecast_by_grants_dkk - (active.daily * days).round(2).sum()) < 0.01 * len(
             active
         )
-        window = spent(origin - pd.DateOffset(months=3) + pd.Timedelta(days=1), origin)
-        window_days = (origin - (origin - pd.DateOffset(months=3))).days
+        # The horizon is the two quarters after the origin's; the run-rate is its quarter's.
+        quarter_start = origin - pd.offsets.QuarterBegin(startingMonth=1)
+        assert horizon == origin + pd.offsets.QuarterEnd(2), row
+        window = spent(quarter_start, origin)
+        window_days = (origin - quarter_start).days + 1
         assert abs(row.forecast_by_run_rate_dkk - window * days / window_days) < 1
         if not pd.isna(row.actual_dkk):
             assert abs(row.actual_dkk - spent(origin + pd.Timedelta(days=1), horizon)) < 1

@@ -11,7 +11,7 @@ import pytest
 from orchestration.disclosure import OPEN_TABLES
 
 # The open tables' shapes as the documentation gives them (the audit reads the same).
-from orchestration.disclosure.audit import CATEGORIES, COUNTS
+from orchestration.disclosure.audit import CATEGORIES, COUNTS, PARTS
 
 PERIOD = ("quarter", "2019Q1")
 # The organisation: the administration, one area, three units per role.
@@ -23,16 +23,25 @@ UNITS = {
 }  # fmt: skip
 
 
+def part_columns(table: str) -> list[str]:
+    """A table's columns of its parts (ind_cost_effect's goals and assessed citizens) and marks."""
+    return [c for marks, renamed in PARTS.get(table, {}).values() for c in (*renamed, marks)]
+
+
 def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
-    """The open tables from (table, role, unit, categories, counts, suppression) rows;
-    a withheld cell's counts are null, as published."""
+    """The open tables from (table, role, unit, categories, counts, suppression[, part marks])
+    rows; a withheld cell's counts are null, as published, and so are those of a part marked
+    in `part marks` ({"goals_suppression": "primary"}) or withheld with its row."""
     rows: dict[str, list[dict]] = {t: [] for t in OPEN_TABLES}
-    for table, role, unit, categories, counts, suppression in cells:
+    for table, role, unit, categories, counts, suppression, *marked in cells:
         level, parent = UNITS[unit]
         row = {"period_type": PERIOD[0], "period_label": PERIOD[1], "org_role": role,
                "org_level": level, "org_unit_id": unit, "parent_org_unit_id": parent}  # fmt: skip
         row |= dict(zip(CATEGORIES[table], categories, strict=True))
         row |= {c: (None if suppression else counts.get(c)) for c in COUNTS[table]}
+        for marks, renamed in PARTS.get(table, {}).values():
+            row[marks] = suppression or (marked[0] if marked else {}).get(marks)
+            row |= {c: (None if row[marks] else counts.get(c)) for c in renamed}
         if table == "ind_key_figures":
             row["unit"] = "interventions"
         if table == "ind_budget":  # by budget year, not period
@@ -42,15 +51,20 @@ def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
     out = {}
     for table in OPEN_TABLES:
         columns = ["period_type", "period_label", "org_role", "org_level", "org_unit_id",
-                   "parent_org_unit_id", *CATEGORIES[table], *COUNTS[table],
+                   "parent_org_unit_id", *CATEGORIES[table], *COUNTS[table], *part_columns(table),
                    *(["unit"] if table == "ind_key_figures" else []),
                    *(["budget_year"] if table == "ind_budget" else []),
                    "is_suppressed", "suppression"]  # fmt: skip
         frame = pd.DataFrame(rows[table], columns=columns)
-        for c in COUNTS[table]:
+        counted = [
+            *COUNTS[table],
+            *(c for _, renamed in PARTS.get(table, {}).values() for c in renamed),
+        ]
+        for c in counted:
             frame[c] = frame[c].astype("Float64" if c == "value" or c.endswith("_dkk") else "Int64")
         for c in ("period_type", "period_label", "org_role", "org_unit_id", "parent_org_unit_id",
-                  "suppression", *CATEGORIES[table], *(["unit"] if table == "ind_key_figures" else [])):  # fmt: skip
+                  "suppression", *CATEGORIES[table], *(["unit"] if table == "ind_key_figures" else []),
+                  *(marks for marks, _ in PARTS.get(table, {}).values())):  # fmt: skip
             frame[c] = frame[c].astype("string")
         frame["org_level"] = frame["org_level"].astype("int32")
         frame["is_suppressed"] = frame["is_suppressed"].astype(bool)

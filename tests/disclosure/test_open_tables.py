@@ -49,4 +49,7 @@ def test_a_period_that_ends_after_the_extract_is_marked_incomplete(warehouse):
         periods = periods.drop_duplicates()
         expected = periods["period_end"] <= pd.Timestamp(extract_date)
         assert (periods["period_complete"] == expected).all(), table
+        if table == "ind_cost_forecast":  # made at the end of quarters the payments reach
+            assert periods["period_complete"].all()
+            continue
         assert (~periods["period_complete"]).any() and periods["period_complete"].any(), table

@@ -74,6 +74,82 @@ def test_switched_off_only_primary_cells_are_withheld_and_the_audit_names_them(i
                for f in findings)  # fmt: skip
 
 
+CE, COSTS = "ind_cost_effect", "ind_costs"
+
+
+def cost_effect_cells(few_with_goals: str, small_unit: str | None = None) -> list[tuple]:
+    """Three authority units' spending and their goals and assessed citizens, summed to the
+    area and the administration (shown in both roles). `few_with_goals` has 2 citizens with
+    goals, so its goal figures are primary; `small_unit` has 3 citizens, so its row is."""
+    units = {  # citizens, spending, with goals, goals, achieved, assessed, improved
+        "U1": [8, 80_000.0, 6, 9, 4, 6, 3], "U2": [9, 95_000.0, 7, 10, 6, 6, 2],
+        "U3": [10, 120_000.0, 8, 12, 5, 7, 4],
+    }  # fmt: skip
+    units[few_with_goals][2:5] = [2, 3, 1]
+    if small_unit:
+        units[small_unit] = [3, 30_000.0, 3, 4, 2, 3, 1]
+    area = [sum(v[i] for v in units.values()) for i in range(7)]
+    cells = []
+    for unit, v in {**units, "ORG-10": area, "ORG-1": area}.items():
+        roles = ("authority", "provider") if unit == "ORG-1" else ("authority",)
+        primary = "primary" if v[0] < 5 else None
+        goals = {"goals_suppression": "primary"} if v[2] < 5 else {}
+        counts = dict(zip(["n_citizens", "spending_dkk", "n_citizens_with_goals", "n_goals",
+                           "n_goals_achieved", "n_citizens_assessed", "n_citizens_improved"],
+                          v, strict=True))  # fmt: skip
+        for role in roles:
+            cells.append((CE, role, unit, ("all", "all"), counts, primary, goals))
+            cells.append((COSTS, role, unit, ("all", "all"),
+                          counts | {"intervention_days": 30 * v[0]}, primary))  # fmt: skip
+    return cells
+
+
+def test_goals_about_two_citizens_are_protected_while_their_spending_is_shown(indicator_schema):
+    con = indicator_schema(cost_effect_cells(few_with_goals="U1"))
+    before = audit(read_open_tables(con, "indicators"), RULES)
+    # The area's goals minus U2's and U3's give U1's: 3 goals, 1 achieved.
+    assert ("U1", "n_goals") in {(f.cell["org_unit_id"], f.count) for f in before.findings}
+    assert {f.table for f in before.findings} == {"ind_cost_effect:goals"}
+
+    assert suppress(con, RULES).unprotected == 0
+    assert audit(read_open_tables(con, "open"), RULES).passed
+    rows = (
+        con.execute(
+            "select org_unit_id, suppression, goals_suppression, ability_suppression, n_citizens, "
+            "spending_dkk, n_goals from open.ind_cost_effect where org_role = 'authority' "
+            "order by org_unit_id"
+        )
+        .df()
+        .set_index("org_unit_id")
+    )
+    # Only goal figures are withheld: U1's as primary and one sibling's as its partner; every
+    # unit's spending and citizens, and every assessed count, stay published.
+    assert rows["suppression"].isna().all() and rows["ability_suppression"].isna().all()
+    assert rows.loc["U1", "goals_suppression"] == "primary"
+    partners = rows[rows["goals_suppression"] == "secondary"]
+    assert len(partners) >= 1 and partners["n_goals"].isna().all()
+    assert rows["spending_dkk"].notna().all()
+
+
+def test_a_row_withheld_to_protect_another_withholds_its_goals_and_assessed_too(indicator_schema):
+    con = indicator_schema(cost_effect_cells(few_with_goals="U2", small_unit="U1"))
+    assert suppress(con, RULES).unprotected == 0
+    assert audit(read_open_tables(con, "open"), RULES).passed
+    rows = con.execute("select * from open.ind_cost_effect").df()
+    withheld = rows[rows["suppression"] == "secondary"]
+    # U1's 3 citizens' spending is the area's minus its siblings': a sibling's row goes, parts
+    # and all (its cost per achieved goal times its achieved goals would give its spending).
+    assert len(withheld) >= 1
+    assert withheld[["goals_suppression", "ability_suppression"]].notna().all().all()
+    figures = [c for c in rows.columns if rows[c].dtype.kind in "if" and c != "org_level"]
+    assert withheld[figures].isna().all().all()
+    # ind_costs holds the same spending: its cell goes with it.
+    costs = con.execute("select org_unit_id, org_role, suppression from open.ind_costs").df()
+    merged = costs.merge(rows[["org_unit_id", "org_role", "suppression"]],
+                         on=["org_unit_id", "org_role"], suffixes=("", "_effect"))  # fmt: skip
+    assert (merged["suppression"].notna() == merged["suppression_effect"].notna()).all()
+
+
 def _system(relations: list[dict[int, float]], n: int) -> _System:
     """Relations as {quantity: coefficient}; only the relations' arrays matter here."""
     rel = np.array([r for r, terms in enumerate(relations) for _ in terms], dtype=np.int64)

@@ -13,7 +13,15 @@ from orchestration.reporting.factsheets import write_fact_sheets
 from orchestration.reporting.text import TEXT
 from tests.conftest import QUARTER, operated_settings
 
-COST_TABLES = {"ind_costs", "ind_budget", "fct_payments", "fct_budgets", "fct_cost_forecasts"}
+COST_TABLES = {
+    "ind_costs",
+    "ind_cost_effect",
+    "ind_cost_forecast",
+    "ind_budget",
+    "fct_payments",
+    "fct_budgets",
+    "fct_cost_forecasts",
+}
 
 
 def test_a_version_1_delivery_publishes_as_before_with_empty_cost_tables(

@@ -219,7 +219,10 @@ def test_an_area_report_lists_only_that_area_s_units(own_warehouse, tmp_path):
     assert "stg_goal_followups" in children or "stg_goals" in children
 
 
-@pytest.mark.parametrize("suite", ["ind_goal_attainment", "ind_goal_type_achievement"])
+@pytest.mark.parametrize(
+    "suite",
+    ["ind_goal_attainment", "ind_goal_type_achievement", "ind_cost_forecast"],
+)
 def test_indicator_suites_catch_unsuppressed_small_cells_and_cpr_like_text(
     own_warehouse, tmp_path, suite
 ):

@@ -186,6 +186,97 @@ def test_the_barometer_shows_the_published_cost_per_citizen_beside_the_effects(r
     assert checked >= 2  # the administration and an area at least
 
 
+def test_cost_next_to_effect_shows_each_part_as_published_and_withholds_parts_alone(reported):
+    """Every sheet's cost-next-to-effect cell is the published figure, or the sign of the part
+    of the row that withholds it: goal figures and ability figures are withheld on their own,
+    so a sheet can show a cost per citizen beside a withheld goal attainment."""
+    published = Published.load(reported.version, reported.quarter)
+    sheets, _ = subjects(published, load_targets())
+    year = rolling_label(reported.quarter)
+    rows = published_rows(reported.version, f"""
+        select * from main.ind_cost_effect where period_label = '{year}'
+          and breakdown_by in ('all', 'intervention_type')""")  # fmt: skip
+    parts = {"cost_per_citizen_dkk": "suppression", "avg_goal_attainment_pct": "goals_suppression",
+             "spending_per_achieved_goal_dkk": "goals_suppression",
+             "pct_citizens_improved": "ability_suppression",
+             "spending_per_improved_citizen_dkk": "ability_suppression"}  # fmt: skip
+    seen = {"shown": 0, "part withheld alone": 0}
+    for subject in sheets:
+        page = reported.sheets / subject.file_name
+        shown = cells(page).cells
+        mine = rows[(rows.org_role == subject.org_role) & (rows.org_unit_id == subject.org_unit_id)]
+        assert len(mine), subject
+        for r in mine.itertuples():
+            for column, part in parts.items():
+                text = shown[f"ind_cost_effect|{year}|{r.breakdown}|{column}"]
+                why = getattr(r, part) if isinstance(getattr(r, part), str) else None
+                pct = "pct" in column
+                assert text == fmt(getattr(r, column), "da", suppressed=why, pct=pct), (
+                    subject.file_name, r.breakdown, column)  # fmt: skip
+                seen["shown"] += why is None and not pd.isna(getattr(r, column))
+                seen["part withheld alone"] += why is not None and not r.is_suppressed
+    assert seen["shown"] > 20 and seen["part withheld alone"] > 0, seen
+
+
+def test_the_forecast_and_its_back_test_are_the_published_figures(reported):
+    """Each sheet's forecasts: by grants as ind_cost_forecast publishes it, by run-rate the
+    origin quarter's published spending continued, and once the horizon is over the two
+    quarters' published spending beside it with each method's error; withheld (never zero)
+    where a published figure it comes from is."""
+    published = Published.load(reported.version, reported.quarter)
+    sheets, _ = subjects(published, load_targets())
+    rows = published_rows(reported.version, """
+        with quarters as (
+            select org_role, org_unit_id, period_label, period_start, period_end, spending_dkk,
+                is_suppressed
+            from main.ind_costs where period_type = 'quarter' and breakdown_by = 'all')
+        select f.org_role, f.org_unit_id, f.period_label, f.forecast_by_grants_dkk,
+            f.is_suppressed as grants_withheld, q.is_suppressed as window_withheld,
+            q.spending_dkk * datediff('day', f.period_end, f.horizon_end)
+                / (datediff('day', q.period_start, q.period_end) + 1) as by_run_rate,
+            (select sum(h.spending_dkk) from quarters as h
+             where h.org_role = f.org_role and h.org_unit_id = f.org_unit_id
+               and h.period_start > f.period_end and h.period_end <= f.horizon_end) as actual,
+            (select coalesce(bool_or(h.is_suppressed), false) from quarters as h
+             where h.org_role = f.org_role and h.org_unit_id = f.org_unit_id
+               and h.period_start > f.period_end and h.period_end <= f.horizon_end)
+                as actual_withheld,
+            f.horizon_end <= (select max(booked_through) from main.ind_budget) as is_over
+        from main.ind_cost_forecast as f
+        inner join quarters as q on q.org_role = f.org_role and q.org_unit_id = f.org_unit_id
+            and q.period_label = f.period_label
+        where f.period_end <= '2019-06-30'""")  # fmt: skip
+    withheld_signs = {"<5", "\u2013"}
+    seen = {"actual shown": 0, "actual withheld": 0, "not over": 0}
+    for subject in sheets:
+        shown = cells(reported.sheets / subject.file_name).cells
+        mine = rows[(rows.org_role == subject.org_role) & (rows.org_unit_id == subject.org_unit_id)]
+        latest = mine.sort_values("period_label", ascending=False).head(5)
+        assert len(latest) == 5, subject
+        for r in latest.itertuples():
+            key = f"forecast|{r.period_label}"
+            grants, rate = shown[f"{key}|by_grants"], shown[f"{key}|by_run_rate"]
+            assert grants in withheld_signs if r.grants_withheld else grants == fmt(
+                r.forecast_by_grants_dkk, "da")  # fmt: skip
+            assert rate in withheld_signs if r.window_withheld else rate == fmt(r.by_run_rate, "da")
+            actual = shown[f"{key}|actual"]
+            if not r.is_over:  # nothing to compare with yet
+                assert actual == shown[f"{key}|error_by_grants"] == "\u2013"
+                seen["not over"] += 1
+            elif r.actual_withheld:
+                assert actual in withheld_signs
+                seen["actual withheld"] += 1
+            else:
+                assert actual == fmt(r.actual, "da")
+                if not r.window_withheld:
+                    error = 100 * (r.by_run_rate - r.actual) / r.actual
+                    assert shown[f"{key}|error_by_run_rate"] == fmt(
+                        error, "da", pct=True, decimals=1
+                    )
+                seen["actual shown"] += 1
+    assert all(seen.values()), seen
+
+
 def test_english_on_request_and_nothing_personal_on_any_page(reported, tmp_path):
     out = tmp_path / "en"
     written = write_fact_sheets(reported.version, reported.quarter, out, lang="en")

@@ -106,4 +106,16 @@ def test_the_economy_section_shows_the_published_budget_and_unit_prices(reported
     for row in rows.itertuples():
         y = points[f"{row.breakdown}|{row.period_label}"]
         assert y is None if row.is_suppressed else abs(y - row.cost_per_intervention_day_dkk) < 1e-9
+    # Cost next to effect: the administration's cost per citizen and per citizen improved.
+    shown = dict(browser.execute_script(
+        "return Array.from(document.querySelectorAll('td[data-cell^=\"ind_cost_effect|\"]'))"
+        ".map(td => [td.dataset.cell, td.textContent]);"
+    ))  # fmt: skip
+    effect = published_rows(reported.version, """
+        select * from main.ind_cost_effect where org_level = 1 and org_role = 'provider'
+          and period_label = '2018Q3-2019Q2' and breakdown_by = 'all'""").iloc[0]  # fmt: skip
+    assert effect.suppression is None and effect.ability_suppression is None
+    for column in ("cost_per_citizen_dkk", "spending_per_improved_citizen_dkk"):
+        text = shown[f"ind_cost_effect|2018Q3-2019Q2|all|{column}"]
+        assert int(text.replace(".", "")) == round(effect[column]), column
     browser.save_screenshot(str(ARTIFACTS / "fact-sheet-economy.png"))

@@ -10,7 +10,7 @@ from tests.warehouse.conftest import MIN_CELL
 TABLES = recompute.COMPARED
 # ind_cost_effect's goal and ability parts are about fewer citizens than the cell's: each is
 # withheld too when its own citizens are 1 to 4 (docs/indicators.md, "Suppression").
-GOAL_FIGURES = ["n_goals", "n_goals_achieved", "avg_goal_attainment_pct",
+GOAL_FIGURES = ["n_citizens_with_goals", "n_goals", "n_goals_achieved", "avg_goal_attainment_pct",
                 "spending_per_achieved_goal_dkk"]  # fmt: skip
 ABILITY_FIGURES = ["n_citizens_assessed", "n_citizens_improved", "pct_citizens_improved",
                    "spending_per_improved_citizen_dkk"]  # fmt: skip
@@ -24,7 +24,7 @@ def as_published(table: str, expected: pd.DataFrame) -> pd.DataFrame:
     """The recomputation with the parts a published cell withholds besides its primary rule."""
     if table != "ind_cost_effect":
         return expected
-    goals, ability = few(expected["n_goal_citizens"]), few(expected["n_citizens_assessed"])
+    goals, ability = few(expected["n_citizens_with_goals"]), few(expected["n_citizens_assessed"])
     out = expected.copy()
     out.loc[goals, GOAL_FIGURES] = np.nan
     out.loc[ability, ABILITY_FIGURES] = np.nan

@@ -17,37 +17,48 @@ def staged(warehouse):
     return recompute.Staged(warehouse.query)
 
 
-@pytest.mark.parametrize(
-    ("citizens", "figures"),
-    [("n_goal_citizens", GOAL_FIGURES), ("n_citizens_assessed", ABILITY_FIGURES)],
-)
+PARTS = {  # citizens: (figures, counts, share, unit cost, its divisor, the part's mark)
+    "n_citizens_with_goals": (GOAL_FIGURES, ["n_citizens_with_goals", "n_goals", "n_goals_achieved"],
+                              "avg_goal_attainment_pct", "spending_per_achieved_goal_dkk",
+                              "n_goals_achieved", "goals_suppression"),
+    "n_citizens_assessed": (ABILITY_FIGURES, ["n_citizens_assessed", "n_citizens_improved"],
+                            "pct_citizens_improved", "spending_per_improved_citizen_dkk",
+                            "n_citizens_improved", "ability_suppression"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("citizens", list(PARTS))
 def test_cost_effect_withholds_goal_and_ability_figures_about_1_to_4_citizens(
-    warehouse, staged, citizens, figures
+    warehouse, staged, citizens
 ):
-    """In a published cell, the goal (ability) figures are null exactly when the citizens with
-    followed-up goals (with a comparison) are 1 to 4; with none, the counts are 0 and the
-    averages and unit costs null; with 5 or more, all are shown but those dividing by zero."""
+    """In a published cell, the goal (ability) figures are null, and marked primary, exactly
+    when the citizens with followed-up goals (with a comparison) are 1 to 4; with none, the
+    counts are 0 and the averages and unit costs null; with 5 or more, all are shown but those
+    dividing by zero. A withheld cell withholds and marks its parts too."""
+    figures, counts, share, unit_cost, divisor, mark = PARTS[citizens]
     published = warehouse.table("indicators.ind_cost_effect")
     expected = recompute.compute("ind_cost_effect", staged)
     keys = recompute.keys("ind_cost_effect")
     expected = expected.rename(columns={c: f"{c}_expected" for c in expected if c not in keys})
     merged = published.merge(expected, on=keys, validate="1:1")
     assert len(merged) == len(published) == len(expected)
+    hidden = merged[merged["is_suppressed"]]
+    assert len(hidden) and hidden[figures].isna().all().all() and (hidden[mark] == "primary").all()
     shown = merged[~merged["is_suppressed"]]
     n = shown[f"{citizens}_expected"]
     withheld = shown[few(n)]
     assert len(withheld) > 10, "no published cell has 1-4 such citizens: the rule is untested"
     assert withheld[figures].isna().all().all()
-    counts, ratios = figures[:2], figures[2:]
+    assert ((shown[mark] == "primary") == few(n)).all()
     none = shown[n == 0]
-    assert len(none) and (none[counts] == 0).all().all() and none[ratios].isna().all().all()
+    assert len(none) and (none[counts] == 0).all().all()
+    assert none[[share, unit_cost]].isna().all().all()
     enough = shown[n >= MIN_CELL]
     assert len(enough) > 100 and enough[counts].notna().all().all()
     # The share (an average or a percentage) is shown whenever its citizens are; the cost per
     # achieved goal or improved citizen whenever one was.
-    assert enough[figures[2]].notna().all()
-    divisor = enough[f"{figures[1]}_expected"]
-    assert (enough[figures[3]].notna() == (divisor > 0)).all()
+    assert enough[share].notna().all()
+    assert (enough[unit_cost].notna() == (enough[f"{divisor}_expected"] > 0)).all()
 
 
 def test_cost_effect_compensating_interventions_show_no_goal_figures(warehouse):

@@ -115,6 +115,7 @@ select
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     cast({{ unless_suppressed('round(spending_dkk, 2)') }} as double) as spending_dkk,
     cast({{ unless_suppressed('round(spending_dkk / n_citizens, 2)') }} as double) as cost_per_citizen_dkk,
+    cast({{ unless_suppressed('n_citizens_with_goals', 'goals_suppressed') }} as bigint) as n_citizens_with_goals,
     cast({{ unless_suppressed('n_goals', 'goals_suppressed') }} as bigint) as n_goals,
     cast({{ unless_suppressed('n_goals_achieved', 'goals_suppressed') }} as bigint) as n_goals_achieved,
     cast({{ unless_suppressed('100 * mean_share_achieved', 'goals_suppressed') }} as double)
@@ -127,6 +128,9 @@ select
         as pct_citizens_improved,
     cast({{ unless_suppressed('round(spending_dkk / nullif(n_citizens_improved, 0), 2)', 'ability_suppressed') }} as double)
         as spending_per_improved_citizen_dkk,
-    {{ suppression_columns('cells') }}
+    {{ suppression_columns('cells') }},
+    -- Each part's own status, for the open copies' secondary suppression to mark as well.
+    case when cells.goals_suppressed then 'primary' end as goals_suppression,
+    case when cells.ability_suppressed then 'primary' end as ability_suppression
 from parts as cells
 {{ join_periods('cells') }}
