@@ -300,7 +300,11 @@ TABLES = {
         "The spending forecast for the two quarters after each quarter, by the grants in force on its last day (the origin), per unit and role: the open part of marts.fct_cost_forecasts. The period is the origin's quarter. The run-rate forecast is that quarter's spending in ind_costs times the horizon's days over the quarter's, and the actual is ind_costs' spending of the two quarters: not repeated here. Quarters the payments do not reach the end of have no forecast. Empty when the delivery holds no cost data.",
         [
             ("horizon_start", "date", "The first day forecast: the day after the origin quarter."),
-            ("horizon_end", "date", "The last day forecast: the end of the second quarter after the origin."),
+            (
+                "horizon_end",
+                "date",
+                "The last day forecast: the end of the second quarter after the origin.",
+            ),
             (
                 "n_citizens",
                 "bigint",
