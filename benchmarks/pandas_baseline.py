@@ -528,6 +528,21 @@ def pro_rata(p: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Data
     return out.assign(spending=to_ore(out["amount_dkk"] * days / out["covered"]))
 
 
+def period_shares(p: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """pro_rata over a period of whole quarters, its spending the sum of the payment's quarters'
+    shares, each rounded (docs/indicators.md, "Rounding"): a year's spending is its quarters'."""
+    out = pro_rata(p, start, end)
+    quarters = pd.date_range(start, end, freq="QS")
+    spending = sum(
+        pro_rata(out, q, q + pd.offsets.QuarterEnd(0))
+        .set_index("payment_id")["spending"]
+        .reindex(out["payment_id"], fill_value=0.0)
+        .to_numpy()
+        for q in quarters
+    )
+    return out.assign(spending=spending)
+
+
 def distinct_days(df: pd.DataFrame, keys: list[str]) -> pd.Series:
     """Days the rows' [start, end] cover per group of keys, a day covered twice counted once."""
     df = df.sort_values([*keys, "start"])
@@ -543,8 +558,8 @@ def spending_rows(staged: Staged, per: pd.DataFrame, breakdowns: list[str]) -> p
     intervention's spending and intervention-days, and its citizen."""
     p = payment_facts(staged)
     shares = pd.concat(
-        [pro_rata(p, r["start"], r["end"]).assign(period_type=r["period_type"],
-                                                  period_label=r["period_label"])
+        [period_shares(p, r["start"], r["end"]).assign(period_type=r["period_type"],
+                                                       period_label=r["period_label"])
          for r in per.to_dict("records")], ignore_index=True,
     )  # fmt: skip
     attrs = ["intervention_id", "citizen_key", "target_group", "intervention_type", "legal_basis",
@@ -736,7 +751,7 @@ def budget(staged: Staged) -> pd.DataFrame:
         through = min(reach, end) if pd.notna(reach) and reach >= start else pd.NaT
         years.append((year, start, end, through))
         # The year's spending, as ind_costs has it for the year.
-        paid = pro_rata(payments, start, end).assign(budget_year=year)
+        paid = period_shares(payments, start, end).assign(budget_year=year)
         spent.append(pd.concat([paid, paid.assign(function="all")], ignore_index=True))
         # Each grant's daily rate for its days after booked_through to the year's end.
         after = start if pd.isna(through) else through + pd.Timedelta(days=1)

@@ -125,3 +125,13 @@ def test_daily_rates_spending_shares_and_intervention_days_by_the_definitions():
     assert q1["spending"].tolist() == pytest.approx([1200, 700, 3100])  # 12 of 22 days, ...
     days = recompute.distinct_days(q1, ["intervention_id"])
     assert days.to_dict() == {1: 12, 2: 31}
+    # A year's share is its quarters' shares summed, each rounded: 1.09 + 97.83 + 1.09 over
+    # 31 December 2018 to 1 April 2019, so 2019 holds 98.92, not 91 days' share rounded once.
+    spanning = pd.DataFrame({"payment_id": [1], "period_from": [day("2018-12-31")],
+                             "period_to": [day("2019-04-01")], "amount_dkk": [100.0],
+                             "covered": [92]})  # fmt: skip
+    year = recompute.period_shares(spanning, day("2019-01-01"), day("2019-12-31"))
+    assert year["spending"].tolist() == pytest.approx([98.92])
+    assert recompute.pro_rata(spanning, day("2019-01-01"), day("2019-12-31"))[
+        "spending"
+    ].tolist() == pytest.approx([98.91])

@@ -49,25 +49,23 @@ years as (
     cross join paid_through
 ),
 
--- Payments for the days of the year, pro rata by day (the year's spending in ind_costs), at the
--- units they count for in each role. No payment covers a day after booked_end but one paid in
--- advance.
+-- Payments for the days of the year, pro rata by day: the year's spending in ind_costs (its
+-- quarters' shares, int_payment_periods), at the units they count for in each role. No payment
+-- covers a day after booked_end but one paid in advance.
 {%- set roles = {'provider': 'provider_org_unit_id', 'authority': 'authority_org_unit_id'} %}
 year_payments as (
     {%- for role, column in roles.items() %}
     select
         years.budget_year,
         '{{ role }}' as org_role,
-        payments.{{ column }} as leaf_org_unit_id,
-        payments.function,
-        payments.citizen_key,
-        cast(round(payments.amount_dkk * ({{ dbt.datediff(
-            'greatest(payments.period_from, years.year_start)',
-            'least(payments.period_to, years.year_end)',
-            'day') }} + 1) / payments.days_covered, 2) as decimal(18, 2)) as amount_dkk
-    from {{ ref('fct_payments') }} as payments
-    inner join years
-        on payments.period_from <= years.year_end and payments.period_to >= years.year_start
+        shares.{{ column }} as leaf_org_unit_id,
+        shares.function,
+        cast(shares.citizen_number as varchar) as citizen_key,
+        cast(shares.amount_ore / 100.0 as decimal(18, 2)) as amount_dkk
+    from {{ ref('int_payment_periods') }} as shares
+    inner join {{ ref('int_periods') }} as periods
+        on periods.period_id = shares.period_id and periods.period_type = 'year'
+    inner join years on years.year_start = periods.period_start
     {% if not loop.last %}union all{% endif %}
     {%- endfor %}
 ),
