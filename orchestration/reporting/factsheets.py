@@ -598,6 +598,7 @@ def economy_sections(published: Published, subject: Subject, lang: str) -> list[
 
 
 FORECAST_ORIGINS = 5  # the latest forecast and the four before it, for their errors
+LATER = ("actual", "error_by_grants", "error_by_run_rate")  # known once the horizon is over
 
 
 @dataclass
@@ -611,6 +612,7 @@ class Forecast:
     by_run_rate: float | None
     actual: float | None
     marks: dict[str, str | None]
+    is_over: bool  # the payments reach the horizon's end: what was spent is known
 
     def error(self, forecast: float | None) -> float | None:
         if forecast is None or self.actual is None or self.actual <= 0:
@@ -644,7 +646,8 @@ def forecasts(published: Published, subject: Subject) -> list[Forecast]:
         run_rate = None if window is None else window * horizon_days / (
             (origin.end - origin.start).days + 1)  # fmt: skip
         actual, actual_mark = None, None
-        if paid_through is not None and pd.Timestamp(row.horizon_end) <= paid_through:
+        is_over = paid_through is not None and pd.Timestamp(row.horizon_end) <= paid_through
+        if is_over:
             parts = [spent(origin.next()), spent(origin.next().next())]
             marks = [m for _, m in parts if m]
             if marks:
@@ -655,6 +658,7 @@ def forecasts(published: Published, subject: Subject) -> list[Forecast]:
             origin, f"{origin.next().label}–{origin.next().next().label}",
             None if withheld(row) else float(row.forecast_by_grants_dkk), run_rate, actual,
             {"by_grants": withheld(row), "by_run_rate": window_mark, "actual": actual_mark},
+            is_over,
         ))  # fmt: skip
     return out
 
@@ -672,6 +676,7 @@ def _forecast_section(published: Published, subject: Subject, lang: str) -> str:
                   "error_by_run_rate": f.error(f.by_run_rate)}  # fmt: skip
         cells = "".join(
             _cell(f"forecast|{f.origin.label}|{column}",
+                  t["not_yet"] if not f.is_over and column in LATER else
                   fmt(value, lang, suppressed=marks[column], pct=column.startswith("error"),
                       decimals=1 if column.startswith("error") else 0),
                   suppression=marks[column])

@@ -110,6 +110,7 @@ TEXT: dict[str, dict[str, str]] = {
         "actual": "Forbrug",
         "error_by_grants": "Fejl (bevillinger)",
         "error_by_run_rate": "Fejl (forbrugstakt)",
+        "not_yet": "endnu ikke",
         "cost_effect": "Pris ved siden af effekt",
         "cost_effect_note": (
             "For de seneste fire kvartaler, pr. indsatstype: pris pr. borger, den gennemsnitlige "
@@ -259,6 +260,7 @@ TEXT: dict[str, dict[str, str]] = {
         "actual": "Spent",
         "error_by_grants": "Error (grants)",
         "error_by_run_rate": "Error (run-rate)",
+        "not_yet": "not yet",
         "cost_effect": "Cost next to effect",
         "cost_effect_note": (
             "For the last four quarters, per intervention type: cost per citizen, the average "
