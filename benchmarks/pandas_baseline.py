@@ -703,25 +703,25 @@ def cost_forecast(staged: Staged) -> pd.DataFrame:
         days = (horizon_end - q.end).days
         active = grants[(grants["valid_from"] <= q.end)
                         & (grants["valid_to"].isna() | (grants["valid_to"] >= q.end))]  # fmt: skip
-        made.append(active.assign(period_label=q.period_label, horizon_end=horizon_end,
-                                  forecast=to_ore(active["daily"] * days)))  # fmt: skip
+        horizon = {"period_label": q.period_label, "horizon_end": horizon_end,
+                   "horizon_start": q.end + pd.Timedelta(days=1)}  # fmt: skip
+        made.append(active.assign(**horizon, forecast=to_ore(active["daily"] * days)))
         paid = pro_rata(payments, q.start, min(horizon_end, per["end"].max()))
-        spent.append(paid.assign(period_label=q.period_label, horizon_end=horizon_end))
-    columns = ["period_label", "horizon_end", "citizen_key", "forecast", *ROLES.values()]
+        spent.append(paid.assign(**horizon))
+    columns = ["period_label", "horizon_start", "horizon_end", "citizen_key", "forecast",
+               *ROLES.values()]  # fmt: skip
     rows = pd.concat(
         [pd.concat(made, ignore_index=True)[columns],
          pd.concat(spent, ignore_index=True).assign(citizen_key=None, forecast=0.0)[columns]],
         ignore_index=True,
     )  # fmt: skip
-    out = (
+    return (
         attribute(rows, anc, ROLES)
         .assign(period_type="quarter")
-        .groupby([*CELL, "horizon_end"])
+        .groupby([*CELL, "horizon_start", "horizon_end"])
         .agg(n_citizens=("citizen_key", "nunique"), forecast_by_grants_dkk=("forecast", "sum"))
         .reset_index()
     )
-    return out.assign(horizon_start=pd.to_datetime(out["period_label"].map(
-        per.set_index("period_label")["end"])) + pd.Timedelta(days=1))  # fmt: skip
 
 
 BUDGET_CELL = ["budget_year", "org_role", "org_unit_id"]

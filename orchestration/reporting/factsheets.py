@@ -514,8 +514,7 @@ def economy_sections(published: Published, subject: Subject, lang: str) -> list[
     intervention type; one line saying so when the published delivery holds no cost data."""
     t = TEXT[lang]
     if published.tables["ind_costs"].empty:
-        return [_section(t["economy"], f'<p class="no-data">{html.escape(t["no_cost_data"])}</p>',
-                         "", css="table")]  # fmt: skip
+        return [_no_data_section(t["economy"], t["no_cost_data"])]
     q, year = published.quarter, rolling_label(published.quarter)
     budget = published.rows("ind_budget", subject, budget_year=q.year, function="all")
     row = budget.iloc[0] if len(budget) else None
@@ -685,8 +684,7 @@ def _forecast_section(published: Published, subject: Subject, lang: str) -> str:
         body.append(f'<tr><th scope="row">{f.origin.label}</th><td class="name">{f.horizon}</td>'
                     f"{cells}</tr>")  # fmt: skip
     if not body:
-        no_data = f'<p class="no-data">{html.escape(t["no_data"])}</p>'
-        return _section(t["forecast"], no_data, "", css="table")
+        return _no_data_section(t["forecast"], t["no_data"])
     head = "<tr>" + "".join(
         f"<th>{html.escape(t[k])}</th>"
         for k in ("forecast_origin", "forecast_horizon", "by_grants", "by_run_rate", "actual",
@@ -723,8 +721,7 @@ def _cost_effect_section(published: Published, subject: Subject, lang: str, type
     t, year = TEXT[lang], rolling_label(published.quarter)
     window = published.rows("ind_cost_effect", subject, period_label=year)
     if window.empty:  # a version published before cost next to effect was
-        no_data = f'<p class="no-data">{html.escape(t["no_data"])}</p>'
-        return _section(t["cost_effect"], no_data, "", css="table")
+        return _no_data_section(t["cost_effect"], t["no_data"])
     body = []
     for value, r in by_intervention_type(window):
         cells = []
@@ -740,6 +737,10 @@ def _cost_effect_section(published: Published, subject: Subject, lang: str, type
     ) + "</tr>"  # fmt: skip
     table = f'<table class="figures">{head}{"".join(body)}</table>'
     return _section(t["cost_effect"], table, t["cost_effect_note"], css="table")
+
+
+def _no_data_section(title: str, text: str) -> str:
+    return _section(title, f'<p class="no-data">{html.escape(text)}</p>', "", css="table")
 
 
 def _section(title: str, content: str, note: str, css: str = "chart") -> str:
