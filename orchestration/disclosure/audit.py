@@ -98,9 +98,14 @@ class Finding:
     smallest: float
     largest: float
     required_width: float
+    # Set when the finding is not a range but a published cell that gives a withheld one away
+    # through the periods (a year beside a withheld quarter): what it says.
+    reason: str = ""
 
     def describe(self) -> str:
         where = ", ".join(f"{k}={v}" for k, v in self.cell.items())
+        if self.reason:
+            return f"{self.table} [{where}]: {self.reason}"
         largest = "unbounded" if math.isinf(self.largest) else f"{self.largest:g}"
         return (
             f"{self.table} [{where}]: {self.count} lies in {self.smallest:g}..{largest}, "
@@ -130,7 +135,8 @@ class AuditResult:
             "findings": [
                 {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
                  "largest": None if math.isinf(f.largest) else f.largest,
-                 "required_width": f.required_width, "text": f.describe()}
+                 "required_width": f.required_width, "reason": f.reason or None,
+                 "text": f.describe()}
                 for f in self.findings
             ],
         }  # fmt: skip
@@ -171,8 +177,97 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
                 Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
                         width / scale)
             )  # fmt: skip
+    result.findings.extend(_period_findings(tables))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _plain(value):
+    """A cell key as JSON writes it (numpy's integers are not)."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _quarter_number(label: pd.Series) -> pd.Series:
+    """The running number of a quarter labelled '2024Q3'."""
+    return label.str[:4].astype(int) * 4 + label.str[5].astype(int) - 1
+
+
+def _period_findings(tables: dict[str, pd.DataFrame]) -> list[Finding]:
+    """Published cells that would give a withheld one away across periods.
+
+    A year's or rolling window's spending and days are the sums of its quarters', a budget
+    line's spending is its year's on its function and a budget's `all` the sum of its lines;
+    the ranges above are computed per period, so they hold together only when every cell that
+    such a sum reaches from a withheld cell is withheld too (docs/disclosure-control.md,
+    "Periods"). Each published cell that breaks this is a finding.
+    """
+    findings: list[Finding] = []
+    cost_key = ["org_role", "org_unit_id", "breakdown_by", "breakdown"]
+
+    def report(cells: pd.DataFrame, table: str, keys: list[str], reason) -> None:
+        for row in cells.drop_duplicates(keys).itertuples(index=False):
+            cell = {k: _plain(getattr(row, k)) for k in keys}
+            findings.append(Finding(table, cell, "spending_dkk", math.nan, math.nan, math.nan,
+                                    reason(row)))  # fmt: skip
+
+    for table in ("ind_costs", "ind_cost_effect"):
+        frame = tables[table]
+        quarters = frame[(frame["period_type"] == "quarter") & frame["is_suppressed"]]
+        quarters = quarters.assign(number=_quarter_number(quarters["period_label"].astype(str)))
+        spans = frame[frame["period_type"].isin(["year", "rolling_4q"]) & ~frame["is_suppressed"]]
+        label = spans["period_label"].astype(str)
+        first = label.where(spans["period_type"] == "rolling_4q", label + "Q1").str[:6]
+        last = label.where(spans["period_type"] == "rolling_4q", label + "Q4").str[-6:]
+        spans = spans.assign(first=_quarter_number(first), last=_quarter_number(last))
+        covered = spans.merge(quarters[[*cost_key, "number", "period_label"]], on=cost_key,
+                              suffixes=("", "_quarter"))  # fmt: skip
+        covered = covered[covered["number"].between(covered["first"], covered["last"])]
+        report(covered, table, KEYS + CATEGORIES[table],
+               lambda r: f"published while its quarter {r.period_label_quarter} is withheld "
+                         "(the quarter is the period's sum minus its published quarters)")  # fmt: skip
+    # The two cost tables hold the same spending for the same cell.
+    costs, effect = tables["ind_costs"], tables["ind_cost_effect"]
+    pair = costs.merge(effect, on=KEYS + CATEGORIES["ind_costs"], suffixes=("", "_effect"))
+    for table, mask, other in (
+        ("ind_costs", ~pair["is_suppressed"] & pair["is_suppressed_effect"], "ind_cost_effect"),
+        ("ind_cost_effect", pair["is_suppressed"] & ~pair["is_suppressed_effect"], "ind_costs"),
+    ):
+        report(
+            pair[mask],
+            table,
+            KEYS + CATEGORIES[table],
+            lambda r, other=other: f"published while the same cell of {other} is withheld",
+        )
+    # Budget lines against their year's function, and the budget's `all` against its lines.
+    budget = tables["ind_budget"]
+    budget = budget.assign(period_label=budget["budget_year"].astype(str))
+    years = costs[(costs["period_type"] == "year") & (costs["breakdown_by"] == "function")
+                  & costs["is_suppressed"]]  # fmt: skip
+    lines = budget[(budget["function"] != "all") & ~budget["is_suppressed"]].merge(
+        years[["period_label", "org_role", "org_unit_id", "breakdown"]],
+        left_on=["period_label", "org_role", "org_unit_id", "function"],
+        right_on=["period_label", "org_role", "org_unit_id", "breakdown"],
+    )
+    budget_key = ["budget_year", "org_role", "org_unit_id", "function"]
+    report(
+        lines,
+        "ind_budget",
+        budget_key,
+        lambda r: "published while its year's spending on the function is withheld in ind_costs",
+    )
+    withheld_lines = budget[(budget["function"] != "all") & budget["is_suppressed"]]
+    totals = budget[(budget["function"] == "all") & ~budget["is_suppressed"]].merge(
+        withheld_lines[["budget_year", "org_role", "org_unit_id", "function"]],
+        on=["budget_year", "org_role", "org_unit_id"],
+        suffixes=("", "_line"),
+    )
+    report(
+        totals,
+        "ind_budget",
+        budget_key,
+        lambda r: f"published while its line {r.function_line} is withheld",
+    )
+    return findings
 
 
 def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataFrame:

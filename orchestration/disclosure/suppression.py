@@ -142,6 +142,7 @@ def suppress(
     if secondary:
         frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
         con.execute("insert into secondary_cells select cell_id from frame")
+    _withhold_periods_with_their_quarters(con)
     _withhold_parts_with_their_rows(con)
     _write_open_tables(con, source_schema, target_schema)
     for table in OPEN_TABLES:
@@ -790,6 +791,80 @@ def _partners(
             if not frontier:
                 break
     return added
+
+
+def _quarter_index(label: str) -> str:
+    """SQL: the running number of the quarter labelled `label` ('2024Q3')."""
+    return f"(cast(left({label}, 4) as integer) * 4 + cast(substr({label}, 6, 1) as integer) - 1)"
+
+
+def _withhold_periods_with_their_quarters(con: duckdb.DuckDBPyConnection) -> None:
+    """Spending and days of a year or rolling four quarters are the sums of its quarters'
+    (int_payment_periods). A year or rolling cell with a withheld quarter is withheld, then
+    what equals it: the same cell of the other cost table, and a year's budget line for its
+    function, and a budget's 'all' when one of its lines is. Then every way a withheld quarter
+    could be other than it is (the relations of its quarter allow it) is a way its years,
+    windows and budget lines could be too, so the periods tell nothing about it
+    (docs/disclosure-control.md, "Periods")."""
+    first, last = "split_part(span.period_label, '-', 1)", "split_part(span.period_label, '-', 2)"
+    con.execute(
+        f"""
+        insert into secondary_cells
+        select distinct span.cell_id
+        from cells as span
+        inner join cells as quarter
+            on quarter.tbl = span.tbl and quarter.period_type = 'quarter'
+            and quarter.org_role = span.org_role and quarter.org_unit_id = span.org_unit_id
+            and quarter.c1 = span.c1 and quarter.c2 = span.c2
+            and (
+                (span.period_type = 'year' and left(quarter.period_label, 4) = span.period_label)
+                or (span.period_type = 'rolling_4q'
+                    and {_quarter_index("quarter.period_label")}
+                        between {_quarter_index(first)} and {_quarter_index(last)})
+            )
+        where span.tbl in {COST_CELLS} and span.period_type in ('year', 'rolling_4q')
+            and not span.is_part and not span.is_primary
+            and span.cell_id not in (select cell_id from secondary_cells)
+            and (quarter.is_primary or quarter.cell_id in (select cell_id from secondary_cells))
+        """
+    )
+    con.execute(
+        f"""
+        insert into secondary_cells
+        select distinct other.cell_id
+        from cells as other
+        inner join cells as this
+            on this.tbl in {COST_CELLS} and not this.is_part and this.tbl <> other.tbl
+            and this.period_type = other.period_type and this.period_label = other.period_label
+            and this.org_role = other.org_role and this.org_unit_id = other.org_unit_id
+            and this.c1 = other.c1 and this.c2 = other.c2
+        where other.tbl in {COST_CELLS} and not other.is_part and not other.is_primary
+            and other.cell_id not in (select cell_id from secondary_cells)
+            and (this.is_primary or this.cell_id in (select cell_id from secondary_cells))
+        """
+    )
+    for line, source in (
+        ("line.c1 <> 'all'", """cells as year
+            on year.tbl = 'ind_costs' and year.period_type = 'year'
+            and year.period_label = line.period_label and year.org_role = line.org_role
+            and year.org_unit_id = line.org_unit_id and year.c1 = 'function'
+            and year.c2 = line.c1"""),
+        ("line.c1 = 'all'", """cells as year
+            on year.tbl = 'ind_budget' and year.c1 <> 'all'
+            and year.period_label = line.period_label and year.org_role = line.org_role
+            and year.org_unit_id = line.org_unit_id"""),
+    ):  # fmt: skip
+        con.execute(
+            f"""
+            insert into secondary_cells
+            select distinct line.cell_id
+            from cells as line
+            inner join {source}
+            where line.tbl = 'ind_budget' and {line} and not line.is_primary
+                and line.cell_id not in (select cell_id from secondary_cells)
+                and (year.is_primary or year.cell_id in (select cell_id from secondary_cells))
+            """
+        )
 
 
 def _withhold_parts_with_their_rows(con: duckdb.DuckDBPyConnection) -> None:

@@ -28,14 +28,14 @@ def part_columns(table: str) -> list[str]:
     return [c for marks, renamed in PARTS.get(table, {}).values() for c in (*renamed, marks)]
 
 
-def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
+def frames(cells: list[tuple], period: tuple[str, str] = PERIOD) -> dict[str, pd.DataFrame]:
     """The open tables from (table, role, unit, categories, counts, suppression[, part marks])
     rows; a withheld cell's counts are null, as published, and so are those of a part marked
     in `part marks` ({"goals_suppression": "primary"}) or withheld with its row."""
     rows: dict[str, list[dict]] = {t: [] for t in OPEN_TABLES}
     for table, role, unit, categories, counts, suppression, *marked in cells:
         level, parent = UNITS[unit]
-        row = {"period_type": PERIOD[0], "period_label": PERIOD[1], "org_role": role,
+        row = {"period_type": period[0], "period_label": period[1], "org_role": role,
                "org_level": level, "org_unit_id": unit, "parent_org_unit_id": parent}  # fmt: skip
         row |= dict(zip(CATEGORIES[table], categories, strict=True))
         row |= {c: (None if suppression else counts.get(c)) for c in COUNTS[table]}
@@ -45,7 +45,7 @@ def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
         if table == "ind_key_figures":
             row["unit"] = "interventions"
         if table == "ind_budget":  # by budget year, not period
-            row["budget_year"] = int(PERIOD[1][:4])
+            row["budget_year"] = int(period[1][:4])
         row |= {"is_suppressed": suppression is not None, "suppression": suppression}
         rows[table].append(row)
     out = {}
@@ -75,12 +75,16 @@ def frames(cells: list[tuple]) -> dict[str, pd.DataFrame]:
 @pytest.fixture
 def indicator_schema():
     """A DuckDB connection with `indicators`.ind_* made from hand-made cells, as dbt builds
-    them (primary cells withheld)."""
+    them (primary cells withheld): a list of cells of one quarter, or {period: cells}."""
     con = duckdb.connect()
     con.execute("create schema indicators")
 
-    def load(cells: list[tuple]) -> duckdb.DuckDBPyConnection:
-        for table, frame in frames(cells).items():
+    def load(cells: list[tuple] | dict[tuple[str, str], list[tuple]]) -> duckdb.DuckDBPyConnection:
+        periods = cells if isinstance(cells, dict) else {PERIOD: cells}
+        by_period = [frames(c, p) for p, c in periods.items()]
+        for table in OPEN_TABLES:
+            filled = [f[table] for f in by_period if len(f[table])] or [by_period[0][table]]
+            frame = pd.concat(filled, ignore_index=True)
             con.register("frame", frame)
             con.execute(f"create or replace table indicators.{table} as select * from frame")
             con.unregister("frame")

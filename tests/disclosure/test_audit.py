@@ -1,6 +1,9 @@
 """The audit's ranges against brute force, and what it finds on hand-made tables."""
 
 import itertools
+import json
+
+import pandas as pd
 
 from orchestration.disclosure import DisclosureRules
 from orchestration.disclosure.audit import audit, ranges_of
@@ -118,3 +121,44 @@ def test_the_protection_width_is_configurable():
     exact_only = DisclosureRules(threshold=5, protection_width=1, citizen_width=1)
     assert audit(frames(goal_types(PATTERNS["rectangle"])), exact_only).passed
     assert not audit(frames(goal_types(PATTERNS["rectangle"])), RULES).passed
+
+
+def test_a_period_published_beside_a_withheld_quarter_is_a_finding():
+    """Years, windows and budget lines are sums of quarters; the ranges are per period, so the
+    audit also finds every published sum that reaches a withheld cell."""
+    costs = {"n_citizens": 9, "spending_dkk": 90_000.0, "intervention_days": 270}
+    line = {"n_citizens": 9, "spent_to_date_dkk": 90_000.0, "expected_by_grants_dkk": 99_000.0}
+    secondary = "secondary"
+    periods = {
+        ("quarter", "2019Q1"): [("ind_costs", "authority", "U1", ("all", "all"), costs, secondary),
+                                ("ind_costs", "authority", "U2", ("all", "all"), costs, None)],
+        ("year", "2019"): [
+            ("ind_costs", "authority", "U1", ("all", "all"), costs, None),
+            ("ind_costs", "authority", "U1", ("function", "5.38"), costs, secondary),
+            ("ind_costs", "authority", "U2", ("all", "all"), costs, secondary),
+            ("ind_cost_effect", "authority", "U2", ("all", "all"), costs, None),
+            ("ind_budget", "authority", "U1", ("5.38",), line, None),
+            ("ind_budget", "authority", "U2", ("5.38",), line, secondary),
+            ("ind_budget", "authority", "U2", ("all",), line, None),
+        ],
+    }  # fmt: skip
+    by_period = [frames(cells, period) for period, cells in periods.items()]
+    tables = {
+        t: pd.concat([f[t] for f in by_period if len(f[t])] or [by_period[0][t]], ignore_index=True)
+        for t in by_period[0]
+    }
+    result = audit(tables, RULES)
+    assert not result.passed
+    found = {
+        (f.table, f.cell["org_unit_id"], f.cell.get("function", f.cell.get("breakdown")))
+        for f in result.findings
+        if f.reason
+    }
+    assert found == {
+        ("ind_costs", "U1", "all"),  # the year beside its withheld 2019Q1
+        ("ind_cost_effect", "U2", "all"),  # the same cell as ind_costs' withheld one
+        ("ind_budget", "U1", "5.38"),  # its year's spending on 5.38 is withheld
+        ("ind_budget", "U2", "all"),  # its line 5.38 is withheld
+    }
+    texts = [f["text"] for f in json.loads(json.dumps(result.summary()))["findings"]]
+    assert any("period_label=2019" in t and "quarter 2019Q1 is withheld" in t for t in texts)

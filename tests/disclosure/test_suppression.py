@@ -197,3 +197,115 @@ def test_propagated_bounds_hold_the_lp_range_so_a_count_they_call_exposed_is():
                 else:
                     assert lp.status == 0
                     assert sense * bound <= lp.fun + 1e-7, (relations, q)
+
+
+BUDGET = "ind_budget"
+QUARTERS = [("quarter", f"2019Q{q}") for q in (1, 2, 3, 4)]
+YEAR, WINDOW = ("year", "2019"), ("rolling_4q", "2019Q1-2019Q4")
+
+
+def cost_periods() -> dict[tuple[str, str], list[tuple]]:
+    """Three authority units' spending on one function (5.38) in each quarter of 2019, their
+    year and their rolling window (the sums of the quarters), and the year's budget lines.
+    U1 has 3 citizens in 2019Q2 only, so that quarter's cells are primary; in the year U1 has
+    9 citizens, so dbt publishes U1's year."""
+    citizens = {"U1": [8, 3, 8, 8], "U2": [9, 9, 9, 9], "U3": [10, 10, 10, 10]}
+    spending = {"U1": [80_000.0, 30_000.0, 80_000.0, 80_000.0], "U2": [95_000.0] * 4,
+                "U3": [120_000.0] * 4}  # fmt: skip
+    year_citizens = {"U1": 9, "U2": 10, "U3": 11}
+
+    def counts(unit_citizens: int, unit_spending: float) -> dict:
+        return {"n_citizens": unit_citizens, "spending_dkk": unit_spending,
+                "intervention_days": 30 * unit_citizens, "n_citizens_with_goals": unit_citizens,
+                "n_goals": 2 * unit_citizens, "n_goals_achieved": unit_citizens,
+                "n_citizens_assessed": unit_citizens, "n_citizens_improved": 1}  # fmt: skip
+
+    def cells_of(units: dict[str, dict], with_budget: bool) -> list[tuple]:
+        area = {c: sum(u[c] for u in units.values()) for c in next(iter(units.values()))}
+        cells = []
+        for unit, values in {**units, "ORG-10": area, "ORG-1": area}.items():
+            roles = ("authority", "provider") if unit == "ORG-1" else ("authority",)
+            primary = "primary" if values["n_citizens"] < 5 else None
+            for role in roles:
+                for categories in (("all", "all"), ("function", "5.38")):
+                    cells.append((COSTS, role, unit, categories, values, primary))
+                cells.append((CE, role, unit, ("all", "all"), values, primary))
+                if with_budget:
+                    line = {"n_citizens": values["n_citizens"],
+                            "spent_to_date_dkk": values["spending_dkk"],
+                            "expected_by_grants_dkk": values["spending_dkk"] + 10_000.0}  # fmt: skip
+                    for function in ("5.38", "all"):
+                        cells.append((BUDGET, role, unit, (function,), line, primary))
+        return cells
+
+    periods = {
+        quarter: cells_of({u: counts(citizens[u][q], spending[u][q]) for u in citizens}, False)
+        for q, quarter in enumerate(QUARTERS)
+    }
+    year = {u: counts(year_citizens[u], sum(spending[u])) for u in citizens}
+    periods[YEAR] = cells_of(year, with_budget=True)
+    periods[WINDOW] = cells_of(year, with_budget=False)
+    return periods
+
+
+def _open_spending(con, table: str, unit: str, period: tuple[str, str]) -> float | None:
+    return con.execute(
+        f"select spending_dkk from open.{table} where org_unit_id = ? and period_type = ? "
+        "and period_label = ? and breakdown_by = 'all'",
+        [unit, *period],
+    ).fetchone()[0]
+
+
+def test_a_withheld_quarter_is_not_its_year_minus_its_published_quarters(
+    indicator_schema, monkeypatch
+):
+    import orchestration.disclosure.suppression as suppression
+
+    con = indicator_schema(cost_periods())
+    # Protected quarter by quarter only, U1's year gives its withheld quarter away: the year's
+    # spending minus the three published quarters is the 30,000 DKK of U1's 3 citizens.
+    with monkeypatch.context() as patched:
+        patched.setattr(suppression, "_withhold_periods_with_their_quarters", lambda con: None)
+        assert suppress(con, RULES).unprotected == 0
+    published = [_open_spending(con, COSTS, "U1", q) for q in (QUARTERS[0], *QUARTERS[2:])]
+    assert _open_spending(con, COSTS, "U1", QUARTERS[1]) is None
+    assert _open_spending(con, COSTS, "U1", YEAR) - sum(published) == 30_000.0
+    findings = audit(read_open_tables(con, "open"), RULES).findings
+    assert any(f.reason and f.cell["org_unit_id"] == "U1" and f.cell["period_label"] == "2019"
+               and "2019Q2" in f.describe() for f in findings)  # fmt: skip
+
+    result = suppress(con, RULES)
+    assert result.unprotected == 0
+    after = audit(read_open_tables(con, "open"), RULES)
+    assert after.passed, [f.describe() for f in after.findings]
+    # Each quarter-2 cell that is withheld (U1's and the partner chosen beside it) takes its
+    # year and window with it, in both cost tables, with its budget line and budget total.
+    withheld = {
+        unit
+        for (unit,) in con.execute(
+            "select org_unit_id from open.ind_costs where period_label = '2019Q2' and is_suppressed"
+        ).fetchall()
+    }
+    assert "U1" in withheld and len(withheld) >= 2
+    for unit in withheld:
+        for period in (YEAR, WINDOW):
+            for table in (COSTS, CE):
+                assert _open_spending(con, table, unit, period) is None, (table, unit, period)
+        budget = con.execute(
+            "select function, suppression from open.ind_budget where org_unit_id = ?", [unit]
+        ).fetchall()
+        assert sorted(budget) == [("5.38", "secondary"), ("all", "secondary")]
+    # The units whose quarters are all published keep their year, and every published figure
+    # is the one dbt computed.
+    kept = {"U1", "U2", "U3"} - withheld
+    assert kept and all(_open_spending(con, COSTS, u, YEAR) is not None for u in kept)
+    for table, parts in (
+        (COSTS, ""),
+        (CE, " and coalesce(goals_suppression, ability_suppression) is null"),
+        (BUDGET, ""),
+    ):
+        changed = con.execute(
+            f"select * from open.{table} where suppression is null{parts} "
+            f"except all select * from indicators.{table}"
+        ).fetchall()
+        assert changed == []
