@@ -196,7 +196,7 @@ def _period_findings(tables: dict[str, pd.DataFrame]) -> list[Finding]:
     """Published cells that would give a withheld one away across periods.
 
     A year's or rolling window's spending and days are the sums of its quarters', a budget
-    line's spending is its year's on its function and a budget's `all` the sum of its lines;
+    line's spending is its year's on its function and a budget's `all` its year's on all;
     the ranges above are computed per period, so they hold together only when every cell that
     such a sum reaches from a withheld cell is withheld too (docs/disclosure-control.md,
     "Periods"). Each published cell that breaks this is a finding.
@@ -238,35 +238,21 @@ def _period_findings(tables: dict[str, pd.DataFrame]) -> list[Finding]:
             KEYS + CATEGORIES[table],
             lambda r, other=other: f"published while the same cell of {other} is withheld",
         )
-    # Budget lines against their year's function, and the budget's `all` against its lines.
+    # Budget lines against their year's spending on the function, the budget's `all` against
+    # the year's on all functions (every function spent on has a line).
     budget = tables["ind_budget"]
     budget = budget.assign(period_label=budget["budget_year"].astype(str))
-    years = costs[(costs["period_type"] == "year") & (costs["breakdown_by"] == "function")
-                  & costs["is_suppressed"]]  # fmt: skip
-    lines = budget[(budget["function"] != "all") & ~budget["is_suppressed"]].merge(
-        years[["period_label", "org_role", "org_unit_id", "breakdown"]],
-        left_on=["period_label", "org_role", "org_unit_id", "function"],
-        right_on=["period_label", "org_role", "org_unit_id", "breakdown"],
+    years = costs[(costs["period_type"] == "year") & costs["is_suppressed"]
+                  & costs["breakdown_by"].isin(["function", "all"])]  # fmt: skip
+    years = years.assign(function=years["breakdown"])
+    published = budget[~budget["is_suppressed"]].merge(
+        years[["period_label", "org_role", "org_unit_id", "function"]],
+        on=["period_label", "org_role", "org_unit_id", "function"],
     )
-    budget_key = ["budget_year", "org_role", "org_unit_id", "function"]
-    report(
-        lines,
-        "ind_budget",
-        budget_key,
-        lambda r: "published while its year's spending on the function is withheld in ind_costs",
-    )
-    withheld_lines = budget[(budget["function"] != "all") & budget["is_suppressed"]]
-    totals = budget[(budget["function"] == "all") & ~budget["is_suppressed"]].merge(
-        withheld_lines[["budget_year", "org_role", "org_unit_id", "function"]],
-        on=["budget_year", "org_role", "org_unit_id"],
-        suffixes=("", "_line"),
-    )
-    report(
-        totals,
-        "ind_budget",
-        budget_key,
-        lambda r: f"published while its line {r.function_line} is withheld",
-    )
+    report(published, "ind_budget", ["budget_year", "org_role", "org_unit_id", "function"],
+           lambda r: "published while its year's spending on "
+                     f"{'all functions' if r.function == 'all' else 'the function'} is withheld "
+                     "in ind_costs")  # fmt: skip
     return findings
 
 

@@ -396,6 +396,10 @@ class _System:
     at_least_citizens: np.ndarray  # per quantity: one citizen counts at least one
     is_primary_cell: np.ndarray  # per cell
     cost: np.ndarray  # per cell: citizens, then its largest count
+    # Per cell: the administration's (level 1), which every leader reads first.
+    headline: np.ndarray | None = None
+    # Per cell: the same cell of the other cost table (ind_costs, ind_cost_effect), or -1.
+    twin: np.ndarray | None = None
 
 
 def _system(con: duckdb.DuckDBPyConnection) -> _System:
@@ -416,11 +420,27 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
             (coalesce(max(case when measure = 'n_citizens' then value end), 0) * 1e6
                 + coalesce(max(value), 0))
             * case when any_value(cells.org_level) < 3 or any_value(cells.c1) = 'all'
-                or any_value(cells.c2) = 'all' then 100 else 1 end as cost
+                or any_value(cells.c2) = 'all' then 100 else 1 end as cost,
+            any_value(cells.org_level) = 1 as headline
         from cells left join quantities using (cell_id)
         group by cells.cell_id, cells.is_primary order by cells.cell_id
         """
     ).fetchnumpy()
+    pairs = con.execute(
+        """
+        select costs.cell_id, effect.cell_id
+        from cells as costs
+        inner join cells as effect
+            on effect.tbl = 'ind_cost_effect' and not effect.is_part
+            and effect.period_type = costs.period_type and effect.period_label = costs.period_label
+            and effect.org_role = costs.org_role and effect.org_unit_id = costs.org_unit_id
+            and effect.c1 = costs.c1 and effect.c2 = costs.c2
+        where costs.tbl = 'ind_costs'
+        """
+    ).fetchall()
+    twin = np.full(len(cells["cell_id"]), -1, dtype=np.int64)
+    for costs, effect in pairs:
+        twin[costs], twin[effect] = effect, costs
     n_rel = int(terms["rel"].max()) + 1 if len(terms["rel"]) else 0
     value = np.asarray(pd.array(q["value"], dtype="Float64").to_numpy(na_value=np.nan), float)
     upper = np.asarray(pd.array(q["upper_bound"], dtype="Float64").to_numpy(na_value=np.inf), float)
@@ -437,6 +457,8 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
         measure=np.asarray(q["measure"], dtype=object),
         is_primary_cell=np.asarray(cells["is_primary"], dtype=bool),
         cost=np.asarray(cells["cost"], dtype=float),
+        headline=np.asarray(cells["headline"], dtype=bool),
+        twin=twin,
     )
 
 
@@ -449,8 +471,12 @@ def _protect(
     secondary_cell = np.zeros_like(suppressed_cell)
     # First the cheap part: no relation may hold exactly one withheld cell.
     needed = rules.threshold + rules.protection_width
-    for cell in _singleton_partners(system, suppressed_cell, needed):
-        suppressed_cell[cell] = secondary_cell[cell] = True
+    while True:
+        added = set(_singleton_partners(system, suppressed_cell, needed))
+        added |= _twins(system, suppressed_cell, added)
+        if not added:
+            break
+        suppressed_cell[list(added)] = secondary_cell[list(added)] = True
     dirty = np.ones(len(suppressed_cell), dtype=bool)  # cells whose ranges must be (re)computed
     # Withholding more only widens every range (a withheld cell's values stay possible), so a
     # count protected once stays protected: later rounds check only the ones exposed before.
@@ -471,6 +497,7 @@ def _protect(
         )
         if not added:
             break
+        added |= _twins(system, suppressed_cell, added)
         dirty[:] = False
         dirty[list(added)] = True
         dirty[system.cell[exposed]] = True
@@ -479,13 +506,24 @@ def _protect(
     return set(np.nonzero(secondary_cell)[0].tolist()), round_number, len(exposed)
 
 
+def _twins(system: _System, suppressed_cell: np.ndarray, added: set[int]) -> set[int]:
+    """The published twins of cells withheld and about to be: a cost cell withheld beside its
+    published twin hides nothing (the two are equal), and its year would go for nothing."""
+    if system.twin is None:
+        return set()
+    twins = system.twin[np.flatnonzero(suppressed_cell)].tolist() + [system.twin[c] for c in added]
+    return {int(t) for t in twins if t >= 0 and not suppressed_cell[t]} - added
+
+
 def _cheapest_first(system: _System, terms: np.ndarray, needed: float) -> np.ndarray:
-    """Published terms by relation, then the ones big enough to hide a small cell (a withheld
-    partner is known to hold at least the threshold, so only what it holds above that hides
-    anything), then fewest citizens."""
+    """Published terms by relation, the administration's cells last (withheld, its year and
+    windows go too), then the ones big enough to hide a small cell (a withheld partner is
+    known to hold at least the threshold, so only what it holds above that hides anything),
+    then fewest citizens."""
     cells = system.cell[system.qid[terms]]
     too_small = np.nan_to_num(system.value[system.qid[terms]]) < needed
-    return terms[np.lexsort((cells, system.cost[cells], too_small, system.rel[terms]))]
+    headline = np.zeros(len(cells), bool) if system.headline is None else system.headline[cells]
+    return terms[np.lexsort((cells, system.cost[cells], too_small, headline, system.rel[terms]))]
 
 
 def _singleton_partners(system: _System, suppressed_cell: np.ndarray, needed: float) -> list[int]:
@@ -801,8 +839,9 @@ def _quarter_index(label: str) -> str:
 def _withhold_periods_with_their_quarters(con: duckdb.DuckDBPyConnection) -> None:
     """Spending and days of a year or rolling four quarters are the sums of its quarters'
     (int_payment_periods). A year or rolling cell with a withheld quarter is withheld, then
-    what equals it: the same cell of the other cost table, and a year's budget line for its
-    function, and a budget's 'all' when one of its lines is. Then every way a withheld quarter
+    what equals it: the same cell of the other cost table, a year's budget line for its
+    function and a budget's 'all' for the year's spending on all functions (every function
+    spent on has a line, so the lines add up to it). Then every way a withheld quarter
     could be other than it is (the relations of its quarter allow it) is a way its years,
     windows and budget lines could be too, so the periods tell nothing about it
     (docs/disclosure-control.md, "Periods")."""
@@ -850,9 +889,9 @@ def _withhold_periods_with_their_quarters(con: duckdb.DuckDBPyConnection) -> Non
             and year.org_unit_id = line.org_unit_id and year.c1 = 'function'
             and year.c2 = line.c1"""),
         ("line.c1 = 'all'", """cells as year
-            on year.tbl = 'ind_budget' and year.c1 <> 'all'
+            on year.tbl = 'ind_costs' and year.period_type = 'year'
             and year.period_label = line.period_label and year.org_role = line.org_role
-            and year.org_unit_id = line.org_unit_id"""),
+            and year.org_unit_id = line.org_unit_id and year.c1 = 'all'"""),
     ):  # fmt: skip
         con.execute(
             f"""

@@ -1,5 +1,6 @@
 """Secondary suppression on hand-made cells: a crafted one-citizen unit, checked by the audit."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -7,7 +8,12 @@ from scipy.optimize import linprog
 
 from orchestration.disclosure import DisclosureRules
 from orchestration.disclosure.audit import audit, read_open_tables
-from orchestration.disclosure.suppression import _propagated_bounds, _System, suppress
+from orchestration.disclosure.suppression import (
+    _cheapest_first,
+    _propagated_bounds,
+    _System,
+    suppress,
+)
 
 RULES = DisclosureRules(threshold=5, protection_width=5, citizen_width=1)
 GA, GT = "ind_goal_attainment", "ind_goal_type_achievement"
@@ -309,3 +315,21 @@ def test_a_withheld_quarter_is_not_its_year_minus_its_published_quarters(
             f"except all select * from indicators.{table}"
         ).fetchall()
         assert changed == []
+
+
+def test_a_partner_is_taken_from_the_units_before_the_administrations_total():
+    """In a relation with a big administration cell and a small unit cell published, the unit
+    goes: withheld, the administration's figure would take its year and windows with it."""
+    system = _system([{0: 1.0, 1: 1.0, 2: -1.0}], 3)
+    system = dataclasses.replace(
+        system,
+        cell=np.arange(3),
+        value=np.array([np.nan, 40.0, 3.0]),
+        cost=np.array([1.0, 100.0, 1.0]),
+        headline=np.array([False, True, False]),
+    )
+    order = _cheapest_first(system, np.array([1, 2]), needed=10.0)
+    assert system.cell[system.qid[order]].tolist() == [2, 1]
+    # Without the administration's mark, a cell big enough to hide the small one goes first.
+    plain = dataclasses.replace(system, headline=None)
+    assert plain.cell[plain.qid[_cheapest_first(plain, np.array([1, 2]), 10.0)]].tolist() == [1, 2]
