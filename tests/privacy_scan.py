@@ -11,12 +11,12 @@ import re
 from pathlib import Path
 
 import duckdb
-from plotly.offline import get_plotlyjs
 
 from orchestration.contract.cpr import CPR_IN_TEXT, CPR_IN_TEXT_SQL
+from orchestration.reporting.factsheets import PLOTLY_BUNDLE
 
-# plotly.js is vendored into every fact sheet; its hash constants look like numbers of any kind.
-PLOTLY_JS = get_plotlyjs()
+# plotly.js is written beside the fact sheets; its hash constants look like numbers of any kind.
+PLOTLY_JS = PLOTLY_BUNDLE.read_text(encoding="utf-8")
 
 
 def _columns_matching(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]],

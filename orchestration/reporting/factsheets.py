@@ -3,7 +3,8 @@
 Read like any BI client reads them: `published/current/indicators.duckdb`, read-only, periods up
 to the quarter reported. One page per level: the administration, each operating area, each unit
 with enough citizens; and a barometer listing every unit with traffic lights against targets.
-Each page carries plotly.js inline, so it opens offline, on a tablet, from a mail attachment.
+The folder carries plotly.js once, beside the pages that reference it by a relative path: the
+folder opens offline, on a tablet, or copied whole to a share (a page alone has no charts).
 Suppressed cells are shown as "<5" (too few citizens) or "–" (withheld so that a "<5" cannot be
 worked out), never as zero.
 """
@@ -14,6 +15,7 @@ import datetime as dt
 import html
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import duckdb
 import pandas as pd
 import plotly.graph_objects as go
 import yaml
-from plotly.offline import get_plotlyjs
+from plotly.offline import get_plotlyjs_version
 
 from orchestration.reporting import COST_TABLES, INDICATOR_TABLES, NothingToReport, Quarter
 from orchestration.reporting.text import LANGUAGES, TEXT
@@ -768,12 +770,21 @@ a{color:#0d47a1} footer{font-size:.8rem;color:#666;text-align:center;padding:1re
 """
 
 
-def _page(title: str, subtitle: str, body: str, lang: str, footer: str) -> str:
+# plotly.js, written once per folder of sheets: its basic bundle (bar and scatter, all the
+# sheets draw; 1.2 MB against the full bundle's 4.8 MB), npm's plotly.js-basic-dist-min at the
+# version plotly.py draws for (docs/fact-sheets.md says how to renew it). The version is in the
+# name, so that a folder made by another release never runs a page against another script.
+PLOTLY_BUNDLE = Path(__file__).with_name("static") / "plotly-basic.min.js"
+PLOTLY_JS = f"plotly-basic-{get_plotlyjs_version()}.min.js"
+
+
+def _page(title: str, subtitle: str, body: str, lang: str, footer: str, charts: bool = True) -> str:
+    script = f'<script type="text/javascript" src="{PLOTLY_JS}"></script>' if charts else ""
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title><style>{CSS}</style>
-<script type="text/javascript">{get_plotlyjs()}</script></head>
+{script}</head>
 <body><header><h1>{html.escape(title)}</h1><p>{html.escape(subtitle)}</p></header>
 <main>{body}</main><footer>{footer}</footer></body></html>
 """
@@ -882,7 +893,8 @@ def barometer_html(published: Published, sheets: list[Subject], too_few: list[Su
         d["delivery_id"] for d in published.manifest["deliveries"])))  # fmt: skip
     return _page(f"{t['barometer']} · {rolling_label(published.quarter)}",
                  t["subtitle"].format(quarter=published.quarter.label),
-                 _section("", table, t["barometer_note"], css="table"), lang, footer)  # fmt: skip
+                 _section("", table, t["barometer_note"], css="table"), lang, footer,
+                 charts=False)  # fmt: skip
 
 
 def write_fact_sheets(version: Path, quarter: Quarter, out: Path, lang: str = "da",
@@ -898,6 +910,7 @@ def write_fact_sheets(version: Path, quarter: Quarter, out: Path, lang: str = "d
         for p in incoming.iterdir():
             p.unlink()
     incoming.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PLOTLY_BUNDLE, incoming / PLOTLY_JS)
     for subject in sheets:
         (incoming / subject.file_name).write_text(
             fact_sheet_html(published, subject, lang), encoding="utf-8"

@@ -5,9 +5,12 @@ from html.parser import HTMLParser
 import duckdb
 import pandas as pd
 import pytest
+from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.reporting.factsheets import (
+    PLOTLY_BUNDLE,
+    PLOTLY_JS,
     Published,
     barometer_measures,
     fmt,
@@ -18,7 +21,6 @@ from orchestration.reporting.factsheets import (
     withheld,
     write_fact_sheets,
 )
-from tests.privacy_scan import PLOTLY_JS
 
 
 class Cells(HTMLParser):
@@ -285,7 +287,27 @@ def test_english_on_request_and_nothing_personal_on_any_page(reported, tmp_path)
     assert written["language"] == "en"
     for path in [*reported.sheets.glob("*.html"), *out.glob("*.html")]:
         page = path.read_text(encoding="utf-8")
-        assert PLOTLY_JS in page  # works offline
-        assert not CPR_IN_TEXT.search(page.replace(PLOTLY_JS, "")), path
+        assert path.name == "index.html" or f'src="{PLOTLY_JS}"' in page  # beside it, offline
+        assert not CPR_IN_TEXT.search(page), path
     with pytest.raises(ValueError, match="language 'fr'"):
         write_fact_sheets(reported.version, reported.quarter, tmp_path / "fr", lang="fr")
+
+
+def test_plotly_is_written_once_per_folder_and_every_sheet_references_it(reported, tmp_path):
+    """With the full plotly.js (4.8 MB) inline in every page, a quarter's folder held one copy
+    per page; now it holds one copy of the basic bundle (1.2 MB)."""
+    out = reported.sheets
+    pages = sorted(out.glob("*.html"))
+    bundle = (out / PLOTLY_JS).read_text(encoding="utf-8")
+    # The basic bundle of the plotly.js that plotly.py draws for (renewed with plotly).
+    assert bundle == PLOTLY_BUNDLE.read_text(encoding="utf-8")
+    assert f"plotly.js (basic - minified) v{get_plotlyjs_version()}\n" in bundle[:200]
+    assert [p.name for p in out.iterdir() if p.suffix == ".js"] == [PLOTLY_JS]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "Copyright 2012-" not in text, page.name  # nothing of plotly.js inline
+        if page.name != "index.html":
+            assert f'<script type="text/javascript" src="{PLOTLY_JS}"></script>' in text
+    inline = sum(p.stat().st_size for p in pages) + len(pages) * len(get_plotlyjs().encode())
+    folder = sum(p.stat().st_size for p in out.iterdir())
+    assert folder < 0.15 * inline, (len(pages), folder, inline)

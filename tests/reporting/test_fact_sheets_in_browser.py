@@ -1,5 +1,7 @@
 """A leader's view: the fact sheet opens in a browser, every chart draws, and shows what was published."""
 
+import shutil
+
 import pandas as pd
 
 from tests.conftest import ARTIFACTS
@@ -128,3 +130,14 @@ def test_the_economy_section_shows_the_published_budget_and_unit_prices(reported
                 compared += 1
     assert compared >= 2
     browser.save_screenshot(str(ARTIFACTS / "fact-sheet-economy.png"))
+
+
+def test_a_copy_of_the_folder_draws_its_charts_offline(reported, browser, tmp_path):
+    """The sheets reference plotly.js beside them: copied whole (to a share, a laptop), a
+    sheet still draws every chart, with no network."""
+    copy = tmp_path / "copied-factsheets"
+    shutil.copytree(reported.sheets, copy)
+    browser.get((copy / "administration.html").as_uri())
+    charts = browser.execute_script(CHART_DATA)
+    assert len(charts) == 6 and all(c["drawn"] for c in charts)
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
