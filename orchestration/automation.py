@@ -14,7 +14,7 @@ import dagster as dg
 
 from orchestration.ingest.assets import INGEST_GROUP, QUALITY_GROUP, IngestConfig
 from orchestration.instance import WRITER_RUN_TAG
-from orchestration.pipeline import DAILY_JOB, QUARTERLY_JOB
+from orchestration.jobs import DAILY_JOB, QUARTERLY_JOB
 from orchestration.publish.assets import PUBLISH_GROUP
 from orchestration.reporting import Quarter
 from orchestration.reporting.assets import REPORTING_GROUP, TIMEZONE, quarter_partition_key

@@ -13,11 +13,11 @@ from orchestration.automation import (
 )
 from orchestration.disclosure.assets import disclosure_audit, open_indicators
 from orchestration.ingest.assets import ingest_deliveries
-from orchestration.pipeline import file_logger, progress_logger
 from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
 from orchestration.reporting.assets import fact_sheets, quarter_indicators
 from orchestration.resources import EffektSettings, PseudonymKey
+from orchestration.run_logs import file_logger, progress_logger
 from orchestration.warehouse import dbt_executable
 from orchestration.warehouse.assets import dbt_project, warehouse
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, redirect_stdout
@@ -22,6 +20,7 @@ import dagster as dg
 from orchestration import progress as progress_state
 from orchestration.ingest.pseudonyms import load_key
 from orchestration.instance import get_instance
+from orchestration.jobs import DAILY_JOB, QUARTERLY_JOB
 from orchestration.reporting import Quarter
 from orchestration.settings import DataFolderMissing, Settings, environment, require_data_dir
 
@@ -32,9 +31,6 @@ __all__ = [
     "run_backfill",
     "run_pipeline",
 ]
-
-DAILY_JOB = "daily_refresh"
-QUARTERLY_JOB = "quarterly_reporting"
 
 
 @dataclass(frozen=True)
@@ -76,60 +72,6 @@ class QuarterRun:
     run_id: str
     success: bool
     error: str | None = None
-
-
-class _ProgressHandler(logging.Handler):
-    """Turns Dagster's step events into one line each: started, done with seconds, failed."""
-
-    def __init__(self, stream) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.stream = stream
-        self.started: dict[str, float] = {}
-
-    def emit(self, record: logging.LogRecord) -> None:
-        meta = getattr(record, "dagster_meta", None) or {}
-        event = meta.get("dagster_event")
-        if event is None or not event.step_key:
-            return
-        step, kind = event.step_key, event.event_type_value
-        if kind == "STEP_START":
-            self.started[step] = time.monotonic()
-            line = f"  ... {step}"
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            seconds = time.monotonic() - self.started.get(step, time.monotonic())
-            line = f"  {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} {step} ({seconds:.1f} s)"
-        elif kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-            data = event.event_specific_data
-            line = f"  check {data.check_name} on {data.asset_key.to_user_string()} failed"
-        else:
-            return  # skipped steps are summed up in one line when the run ends
-        print(line, file=self.stream, flush=True)
-
-
-@dg.logger(
-    config_schema={"stream": dg.Field(str, default_value="stdout", is_required=False)},
-    description="One line per step started, finished or failed: progress for people.",
-)
-def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    # The real streams: in-process runs send tools' own output (dbt's) to a log file instead.
-    stream = sys.__stderr__ if init_context.logger_config["stream"] == "stderr" else sys.__stdout__
-    logger = logging.Logger("effekt.progress", level=logging.DEBUG)
-    logger.addHandler(_ProgressHandler(stream))
-    return logger
-
-
-@dg.logger(
-    config_schema={"path": dg.Field(str), "level": dg.Field(str, default_value="INFO")},
-    description="Every event of the run as plain text (no colour codes), tracebacks included.",
-)
-def file_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.Logger("effekt.run", level=init_context.logger_config["level"])
-    path = Path(init_context.logger_config["path"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    logger.addHandler(handler)
-    return logger
 
 
 def log_file(settings: Settings) -> Path:

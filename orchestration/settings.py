@@ -110,6 +110,25 @@ class Settings:
         return out
 
 
+@dataclass(frozen=True)
+class Thresholds:
+    """How much change between deliveries is plausible (see settings)."""
+
+    max_drop: float = 0.3  # a unit's goals or follow-ups may fall by at most this share
+    bunching: float = 0.05  # at most this share of a year's follow-ups on one day
+    gas_jump: float = 0.15  # a GAS score's share may move by at most this much
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Thresholds:
+        """EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING and EFFEKT_GATE_GAS_JUMP, else defaults."""
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(**{
+            name: float(env.get(f"EFFEKT_GATE_{name.upper()}", getattr(defaults, name)))
+            for name in ("max_drop", "bunching", "gas_jump")
+        })  # fmt: skip
+
+
 @contextmanager
 def environment(settings: Settings) -> Iterator[None]:
     """The settings as environment variables for a while (Dagster resources and dbt's profile

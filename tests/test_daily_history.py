@@ -15,7 +15,8 @@ from orchestration.generate import GeneratorConfig, generate_delivery
 from orchestration.ingest.load import ingest_delivery
 from orchestration.pipeline import run_pipeline
 from orchestration.publish import current_version
-from orchestration.quality.gate import Thresholds, row_scope
+from orchestration.quality.gate import row_scope
+from orchestration.settings import Thresholds
 from tests.conftest import KEY, START, operated_settings
 from tests.ingest.conftest import next_delivery, rewrite
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -182,3 +183,12 @@ def codelist_values(ref: str) -> list[str]:
     for row in codelist(file):
         seen.setdefault(row[column], None)
     return list(seen)
+
+
+def file_sha256(path: Path) -> str:
+    """A file's checksum as the manifest gives it: the SHA-256 of its bytes, in hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from orchestration.contract import Entity
+from orchestration.contract import Entity, file_sha256
 
 
 @dataclass(frozen=True)
@@ -150,12 +150,6 @@ class ParquetWriter:
 
     def close(self) -> FileRecord:
         self._writer.close()
-        return FileRecord(self.entity.name, self.path.name, "parquet", self.rows, sha256(self.path))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+        return FileRecord(
+            self.entity.name, self.path.name, "parquet", self.rows, file_sha256(self.path)
+        )

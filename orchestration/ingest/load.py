@@ -30,8 +30,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.contract import load_contract
-from orchestration.generate.writer import sha256
+from orchestration.contract import file_sha256, load_contract
 from orchestration.ingest.contract_checks import check_delivery, install_macros
 from orchestration.ingest.delivery import DeliveryRefused, Manifest, load_raw, read_manifest
 from orchestration.ingest.landing import complete_deliveries
@@ -259,7 +258,7 @@ def ingest_delivery(settings: Settings, folder: Path, key: bytes) -> IngestResul
                 "or was interrupted; run the ingest again to finish it"
             )
         folder.rename(processing)
-    manifest_sha = sha256(processing / "manifest.json")
+    manifest_sha = file_sha256(processing / "manifest.json")
     with _work_connection(settings) as con:
         known = con.execute(
             f"select manifest_sha256, extract_time::varchar, archive_pruned_at "
@@ -620,7 +619,7 @@ def prune_archive(
 def _archive(processing: Path, archive: Path, manifest: Manifest) -> None:
     """Move into the archive, write the checksums beside the files, make it all read-only."""
     lines = [f"{spec.sha256}  {spec.file}" for spec in manifest.files.values()]
-    lines.append(f"{sha256(processing / 'manifest.json')}  manifest.json")
+    lines.append(f"{file_sha256(processing / 'manifest.json')}  manifest.json")
     (processing / "checksums.sha256").write_text("\n".join(lines) + "\n", encoding="utf-8")
     processing.rename(archive)
     for path in archive.iterdir():

@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES
+from orchestration.files import atomic_folder, remove_incoming
 from orchestration.settings import Settings
 
 OPEN_SCHEMAS = ("indicators", "codes")
@@ -77,42 +78,39 @@ def publish(
     root = published_root(settings)
     versions = root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(versions)
+    remove_incoming(versions)
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    incoming = versions / f".incoming-{version}"
-    incoming.mkdir()
-    row_counts = _write_files(settings, incoming, on_table or (lambda _table: None))
-    manifest = {
-        "version": version,
-        "run_id": run_id,
-        "published_at": dt.datetime.now(dt.UTC).isoformat(),
-        "deliveries": _deliveries(settings),
-        "row_counts": row_counts,
-        "checks": {k: gate_summary[k] for k in ("passed", "errors", "warnings")}
-        | {
-            # what the delivery gate compared with
-            "delivery_baseline": gate_summary.get("baseline"),
-            # which rows the row-level suites validated, under which rules (their digest)
-            "row_level": gate_summary.get("row_level"),
-            "failures": [
-                f"{f['suite']}: {f['column']} ({f['severity']})"
-                for f in gate_summary.get("failures", [])
-            ],
-        },
-        # drops an operator checked and accepted (effekt accept) that let this version through
-        "acceptances": gate_summary.get("acceptances", []),
-        # what the disclosure audit checked before this version was let through
-        "disclosure_audit": gate_summary.get("disclosure_audit"),
-        "files": {
-            "open": "indicators.duckdb",
-            "restricted": "marts.duckdb",
-            "parquet": ["parquet/indicators", "parquet/marts"],
-        },
-    }
-    (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    _fsync_tree(incoming)
     final = versions / version
-    incoming.rename(final)
+    with atomic_folder(final, fsync=True) as incoming:
+        row_counts = _write_files(settings, incoming, on_table or (lambda _table: None))
+        manifest = {
+            "version": version,
+            "run_id": run_id,
+            "published_at": dt.datetime.now(dt.UTC).isoformat(),
+            "deliveries": _deliveries(settings),
+            "row_counts": row_counts,
+            "checks": {k: gate_summary[k] for k in ("passed", "errors", "warnings")}
+            | {
+                # what the delivery gate compared with
+                "delivery_baseline": gate_summary.get("baseline"),
+                # which rows the row-level suites validated, under which rules (their digest)
+                "row_level": gate_summary.get("row_level"),
+                "failures": [
+                    f"{f['suite']}: {f['column']} ({f['severity']})"
+                    for f in gate_summary.get("failures", [])
+                ],
+            },
+            # drops an operator checked and accepted (effekt accept) that let this version through
+            "acceptances": gate_summary.get("acceptances", []),
+            # what the disclosure audit checked before this version was let through
+            "disclosure_audit": gate_summary.get("disclosure_audit"),
+            "files": {
+                "open": "indicators.duckdb",
+                "restricted": "marts.duckdb",
+                "parquet": ["parquet/indicators", "parquet/marts"],
+            },
+        }
+        (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _switch(root, final)
     _prune(versions, keep or settings.published_keep, final)
     return PublishedVersion(version, final, manifest)
@@ -199,19 +197,6 @@ def _switch(root: Path, version_dir: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for path in folder.rglob("*"):
-        if path.is_file():
-            with path.open("rb") as f:
-                os.fsync(f.fileno())
-
-
-def _remove_leftovers(versions: Path) -> None:
-    """Folders of publishes that were killed before completing."""
-    for path in versions.glob(".incoming-*"):
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def _prune(versions: Path, keep: int, current: Path) -> None:

@@ -166,7 +166,8 @@ def accept(
     """Record that the drops of `delivery_id` (for `units`, or every unit with `all_units`) were
     checked and are real; return the record. Raise AcceptanceError when there is nothing to accept.
     The caller holds the writer lock (the raw layer is read, the state folder written)."""
-    from orchestration.quality.gate import Thresholds, gate_connection
+    from orchestration.quality import gate_connection
+    from orchestration.settings import Thresholds
 
     if not by.strip() or not reason.strip():
         raise AcceptanceError("say who accepts (--by) and why (--reason)")

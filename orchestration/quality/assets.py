@@ -11,7 +11,6 @@ from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.quality.gate import (
     GateResult,
-    Thresholds,
     docs_folder,
     load_gate_results,
     run_gate,
@@ -19,6 +18,7 @@ from orchestration.quality.gate import (
 from orchestration.quality.reports import write_area_reports, write_index
 from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
 from orchestration.resources import EffektSettings
+from orchestration.settings import Thresholds
 
 
 def _specs(names: list[str]) -> list[dg.AssetCheckSpec]:

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from orchestration.quality import gate_connection
 from orchestration.quality.acceptance import batch_parameters, for_manifest
 from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
-from orchestration.settings import Settings
+from orchestration.settings import Settings, Thresholds
 from orchestration.warehouse import BUILD_RULE_FILES, REPO, digest_rule_files
 
 log = logging.getLogger(__name__)
@@ -32,30 +31,12 @@ RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is al
 # the 72 million assessment scores would need some 20 GB in pandas). A suite with a table-wide
 # expectation (a unique key) is validated whole.
 BATCH_ROWS = 4_000_000
+DEFAULT_THRESHOLDS = Thresholds()
 ROW_WISE = {
     "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
     "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
     "expect_column_values_to_not_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """How much change between deliveries is plausible (see settings)."""
-
-    max_drop: float = 0.3  # a unit's goals or follow-ups may fall by at most this share
-    bunching: float = 0.05  # at most this share of a year's follow-ups on one day
-    gas_jump: float = 0.15  # a GAS score's share may move by at most this much
-
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Thresholds:
-        """EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING and EFFEKT_GATE_GAS_JUMP, else defaults."""
-        env = os.environ if env is None else env
-        defaults = cls()
-        return cls(**{
-            name: float(env.get(f"EFFEKT_GATE_{name.upper()}", getattr(defaults, name)))
-            for name in ("max_drop", "bunching", "gas_jump")
-        })  # fmt: skip
 
 
 @dataclass
@@ -113,22 +94,6 @@ class GateResult:
         return [f for f in self.failures if f.suite == suite]
 
 
-@contextmanager
-def gate_connection(settings: Settings, with_warehouse: bool):
-    """DuckDB read-only on the warehouse (or in memory before it exists), with the raw layer
-    attached read-only as raw_layer for the delivery suites."""
-    con = (
-        duckdb.connect(str(settings.warehouse), read_only=True)
-        if with_warehouse
-        else duckdb.connect()
-    )
-    try:
-        con.execute(f"attach '{settings.raw_database}' as raw_layer (read_only)")
-        yield con
-    finally:
-        con.close()
-
-
 def load_suite(name: str, thresholds: Thresholds) -> dict:
     """The suite as kept in the repository, with thresholds filled in."""
     spec = json.loads((SUITE_DIR / f"{name}.json").read_text(encoding="utf-8"))
@@ -146,7 +111,7 @@ def docs_folder(report_dir: Path, gate_name: str) -> Path:
 
 def run_gate(
     settings: Settings, run_id: str, report_dir: Path, suites: list[str],
-    thresholds: Thresholds = Thresholds(), gate_name: str = "build", batch_rows: int = BATCH_ROWS,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS, gate_name: str = "build", batch_rows: int = BATCH_ROWS,
 ) -> GateResult:  # fmt: skip
     """Validate the named suites on the full data; write Data Docs under
     report_dir/data_docs/<gate_name> and the outcome, failing records included, to

@@ -13,12 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from orchestration.files import atomic_folder
 from orchestration.publish import current_version
 from orchestration.settings import Settings
 
@@ -101,39 +101,35 @@ def write_quarter_snapshot(settings: Settings, quarter: Quarter) -> dict:
     if version is None:
         raise NothingToReport("nothing is published yet: run the daily refresh first")
     manifest = json.loads((version / "manifest.json").read_text())
-    target = snapshot_dir(settings, quarter)
-    incoming = target.with_name(f".incoming-{quarter.label}")
-    shutil.rmtree(incoming, ignore_errors=True)
-    incoming.mkdir(parents=True)
-    con = duckdb.connect(str(version / "indicators.duckdb"), read_only=True)
-    try:
-        rows = {}
-        for table in INDICATOR_TABLES:
-            query = (
-                f"select * from main.{table} "
-                f"where period_end = date '{quarter.end.isoformat()}' "
-                "order by all"
+    with atomic_folder(snapshot_dir(settings, quarter)) as incoming:
+        con = duckdb.connect(str(version / "indicators.duckdb"), read_only=True)
+        try:
+            rows = {}
+            for table in INDICATOR_TABLES:
+                query = (
+                    f"select * from main.{table} "
+                    f"where period_end = date '{quarter.end.isoformat()}' "
+                    "order by all"
+                )
+                con.execute(f"copy ({query}) to '{incoming / table}.parquet' (format parquet)")
+                (rows[table],) = con.execute(f"select count(*) from ({query})").fetchone()
+            (last_end,) = con.execute(
+                "select max(period_end) from main.ind_goal_attainment"
+            ).fetchone()
+        finally:
+            con.close()
+        if not any(rows.values()):
+            raise NothingToReport(
+                f"published version {manifest['version']} has no indicators for "
+                f"{quarter.label}; its periods end by {last_end}"
             )
-            con.execute(f"copy ({query}) to '{incoming / table}.parquet' (format parquet)")
-            (rows[table],) = con.execute(f"select count(*) from ({query})").fetchone()
-        (last_end,) = con.execute("select max(period_end) from main.ind_goal_attainment").fetchone()
-    finally:
-        con.close()
-    if not any(rows.values()):
-        shutil.rmtree(incoming)
-        raise NothingToReport(
-            f"published version {manifest['version']} has no indicators for {quarter.label}; "
-            f"its periods end by {last_end}"
-        )
-    snapshot = {
-        "quarter": quarter.label,
-        "period_end": quarter.end.isoformat(),
-        "published_version": manifest["version"],
-        "deliveries": manifest["deliveries"],
-        "row_counts": rows,
-        "written_at": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    (incoming / "snapshot.json").write_text(json.dumps(snapshot, indent=2))
-    shutil.rmtree(target, ignore_errors=True)
-    incoming.rename(target)
+        snapshot = {
+            "quarter": quarter.label,
+            "period_end": quarter.end.isoformat(),
+            "published_version": manifest["version"],
+            "deliveries": manifest["deliveries"],
+            "row_counts": rows,
+            "written_at": dt.datetime.now(dt.UTC).isoformat(),
+        }
+        (incoming / "snapshot.json").write_text(json.dumps(snapshot, indent=2))
     return snapshot

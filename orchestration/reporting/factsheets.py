@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 import yaml
 from plotly.offline import get_plotlyjs_version
 
+from orchestration.files import atomic_folder
 from orchestration.reporting import COST_TABLES, INDICATOR_TABLES, NothingToReport, Quarter
 from orchestration.reporting.text import LANGUAGES, TEXT
 
@@ -905,24 +906,15 @@ def write_fact_sheets(version: Path, quarter: Quarter, out: Path, lang: str = "d
     targets = targets or load_targets()
     published = Published.load(version, quarter)
     sheets, too_few = subjects(published, targets)
-    incoming = out.with_name(f".incoming-{out.name}")
-    if incoming.exists():
-        for p in incoming.iterdir():
-            p.unlink()
-    incoming.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PLOTLY_BUNDLE, incoming / PLOTLY_JS)
-    for subject in sheets:
-        (incoming / subject.file_name).write_text(
-            fact_sheet_html(published, subject, lang), encoding="utf-8"
+    with atomic_folder(out) as incoming:
+        shutil.copyfile(PLOTLY_BUNDLE, incoming / PLOTLY_JS)
+        for subject in sheets:
+            (incoming / subject.file_name).write_text(
+                fact_sheet_html(published, subject, lang), encoding="utf-8"
+            )
+        (incoming / "index.html").write_text(
+            barometer_html(published, sheets, too_few, targets, lang), encoding="utf-8"
         )
-    (incoming / "index.html").write_text(
-        barometer_html(published, sheets, too_few, targets, lang), encoding="utf-8"
-    )
-    if out.exists():
-        for p in out.iterdir():
-            p.unlink()
-        out.rmdir()
-    incoming.rename(out)
     return {
         "quarter": quarter.label,
         "language": lang,
