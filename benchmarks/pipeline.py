@@ -103,7 +103,7 @@ def tier_data(tier: str, cache: Path) -> tuple[Path, Path | None]:
 def _settings(data_dir: str):
     from orchestration.settings import Settings
 
-    return Settings(data_dir=Path(data_dir))
+    return Settings.from_env(data_dir=Path(data_dir))  # the tier's EFFEKT_DBT_THREADS, if any
 
 
 def _count(database: Path, schemas: tuple[str, ...]) -> int:
@@ -137,7 +137,6 @@ def stage_ingest(data_dir: str, delivery: str) -> dict:
 def stage_dbt_build(data_dir: str) -> dict:
     from orchestration.warehouse import (
         BUILD_ARGS,
-        build_resources,
         planned_build,
         run_dbt,
     )
@@ -153,7 +152,8 @@ def stage_dbt_build(data_dir: str) -> dict:
             "rows_out": _count(settings.warehouse, ("staging", "intermediate", "marts", "indicators")),
             "dbt_passed": int(done.group(1)), "build": plan.why,
             **node_profile(results["results"]),
-            **{k.removeprefix("EFFEKT_").lower(): v for k, v in build_resources().items()}}  # fmt: skip
+            "dbt_threads": str(settings.build_threads),
+            "duckdb_memory_limit": settings.duckdb_memory_limit}  # fmt: skip
 
 
 def node_profile(results: list[dict]) -> dict:

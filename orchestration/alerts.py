@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import textwrap
 import urllib.request
 from pathlib import Path
@@ -19,14 +18,12 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.resources import EffektSettings
 from orchestration.settings import Settings
 from orchestration.trace import alerts_file, already_alerted, read_alerts
 
 __all__ = ["AlertSink", "FileAlertSink", "WebhookAlertSink", "alerts_file", "read_alerts"]
 
 log = logging.getLogger("effekt.alerts")
-UI_URL = "EFFEKT_UI_URL"  # where people open the Dagster UI, for links in alerts
 SUMMARY_WIDTH = 300  # characters in an alert's one-line summary
 
 
@@ -77,8 +74,9 @@ class WebhookAlertSink(FileAlertSink):
         return True
 
 
-def default_sink() -> AlertSink:
-    url = os.environ.get("EFFEKT_ALERT_WEBHOOK")
+def default_sink(settings: Settings) -> AlertSink:
+    """The alerts file, and the settings' webhook when there is one."""
+    url = settings.alert_webhook
     return WebhookAlertSink(url=url) if url else FileAlertSink()
 
 
@@ -206,9 +204,9 @@ def build_alert(
 ) -> dict:
     """The alert for a failed run: job, the failed step with its reason and file, what next."""
     steps = [step_failure(settings, run_id, event) for event in failure_events]
-    reports = settings.data_dir / "reports" / run_id
+    reports = settings.run_reports_dir(run_id)
     report = reports / "areas" if (reports / "areas").is_dir() else reports
-    ui = os.environ.get(UI_URL, "http://localhost:3000").rstrip("/")
+    ui = settings.ui_url.rstrip("/")
     first = steps[0] if steps else {}
     where = ", ".join(s["step"] for s in steps) or "before any step ran"
     return {
@@ -249,8 +247,7 @@ def failure_alert(context: dg.RunFailureSensorContext, settings: Settings) -> di
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Writes an alert (file, log, optional webhook) naming the failed step and the report.",
 )
-def alert_on_run_failure(
-    context: dg.RunFailureSensorContext, effekt: EffektSettings, alerts: AlertSink
-) -> None:
-    settings = effekt.settings()
+def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertSink) -> None:
+    # A sensor gets no run config: the environment's settings, as the daemon's runs have.
+    settings = Settings.from_env()
     alerts.send(failure_alert(context, settings), settings)

@@ -18,7 +18,7 @@ from orchestration.jobs import DAILY_JOB, QUARTERLY_JOB
 from orchestration.publish.assets import PUBLISH_GROUP
 from orchestration.reporting import Quarter
 from orchestration.reporting.assets import REPORTING_GROUP, TIMEZONE, quarter_partition_key
-from orchestration.resources import EffektSettings
+from orchestration.settings import Settings
 from orchestration.warehouse.assets import WAREHOUSE_GROUP
 
 daily_refresh = dg.define_asset_job(
@@ -49,10 +49,12 @@ quarterly_reporting = dg.define_asset_job(
         "gated and published on its own), or one run that resumes an unfinished one."
     ),
 )
-def daily_schedule(context: dg.ScheduleEvaluationContext, effekt: EffektSettings):
+def daily_schedule(context: dg.ScheduleEvaluationContext):
     from orchestration.ingest.load import pending_deliveries
 
-    folders = pending_deliveries(effekt.settings())
+    # Schedules and sensors get no run config: the settings are the environment's, which the
+    # runs they request fall back to as well (resources.SettingsResource).
+    folders = pending_deliveries(Settings.from_env())
     if not folders:
         yield dg.RunRequest()
     for folder in folders:
@@ -89,8 +91,8 @@ def delivery_key(folder) -> str:
     job=daily_refresh, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
     description="Starts one daily_refresh run per new complete delivery (manifest present) in landing.",
 )  # fmt: skip
-def landing_sensor(context: dg.SensorEvaluationContext, effekt: EffektSettings):
-    landing = effekt.settings().landing_dir
+def landing_sensor(context: dg.SensorEvaluationContext):
+    landing = Settings.from_env().landing_dir  # the environment's, as in daily_schedule
     folders = (
         sorted(p for p in landing.iterdir() if (p / "manifest.json").is_file())
         if landing.is_dir()

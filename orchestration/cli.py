@@ -204,10 +204,8 @@ def _print_warnings(result: dict) -> None:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    env = dict(os.environ)
-    if getattr(args, "data_dir", None):
-        env["EFFEKT_DATA_DIR"] = str(args.data_dir)
-    return Settings.from_env(env)
+    """The environment's settings, with --data-dir in place of EFFEKT_DATA_DIR."""
+    return Settings.from_env(data_dir=getattr(args, "data_dir", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -249,13 +247,13 @@ def _print_outputs(settings: Settings, refresh) -> None:
     state = "built" if built else "unchanged: nothing new to build"
     print(f"Warehouse (pseudonymised, staging on):     {settings.warehouse} ({state})")
     print("  marts: marts.dim_*/fct_*; indicators: indicators.ind_*, as published: open.ind_*")
-    current = settings.data_dir / "published" / "current"
+    current = settings.published_current
     if refresh.published_version:
         print(f"Published version {refresh.published_version} (gate passed).")
     if current.exists():
         print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
         print(f"  restricted marts, Parquet, manifest:    {current}/")
-    reports = settings.data_dir / "reports" / "index.html"
+    reports = settings.reports_dir / "index.html"
     if reports.exists():
         print(f"Validation reports (newest first):        {reports}")
     print("Run history and failed checks:            effekt status")
@@ -308,7 +306,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
     settings = _settings(args)
     require_data_dir(settings)
     home = ensure_dagster_home(settings)
-    env = dict(os.environ) | settings.env() | {"DAGSTER_HOME": str(home)}
+    env = settings.process_environment() | {"DAGSTER_HOME": str(home)}
     workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
     beside = Path(sys.executable).with_name("dagster")  # the venv's, even when not activated
     command = [str(beside) if beside.exists() else "dagster", "dev", "-w", str(workspace),

@@ -12,14 +12,18 @@ from orchestration.automation import (
     quarterly_schedule,
 )
 from orchestration.disclosure.assets import disclosure_audit, open_indicators
-from orchestration.ingest.assets import ingest_deliveries
+from orchestration.ingest.assets import PseudonymKey, ingest_deliveries
 from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
 from orchestration.reporting.assets import fact_sheets, quarter_indicators
-from orchestration.resources import EffektSettings, PseudonymKey
+from orchestration.resources import SETTINGS_RESOURCE, SettingsResource
 from orchestration.run_logs import file_logger, progress_logger
+from orchestration.settings import Settings
 from orchestration.warehouse import dbt_executable
 from orchestration.warehouse.assets import dbt_project, warehouse
+
+# Unset fields come from the environment when a run starts; `effekt run` configures them all.
+settings = SettingsResource.configure_at_launch()
 
 defs = dg.Definitions(
     assets=[
@@ -35,10 +39,10 @@ defs = dg.Definitions(
     schedules=[daily_schedule, quarterly_schedule],
     sensors=[landing_sensor, alert_on_run_failure],
     resources={
-        "effekt": EffektSettings(),
-        "pseudonym_key": PseudonymKey(),
+        SETTINGS_RESOURCE: settings,
+        "pseudonym_key": PseudonymKey(settings=settings),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
-        "alerts": default_sink(),
+        "alerts": default_sink(Settings.from_env()),
     },
     loggers={
         "console": dg.colored_console_logger,

@@ -13,9 +13,9 @@ import dagster as dg
 import yaml
 from filelock import FileLock
 
-from orchestration.settings import Settings, dagster_home
+from orchestration.settings import Settings
 
-__all__ = ["WRITER_POOL", "WRITER_RUN_TAG", "dagster_home", "ensure_dagster_home", "get_instance"]
+__all__ = ["WRITER_POOL", "WRITER_RUN_TAG", "ensure_dagster_home", "get_instance"]
 
 WRITER_POOL = "duckdb_writer"
 WRITER_RUN_TAG = "effekt/writes_warehouse"
@@ -33,7 +33,7 @@ INSTANCE_CONFIG = {
 
 def ensure_dagster_home(settings: Settings) -> Path:
     """Create the instance folder and its dagster.yaml (kept if someone has edited it)."""
-    home = dagster_home(settings)
+    home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():

@@ -10,7 +10,6 @@ DuckDB's own file lock.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -19,7 +18,6 @@ from filelock import FileLock, Timeout
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
-DEFAULT_TIMEOUT_S = 6 * 3600  # a 100,000-citizen build takes minutes; hours means something hangs
 
 
 class WriterBusy(RuntimeError):
@@ -31,10 +29,10 @@ def writer_lock(
     settings: Settings, waiting: Callable[[str], None] = log.info, timeout: float | None = None
 ) -> Iterator[None]:
     """Hold the data folder's writer lock; say so when another writer has it and we wait."""
-    path = settings.data_dir / ".locks" / "writer.lock"
+    path = settings.lock_file
     path.parent.mkdir(parents=True, exist_ok=True)
     if timeout is None:
-        timeout = float(os.environ.get("EFFEKT_WRITER_LOCK_TIMEOUT", DEFAULT_TIMEOUT_S))
+        timeout = settings.writer_lock_timeout
     lock = FileLock(path)
     try:
         lock.acquire(timeout=0)

@@ -22,7 +22,8 @@ from orchestration.ingest.pseudonyms import load_key
 from orchestration.instance import get_instance
 from orchestration.jobs import DAILY_JOB, QUARTERLY_JOB
 from orchestration.reporting import Quarter
-from orchestration.settings import DataFolderMissing, Settings, environment, require_data_dir
+from orchestration.resources import SettingsResource
+from orchestration.settings import DataFolderMissing, Settings, require_data_dir
 
 __all__ = [
     "DataFolderMissing",
@@ -75,16 +76,17 @@ class QuarterRun:
 
 
 def log_file(settings: Settings) -> Path:
-    return settings.data_dir / "logs" / "pipeline.log"
+    return settings.log_file
 
 
 def _run_config(settings: Settings, progress: bool, verbose: bool = False) -> dict:
-    loggers: dict = {"file": {"config": {"path": str(log_file(settings).resolve())}}}
+    """The settings as resource config (nothing through the environment), and the loggers."""
+    loggers: dict = {"file": {"config": {"path": str(settings.log_file.resolve())}}}
     if progress:
         loggers["progress"] = {}
     if verbose:  # Dagster's own console lines, stack traces included
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
-    return {"loggers": loggers}
+    return {"loggers": loggers, "resources": SettingsResource.run_config(settings)}
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
@@ -187,7 +189,7 @@ def release_dead_runs(instance: dg.DagsterInstance, settings: Settings) -> list[
         instance.report_run_failed(run, message=message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         alert = build_alert(settings, run.run_id, run.job_name, dict(run.tags), [], message)
-        default_sink().send(alert | {"failed_step": step}, settings)
+        default_sink(settings).send(alert | {"failed_step": step}, settings)
         released.append(run.run_id)
     return released
 
@@ -197,11 +199,7 @@ def _execute(settings: Settings, run_config: dict, tags: dict[str, str]) -> Pipe
     from orchestration.alerts import build_alert, default_sink
 
     tags = tags | {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
-    with (
-        environment(settings),
-        get_instance(settings) as instance,
-        _tool_output(settings),
-    ):
+    with get_instance(settings) as instance, _tool_output(settings):
         release_dead_runs(instance, settings)
         result = (
             _defs()
@@ -227,7 +225,7 @@ def _execute(settings: Settings, run_config: dict, tags: dict[str, str]) -> Pipe
             settings, result.run_id, DAILY_JOB, dict(result.dagster_run.tags), failures,
             (run_failure.message if run_failure else "") or "",
         )  # fmt: skip
-        default_sink().send(alert, settings)
+        default_sink(settings).send(alert, settings)
         return PipelineRun(result.run_id, loaded, quarantined, built, version, False, alert)
     skipped = [e.step_key for e in result.all_events if e.event_type_value == "STEP_SKIPPED"]
     note = f"skipped {', '.join(skipped)}: {_skip_reason(settings)}" if skipped else None
@@ -312,7 +310,7 @@ def run_backfill(
     for n, quarter in enumerate(quarters, 1):
         if progress:
             progress(f"[{n}/{len(quarters)}] {quarter.label}")
-        with environment(settings), get_instance(settings) as instance, _tool_output(settings):
+        with get_instance(settings) as instance, _tool_output(settings):
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=quarter_partition_key(quarter),

@@ -30,7 +30,7 @@ VERDICTS = ("refused", "blocked", "superseded")
 
 
 def progress_file(settings: Settings) -> Path:
-    return settings.data_dir / "state" / "deliveries.json"
+    return settings.state_dir / "deliveries.json"
 
 
 def read_progress(settings: Settings) -> dict[str, dict[str, Any]]:

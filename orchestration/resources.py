@@ -1,45 +1,54 @@
-"""Dagster resources: the settings object and the pseudonymisation key."""
+"""The pipeline's settings as a Dagster resource, so assets get them as resource config."""
 
 from __future__ import annotations
 
-import os
+import dataclasses
+from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr
 
-from orchestration.ingest.pseudonyms import load_key
-from orchestration.settings import Settings
+from orchestration.settings import SECRETS, Settings
+
+SETTINGS_RESOURCE = "settings"
 
 
-class EffektSettings(dg.ConfigurableResource):
-    """Paths of the pipeline; unset fields come from the environment (see settings.py)."""
+class SettingsResource(dg.ConfigurableResource):
+    """Every setting of orchestration/settings.py but the secrets, as resource config. A field
+    left unset comes from the environment when a run starts (the UI's and the daemon's runs);
+    `effekt run` gives every field (`run_config`). The secrets come from the environment or, for
+    the pseudonym key, from the file `pseudonym_key_file` names."""
 
     data_dir: str | None = None
     landing_dir: str | None = None
     raw_dir: str | None = None
     warehouse: str | None = None
+    pseudonym_key_file: str | None = None
+    dagster_home: str | None = None
+    archive_keep_days: int | None = None
+    published_keep: int | None = None
+    ingest_memory_limit: str | None = None
+    duckdb_memory_limit: str | None = None
+    dbt_threads: int | None = None
+    writer_lock_timeout: float | None = None
+    ui_url: str | None = None
+    gate_max_drop: float | None = None
+    gate_bunching: float | None = None
+    gate_gas_jump: float | None = None
+    landing_wait_warning_hours: float | None = None
+    protection_width: int | None = None
+    citizen_protection_width: int | None = None
+    secondary_suppression: bool | None = None
+    amount_protection_dkk: float | None = None
+    barometer_targets: str | None = None
 
-    def settings(self) -> Settings:
-        env = dict(os.environ)
-        for variable, value in (
-            ("EFFEKT_DATA_DIR", self.data_dir),
-            ("EFFEKT_LANDING_DIR", self.landing_dir),
-            ("EFFEKT_RAW_DIR", self.raw_dir),
-            ("EFFEKT_WAREHOUSE", self.warehouse),
-        ):
-            if value:
-                env[variable] = value
-        return Settings.from_env(env)
+    def get(self) -> Settings:
+        """The settings: this resource's config over the environment's."""
+        return Settings.from_env(**{name: getattr(self, name) for name in CONFIG_FIELDS})
+
+    @staticmethod
+    def run_config(settings: Settings) -> dict[str, Any]:
+        """Run config that gives a run exactly these settings (secrets aside)."""
+        return {SETTINGS_RESOURCE: {"config": settings.config()}}
 
 
-class PseudonymKey(dg.ConfigurableResource):
-    """The pseudonymisation secret, loaded when a run starts: no key, no run."""
-
-    _key: bytes = PrivateAttr()
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._key = load_key(Settings.from_env())
-
-    @property
-    def key(self) -> bytes:
-        return self._key
+CONFIG_FIELDS = [f.name for f in dataclasses.fields(Settings) if f.name not in SECRETS]

@@ -1,4 +1,4 @@
-"""One settings object for every component, read from the environment.
+"""One settings object for every component: every setting, and where everything lives.
 
 | variable | default | meaning |
 |---|---|---|
@@ -22,59 +22,133 @@
 | EFFEKT_INGEST_MEMORY_LIMIT | 3GB | DuckDB's memory cap while a delivery is checked and merged (it spills into the raw folder past it) |
 | EFFEKT_DUCKDB_MEMORY_LIMIT | 3GB | DuckDB's memory cap in dbt's build (orchestration/warehouse) |
 | EFFEKT_DBT_THREADS | one per core | dbt's threads |
+| EFFEKT_AMOUNT_PROTECTION_DKK | 1000 | narrowest range a primary cell's amount in DKK may be worked out to |
+| EFFEKT_BAROMETER_TARGETS | orchestration/reporting/targets.yaml | the barometer's targets per indicator |
+
+This module is the only reader of the environment, and `Settings` the only owner of the data
+folder's layout: every path below the data folder is a property here. Dagster's assets get the
+settings as resource config (`resources.SettingsResource`; a field left unset comes from the
+environment), and in-process runs pass every field as run config. Secrets (the pseudonym key,
+the alert webhook's URL, which may hold a token) never go into run config, which Dagster
+stores: they come from the environment or, for the key, a file. Only dbt's process gets the
+settings as environment variables (`dbt_environment`), which its profile reads.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 # DuckDB's memory cap where no setting says otherwise, for the ingest and for dbt's build (and
 # dbt_project/profiles.yml's fallback): it spills past it and leaves the rest of the machine to
 # the BI tools (docs/performance.md).
 DEFAULT_MEMORY_LIMIT = "3GB"
+DEFAULT_LOCK_TIMEOUT_S = 6 * 3600.0  # a 100,000-citizen build takes minutes; hours: something hangs
+DEFAULT_AMOUNT_PROTECTION_DKK = 1_000.0
+# Never in run config or in another process's environment made from the settings.
+SECRETS = ("pseudonym_key", "alert_webhook")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How much change between deliveries is plausible (see settings)."""
+
+    max_drop: float = 0.3  # a unit's goals or follow-ups may fall by at most this share
+    bunching: float = 0.05  # at most this share of a year's follow-ups on one day
+    gas_jump: float = 0.15  # a GAS score's share may move by at most this much
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting of the pipeline, and where everything lives below the data folder."""
+
     data_dir: Path = Path("data")
     landing_dir: Path | None = None
     raw_dir: Path | None = None
     warehouse: Path | None = None
     pseudonym_key: str | None = field(default=None, repr=False)
     pseudonym_key_file: Path | None = None
+    dagster_home: Path | None = None
     archive_keep_days: int | None = None  # None: delivered files are kept for good
     published_keep: int = 5
     ingest_memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's size syntax: 3GB, 512MB, 80%
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT  # the same, for dbt's build
+    dbt_threads: int | None = None  # None: one per core
+    writer_lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S
+    alert_webhook: str | None = field(default=None, repr=False)
+    ui_url: str = "http://localhost:3000"
+    gate_max_drop: float = Thresholds.max_drop
+    gate_bunching: float = Thresholds.bunching
+    gate_gas_jump: float = Thresholds.gas_jump
+    landing_wait_warning_hours: float = 6.0
+    protection_width: int | None = None  # None: the dbt project's min_cell_citizens
+    citizen_protection_width: int = 1
+    secondary_suppression: bool = True
+    amount_protection_dkk: float = DEFAULT_AMOUNT_PROTECTION_DKK
+    barometer_targets: Path | None = None  # None: the packaged reporting/targets.yaml
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)
-        object.__setattr__(self, "data_dir", root)
-        object.__setattr__(self, "landing_dir", Path(self.landing_dir or root / "landing"))
-        object.__setattr__(self, "raw_dir", Path(self.raw_dir or root / "raw"))
-        object.__setattr__(
-            self, "warehouse", Path(self.warehouse or root / "warehouse" / "effekt.duckdb")
-        )
+        derived = {
+            "data_dir": root,
+            "landing_dir": Path(self.landing_dir or root / "landing"),
+            "raw_dir": Path(self.raw_dir or root / "raw"),
+            "warehouse": Path(self.warehouse or root / "warehouse" / "effekt.duckdb"),
+            "dagster_home": Path(self.dagster_home or (root / "dagster").resolve()),
+            "pseudonym_key_file": _path(self.pseudonym_key_file),
+            "barometer_targets": _path(self.barometer_targets),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """The settings from the environment (`EFFEKT_<FIELD>`, and `DAGSTER_HOME`), with
+        `overrides` by field name (None: not given) winning over it. A value that cannot be
+        read is refused with its variable's name."""
         env = os.environ if env is None else env
-        key_file = env.get("EFFEKT_PSEUDONYM_KEY_FILE")
-        return cls(
-            data_dir=Path(env.get("EFFEKT_DATA_DIR", "data")),
-            landing_dir=_path(env.get("EFFEKT_LANDING_DIR")),
-            raw_dir=_path(env.get("EFFEKT_RAW_DIR")),
-            warehouse=_path(env.get("EFFEKT_WAREHOUSE")),
-            pseudonym_key=env.get("EFFEKT_PSEUDONYM_KEY") or None,
-            pseudonym_key_file=Path(key_file) if key_file else None,
-            archive_keep_days=_count(env, "EFFEKT_ARCHIVE_KEEP_DAYS"),
-            published_keep=_count(env, "EFFEKT_PUBLISHED_KEEP") or 5,
-            ingest_memory_limit=(env.get("EFFEKT_INGEST_MEMORY_LIMIT") or "").strip()
-            or DEFAULT_MEMORY_LIMIT,
-        )
+        values: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            raw = (env.get(variable_of(f.name)) or "").strip()
+            if raw:
+                values[f.name] = _parse(f, raw)
+        values |= {name: value for name, value in overrides.items() if value is not None}
+        return cls(**values)
+
+    def config(self) -> dict[str, Any]:
+        """The settings as plain values for resource config, secrets left out."""
+        return {
+            f.name: _plain(getattr(self, f.name))
+            for f in dataclasses.fields(self)
+            if f.name not in SECRETS
+        }
+
+    def env(self) -> dict[str, str]:
+        """The settings as environment variables, for a process that reads them itself (dbt's
+        profile, `dagster dev`); secrets left out (the key travels by file)."""
+        return {
+            variable_of(name): _text(value)
+            for name, value in self.config().items()
+            if value is not None
+        }
+
+    def process_environment(self) -> dict[str, str]:
+        """The environment for a process of our own that reads the settings again (`dagster
+        dev`): this process's, with these settings in place of any it had."""
+        return dict(os.environ) | self.env()
+
+    @property
+    def thresholds(self) -> Thresholds:
+        return Thresholds(self.gate_max_drop, self.gate_bunching, self.gate_gas_jump)
+
+    @property
+    def build_threads(self) -> int:
+        return self.dbt_threads or os.cpu_count() or 1
 
     # The raw layer's parts.
     @property
@@ -93,59 +167,119 @@ class Settings:
     def quarantine_dir(self) -> Path:
         return self.raw_dir / "quarantine"
 
-    def env(self) -> dict[str, str]:
-        """The settings as environment variables, for subprocesses such as dbt."""
-        out = {
-            "EFFEKT_DATA_DIR": str(self.data_dir.resolve()),
-            "EFFEKT_LANDING_DIR": str(self.landing_dir.resolve()),
-            "EFFEKT_RAW_DIR": str(self.raw_dir.resolve()),
-            "EFFEKT_WAREHOUSE": str(self.warehouse.resolve()),
-        }
-        if self.pseudonym_key_file:
-            out["EFFEKT_PSEUDONYM_KEY_FILE"] = str(self.pseudonym_key_file.resolve())
-        if self.archive_keep_days is not None:
-            out["EFFEKT_ARCHIVE_KEEP_DAYS"] = str(self.archive_keep_days)
-        out["EFFEKT_PUBLISHED_KEEP"] = str(self.published_keep)
-        out["EFFEKT_INGEST_MEMORY_LIMIT"] = self.ingest_memory_limit
-        return out
+    # Everything else below the data folder.
+    @property
+    def reports_dir(self) -> Path:
+        """Every run's gate reports, and their index."""
+        return self.data_dir / "reports"
+
+    def run_reports_dir(self, run_id: str) -> Path:
+        """One run's gate results, Data Docs and coordinators' reports."""
+        return self.reports_dir / run_id
+
+    @property
+    def published_dir(self) -> Path:
+        return self.data_dir / "published"
+
+    @property
+    def published_current(self) -> Path:
+        """The link to the version BI tools read."""
+        return self.published_dir / "current"
+
+    @property
+    def reporting_dir(self) -> Path:
+        return self.data_dir / "reporting"
+
+    def quarter_dir(self, quarter_label: str) -> Path:
+        """A quarter's snapshot of the published indicators, and its fact sheets."""
+        return self.reporting_dir / quarter_label
+
+    @property
+    def state_dir(self) -> Path:
+        """Each delivery's way through the stages, and the operators' acceptances."""
+        return self.data_dir / "state"
+
+    @property
+    def alerts_file(self) -> Path:
+        return self.data_dir / "alerts" / "alerts.jsonl"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held by whichever step writes the data folder's DuckDB files."""
+        return self.data_dir / ".locks" / "writer.lock"
+
+    @property
+    def log_file(self) -> Path:
+        """What tools print (dbt's lines) and effekt's log lines, from in-process runs."""
+        return self.data_dir / "logs" / "pipeline.log"
+
+    @property
+    def demo_key_file(self) -> Path:
+        """Where `effekt demo` keeps the key it makes for a demo data folder."""
+        return self.data_dir / "secrets" / "pseudonym.key"
+
+    @property
+    def dbt_target_dir(self) -> Path:
+        return self.data_dir / "dbt" / "target"
+
+    @property
+    def dbt_log_dir(self) -> Path:
+        return self.data_dir / "dbt" / "logs"
 
 
-@dataclass(frozen=True)
-class Thresholds:
-    """How much change between deliveries is plausible (see settings)."""
+def variable_of(name: str) -> str:
+    """A settings field's environment variable."""
+    return "DAGSTER_HOME" if name == "dagster_home" else f"EFFEKT_{name.upper()}"
 
-    max_drop: float = 0.3  # a unit's goals or follow-ups may fall by at most this share
-    bunching: float = 0.05  # at most this share of a year's follow-ups on one day
-    gas_jump: float = 0.15  # a GAS score's share may move by at most this much
 
-    @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> Thresholds:
-        """EFFEKT_GATE_MAX_DROP, EFFEKT_GATE_BUNCHING and EFFEKT_GATE_GAS_JUMP, else defaults."""
-        env = os.environ if env is None else env
-        defaults = cls()
-        return cls(**{
-            name: float(env.get(f"EFFEKT_GATE_{name.upper()}", getattr(defaults, name)))
-            for name in ("max_drop", "bunching", "gas_jump")
-        })  # fmt: skip
+def _parse(f: dataclasses.Field, raw: str) -> Any:
+    """A variable's text as its field's type (the field's annotation is a string here)."""
+    variable, kind = variable_of(f.name), str(f.type)
+    if "bool" in kind:
+        if raw.lower() not in ("on", "off"):
+            raise ValueError(f"{variable}={raw!r}: expected on or off")
+        return raw.lower() == "on"
+    if "int" in kind:
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValueError(f"{variable}={raw!r}: expected a whole number of at least 1")
+        return int(raw)
+    if "float" in kind:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"{variable}={raw!r}: expected a number") from None
+        if not value > 0:
+            raise ValueError(f"{variable}={raw!r}: expected a number above 0")
+        return value
+    return raw  # text, and paths
+
+
+def _path(value: Path | str | None) -> Path | None:
+    return Path(value) if value else None
+
+
+def _plain(value: Any) -> Any:
+    return str(value.resolve()) if isinstance(value, Path) else value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
 
 
 @contextmanager
-def environment(settings: Settings) -> Iterator[None]:
-    """The settings as environment variables for a while (Dagster resources and dbt's profile
-    read them there), restored afterwards so that nothing leaks into the next run in this process."""
+def scoped_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """These variables in this process's environment for a while, restored afterwards: for
+    dbt's process alone, which dagster-dbt starts with this process's environment and whose
+    profile reads the settings there (orchestration/warehouse.dbt_variables)."""
     saved = dict(os.environ)
-    os.environ.update(settings.env())
+    os.environ.update(variables)
     try:
         yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
-
-
-def dagster_home(settings: Settings) -> Path:
-    """`$DAGSTER_HOME` when set, else the data folder's own instance folder."""
-    home = os.environ.get("DAGSTER_HOME")
-    return Path(home) if home else (settings.data_dir / "dagster").resolve()
 
 
 class DataFolderMissing(ValueError):
@@ -160,17 +294,3 @@ def require_data_dir(settings: Settings) -> None:
             "--data-dir or EFFEKT_DATA_DIR; to start a new one, create it with a landing/ "
             "folder inside, or run `effekt demo` for sample data."
         )
-
-
-def _count(env, name: str) -> int | None:
-    """A whole number of at least 1 from the environment, or None when unset."""
-    value = (env.get(name) or "").strip()
-    if not value:
-        return None
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{name}={value!r}: expected a whole number of at least 1")
-    return int(value)
-
-
-def _path(value: str | None) -> Path | None:
-    return Path(value) if value else None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestration.ingest.landing import scan_landing
 from orchestration.progress import read_progress
-from orchestration.settings import Settings, dagster_home
+from orchestration.settings import Settings
 from orchestration.trace import read_alerts
 
 
@@ -94,7 +94,7 @@ def _run(run_id, job, state, start, end, tags: dict[str, str]) -> dict:
 
 
 def _runs(settings: Settings, limit: int) -> list[dict]:
-    home = dagster_home(settings)
+    home = settings.dagster_home
     if not (home / "dagster.yaml").exists():
         return []
     database = home / "history" / "runs.db"
@@ -106,7 +106,7 @@ def _runs(settings: Settings, limit: int) -> list[dict]:
 def _latest_gate(settings: Settings) -> dict | None:
     from orchestration.quality.gate import load_gate_results
 
-    reports = settings.data_dir / "reports"
+    reports = settings.reports_dir
     gates = sorted(reports.glob("*/gate-*.json"), key=lambda p: p.stat().st_mtime)
     if not gates:
         return None
@@ -130,7 +130,7 @@ def _latest_gate(settings: Settings) -> dict | None:
 
 
 def _published(settings: Settings) -> dict | None:
-    current = settings.data_dir / "published" / "current"
+    current = settings.published_current
     if not current.exists():
         return None
     manifest = json.loads((current.resolve() / "manifest.json").read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from orchestration.settings import Settings
 
 
 def alerts_file(settings: Settings) -> Path:
-    return settings.data_dir / "alerts" / "alerts.jsonl"
+    return settings.alerts_file
 
 
 def read_alerts(settings: Settings, limit: int = 10) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -225,17 +226,12 @@ def reported(operated, tmp_path_factory) -> Iterator[Reported]:
     targets = yaml.safe_load(TARGETS_FILE.read_text()) | {"min_citizens_for_unit_sheet": 5}
     path = tmp_path_factory.mktemp("targets") / "targets.yaml"
     path.write_text(yaml.safe_dump(targets))
-    before = os.environ.get("EFFEKT_BAROMETER_TARGETS")
-    os.environ["EFFEKT_BAROMETER_TARGETS"] = str(path)
-    try:
-        [run] = run_backfill(operated.settings, QUARTER, QUARTER, progress=None)
-        assert run.success, run.error
-        yield Reported(
-            operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
-            current_version(operated.settings),
-        )  # fmt: skip
-    finally:  # the worker's other test files run with the default targets
-        if before is None:
-            os.environ.pop("EFFEKT_BAROMETER_TARGETS", None)
-        else:
-            os.environ["EFFEKT_BAROMETER_TARGETS"] = before
+    [run] = run_backfill(
+        dataclasses.replace(operated.settings, barometer_targets=path), QUARTER, QUARTER,
+        progress=None,
+    )  # fmt: skip
+    assert run.success, run.error
+    yield Reported(
+        operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
+        current_version(operated.settings),
+    )  # fmt: skip

@@ -7,13 +7,13 @@ from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
+import pytest
 
 from orchestration.alerts import FileAlertSink, WebhookAlertSink, alert_on_run_failure, read_alerts
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.definitions import defs
 from orchestration.instance import get_instance
-from orchestration.resources import EffektSettings
-from orchestration.settings import environment
+from orchestration.resources import SettingsResource
 from tests.conftest import operated_settings
 
 
@@ -21,10 +21,11 @@ def _failed_run(settings, delivery):
     """The daily job on a delivery whose goals file does not match its manifest's checksum."""
     shutil.copytree(delivery, settings.landing_dir / delivery.name)
     instance = get_instance(settings)
-    with environment(settings):
-        result = defs.resolve_job_def("daily_refresh").execute_in_process(
-            instance=instance, raise_on_error=False
-        )
+    result = defs.resolve_job_def("daily_refresh").execute_in_process(
+        instance=instance,
+        run_config={"resources": SettingsResource.run_config(settings)},
+        raise_on_error=False,
+    )
     assert not result.success
     return instance, result
 
@@ -35,9 +36,12 @@ def _alert(settings, instance, result, sink):
         dagster_instance=instance,
         dagster_run=result.dagster_run,
         dagster_event=result.get_run_failure_event(),
-        resources={"effekt": EffektSettings(data_dir=str(settings.data_dir)), "alerts": sink},
+        resources={"alerts": sink},
     ).for_run_failure()
-    alert_on_run_failure(context)
+    with pytest.MonkeyPatch.context() as env:  # a sensor's settings are the environment's
+        for variable, value in settings.env().items():
+            env.setenv(variable, value)
+        alert_on_run_failure(context)
 
 
 def test_a_failed_run_writes_an_alert_naming_the_step_and_the_report(make_delivery, tmp_path):

@@ -54,9 +54,8 @@ def test_run_shows_progress_per_step(operated, monkeypatch, capfd):
 
 def test_status_reads_the_run_history_as_dagster_itself_does(operated):
     """status reads Dagster's SQLite run storage directly (to start fast): pinned to Dagster's API."""
-    from orchestration.settings import dagster_home
     from orchestration.status import _runs_from_dagster, _runs_from_sqlite
 
-    home = dagster_home(operated.settings)
+    home = operated.settings.dagster_home
     direct = _runs_from_sqlite(home / "history" / "runs.db", limit=50)
     assert direct and direct == _runs_from_dagster(home, limit=50)

@@ -16,11 +16,12 @@ This module holds only the rules both apply: the threshold and the protection in
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from orchestration.settings import DEFAULT_AMOUNT_PROTECTION_DKK, Settings
 
 DBT_PROJECT_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
 OPEN_SCHEMA = "open"
@@ -42,7 +43,7 @@ PUBLIC_FIGURES = ("budget_dkk", "adopted_budget_dkk")
 # withholds 13% of the cost cells as secondary, 5,000 DKK 39%, 25,000 DKK 69% (docs/
 # disclosure-control.md); a width relative to the cell's own amount (the p% rule) needs the
 # withheld amounts, which the open tables do not hold.
-DEFAULT_AMOUNT_WIDTH_DKK = 1_000
+DEFAULT_AMOUNT_WIDTH_DKK = DEFAULT_AMOUNT_PROTECTION_DKK
 
 
 @dataclass(frozen=True)
@@ -60,24 +61,19 @@ class DisclosureRules:
     amount_width: float = DEFAULT_AMOUNT_WIDTH_DKK
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> DisclosureRules:
-        env = os.environ if env is None else env
+    def from_settings(cls, settings: Settings) -> DisclosureRules:
+        """The dbt project's threshold with the settings' protection intervals."""
         threshold = int(_dbt_vars().get("min_cell_citizens", 5))
-        width = int(env.get("EFFEKT_PROTECTION_WIDTH") or threshold)
-        if width < 1:
-            raise ValueError(f"EFFEKT_PROTECTION_WIDTH must be at least 1, not {width}")
-        citizen_width = int(env.get("EFFEKT_CITIZEN_PROTECTION_WIDTH") or 1)
+        width = settings.protection_width or threshold
+        citizen_width = settings.citizen_protection_width
         if not 1 <= citizen_width <= threshold - 2:
             raise ValueError(
                 f"EFFEKT_CITIZEN_PROTECTION_WIDTH must be from 1 to {threshold - 2}, not {citizen_width}"
             )
-        secondary = env.get("EFFEKT_SECONDARY_SUPPRESSION", "on").strip().lower()
-        if secondary not in ("on", "off"):
-            raise ValueError(f"EFFEKT_SECONDARY_SUPPRESSION must be on or off, not {secondary!r}")
-        amount_width = float(env.get("EFFEKT_AMOUNT_PROTECTION_DKK") or DEFAULT_AMOUNT_WIDTH_DKK)
-        if amount_width <= 0:
-            raise ValueError(f"EFFEKT_AMOUNT_PROTECTION_DKK must be above 0, not {amount_width:g}")
-        return cls(threshold, width, citizen_width, secondary == "on", amount_width)
+        return cls(
+            threshold, width, citizen_width, settings.secondary_suppression,
+            settings.amount_protection_dkk,
+        )  # fmt: skip
 
 
 def _dbt_vars() -> dict:

@@ -13,7 +13,7 @@ import duckdb
 from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES, DisclosureRules
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
-from orchestration.resources import EffektSettings
+from orchestration.resources import SettingsResource
 
 OPEN_KEY = dg.AssetKey([OPEN_SCHEMA, "indicators"])
 AUDIT_REPORT = "disclosure-audit.json"
@@ -35,15 +35,15 @@ def audit_report_path(report_dir: Path) -> Path:
         "(docs/disclosure-control.md)."
     ),
 )
-def open_indicators(context: dg.AssetExecutionContext, effekt: EffektSettings):
+def open_indicators(context: dg.AssetExecutionContext, settings: SettingsResource):
     from orchestration.disclosure.suppression import suppress
 
-    settings = effekt.settings()
-    rules = DisclosureRules.from_env()
+    run_settings = settings.get()
+    rules = DisclosureRules.from_settings(run_settings)
     if not rules.secondary:
         context.log.warning("EFFEKT_SECONDARY_SUPPRESSION=off: only primary cells are withheld")
-    with writer_lock(settings, context.log.info):
-        con = duckdb.connect(str(settings.warehouse))
+    with writer_lock(run_settings, context.log.info):
+        con = duckdb.connect(str(run_settings.warehouse))
         try:
             result = suppress(con, rules, log=context.log.debug)
         finally:
@@ -71,20 +71,20 @@ def open_indicators(context: dg.AssetExecutionContext, effekt: EffektSettings):
         "worked out to within the protection interval."
     ),
 )
-def disclosure_audit(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
+def disclosure_audit(context: dg.AssetCheckExecutionContext, settings: SettingsResource):
     from orchestration.disclosure.audit import audit, read_open_tables
 
-    settings = effekt.settings()
-    rules = DisclosureRules.from_env()
+    run_settings = settings.get()
+    rules = DisclosureRules.from_settings(run_settings)
     # The audit only reads, but DuckDB lets no reader in while a writer holds the file.
-    with writer_lock(settings, context.log.info):
-        con = duckdb.connect(str(settings.warehouse), read_only=True)
+    with writer_lock(run_settings, context.log.info):
+        con = duckdb.connect(str(run_settings.warehouse), read_only=True)
         try:
             tables = read_open_tables(con, OPEN_SCHEMA)
         finally:
             con.close()
     result = audit(tables, rules)
-    report = audit_report_path(settings.data_dir / "reports" / context.run.run_id)
+    report = audit_report_path(run_settings.run_reports_dir(context.run.run_id))
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result.summary(), indent=2), encoding="utf-8")
     for finding in result.findings[:SHOWN_FINDINGS]:

@@ -5,6 +5,7 @@ together from one step because a delivery loads all or nothing.
 """
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from orchestration import progress
 from orchestration.contract import load_contract
@@ -19,10 +20,12 @@ from orchestration.ingest.load import (
     prune_archive,
     upgrade_raw_layer,
 )
+from orchestration.ingest.pseudonyms import load_key
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.publish import published_delivery
-from orchestration.resources import EffektSettings, PseudonymKey
+from orchestration.resources import SettingsResource
+from orchestration.settings import Settings
 
 INGEST_GROUP = "ingest"
 QUALITY_GROUP = "quality"  # what quality coordinators look at: refusals and reconciliation
@@ -76,6 +79,21 @@ LOG_SPECS = [
 ]
 
 
+class PseudonymKey(dg.ConfigurableResource):
+    """The pseudonymisation secret, loaded when a run starts from the settings' key file (or
+    the environment's key): no key, no run."""
+
+    settings: SettingsResource
+    _key: bytes = PrivateAttr()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._key = load_key(self.settings.get())
+
+    @property
+    def key(self) -> bytes:
+        return self._key
+
+
 class IngestConfig(dg.Config):
     # A folder name in landing (or in processing, left by an interrupted run); empty: the oldest
     # pending delivery. Each delivery is built, gated and published in a run of its own.
@@ -88,7 +106,7 @@ class IngestConfig(dg.Config):
 def ingest_deliveries(
     context: dg.AssetExecutionContext,
     config: IngestConfig,
-    effekt: EffektSettings,
+    settings: SettingsResource,
     pseudonym_key: PseudonymKey,
 ):
     """Load one pending delivery from landing into the raw layer, or resume the current one.
@@ -98,19 +116,21 @@ def ingest_deliveries(
     earlier run (killed, or dbt failed), or `rebuild`: the raw assets are marked as changed, so
     the rest of the job builds, gates and publishes the current state.
     """
-    settings = effekt.settings()
-    with writer_lock(settings, context.log.info):
-        yield from _ingest(context, config, settings, pseudonym_key.key)
+    run_settings = settings.get()
+    with writer_lock(run_settings, context.log.info):
+        yield from _ingest(context, config, run_settings, pseudonym_key.key)
 
 
-def _folder(settings, name: str):
+def _folder(settings: Settings, name: str):
     for parent in (settings.processing_dir, settings.landing_dir):
         if (parent / name / "manifest.json").is_file():
             return parent / name
     return None
 
 
-def _ingest(context: dg.AssetExecutionContext, config: IngestConfig, settings, key: bytes):
+def _ingest(
+    context: dg.AssetExecutionContext, config: IngestConfig, settings: Settings, key: bytes
+):
     run_id = context.run.run_id
     upgrade_raw_layer(settings)
     if config.delivery:

@@ -7,7 +7,6 @@ Read from the folder names and manifests alone (no DuckDB), so `effekt status` c
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -15,8 +14,6 @@ from pathlib import Path
 
 from orchestration.settings import Settings
 
-WAIT_WARNING = "EFFEKT_LANDING_WAIT_WARNING_HOURS"
-DEFAULT_WAIT_WARNING_HOURS = 6.0
 BESIDE_THE_FILES = {"manifest.json", "checksums.sha256"}
 
 
@@ -71,11 +68,6 @@ class LandingReport:
         return asdict(self)
 
 
-def wait_warning_hours(env: dict[str, str] | None = None) -> float:
-    env = os.environ if env is None else env
-    return float(env.get(WAIT_WARNING, DEFAULT_WAIT_WARNING_HOURS))
-
-
 def unlisted_in(folder: Path, listed: Iterable[str]) -> list[str]:
     """Files in a delivery folder (and below it) that its manifest does not list: paths relative
     to the folder, with `/`, sorted; `manifest.json` and `checksums.sha256` do not count."""
@@ -94,7 +86,7 @@ def complete_deliveries(parent: Path) -> list[Path]:
 
 def scan_landing(settings: Settings, now: float | None = None) -> LandingReport:
     now = time.time() if now is None else now
-    limit = wait_warning_hours()
+    limit = settings.landing_wait_warning_hours
     report = LandingReport(str(settings.landing_dir), processing_dir=str(settings.processing_dir))
     report.in_processing = sorted(p.name for p in complete_deliveries(settings.processing_dir))
     if not settings.landing_dir.is_dir():

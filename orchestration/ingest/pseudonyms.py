@@ -24,7 +24,7 @@ class MissingPseudonymKey(RuntimeError):
 
 def demo_key_file(settings: Settings) -> Path:
     """Where `effekt demo` keeps its key, and where later commands on that folder find it."""
-    return settings.data_dir / "secrets" / "pseudonym.key"
+    return settings.demo_key_file
 
 
 def load_key(settings: Settings) -> bytes:

@@ -49,7 +49,7 @@ class PublishedVersion:
 
 
 def published_root(settings: Settings) -> Path:
-    return settings.data_dir / "published"
+    return settings.published_dir
 
 
 def current_version(settings: Settings) -> Path | None:

@@ -13,7 +13,8 @@ from orchestration.locking import writer_lock
 from orchestration.publish import publish
 from orchestration.quality.gate import load_gate_results
 from orchestration.quality.suites import SUITES
-from orchestration.resources import EffektSettings
+from orchestration.resources import SettingsResource
+from orchestration.settings import Settings
 
 PUBLISH_GROUP = "publish"
 PUBLISHED_TABLES = [["indicators", t] for t in OPEN_TABLES] + [
@@ -35,9 +36,14 @@ GUARDED = sorted({suite.guards for suite in SUITES.values()})
     pool=WRITER_POOL,
     description="A new published version (open indicators, restricted marts, Parquet, manifest), switched in atomically.",
 )
-def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.MaterializeResult:
-    settings = effekt.settings()
-    report_dir = settings.data_dir / "reports" / context.run.run_id
+def published(
+    context: dg.AssetExecutionContext, settings: SettingsResource
+) -> dg.MaterializeResult:
+    return _publish(context, settings.get())
+
+
+def _publish(context: dg.AssetExecutionContext, settings: Settings) -> dg.MaterializeResult:
+    report_dir = settings.run_reports_dir(context.run.run_id)
     if not (report_dir / "gate-build.json").exists():
         raise dg.Failure(f"no quality gate ran in run {context.run.run_id}; nothing is published")
     summary = load_gate_results(report_dir).summary()
@@ -63,7 +69,7 @@ def published(context: dg.AssetExecutionContext, effekt: EffektSettings) -> dg.M
             "version": version.version,
             "path": dg.MetadataValue.path(str(version.path)),
             "open_file": dg.MetadataValue.path(
-                str(settings.data_dir / "published" / "current" / "indicators.duckdb")
+                str(settings.published_current / "indicators.duckdb")
             ),
             "warnings": summary["warnings"],
             "rows_published": sum(version.manifest["row_counts"].values()),

@@ -44,7 +44,7 @@ class Baseline:
 
 
 def acceptances_file(settings: Settings) -> Path:
-    return settings.data_dir / "state" / "acceptances.jsonl"
+    return settings.state_dir / "acceptances.jsonl"
 
 
 def read_acceptances(settings: Settings) -> list[dict]:
@@ -167,7 +167,6 @@ def accept(
     checked and are real; return the record. Raise AcceptanceError when there is nothing to accept.
     The caller holds the writer lock (the raw layer is read, the state folder written)."""
     from orchestration.quality import gate_connection
-    from orchestration.settings import Thresholds
 
     if not by.strip() or not reason.strip():
         raise AcceptanceError("say who accepts (--by) and why (--reason)")
@@ -176,7 +175,7 @@ def accept(
             "name the units checked (--unit, repeatable) or accept every drop with --all"
         )
     if max_drop is None:
-        max_drop = Thresholds.from_env().max_drop
+        max_drop = settings.thresholds.max_drop
     if not settings.raw_database.exists():
         raise AcceptanceError(f"no delivery is loaded yet ({settings.raw_database} does not exist)")
     with gate_connection(settings, with_warehouse=False) as con:

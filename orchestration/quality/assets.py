@@ -17,8 +17,8 @@ from orchestration.quality.gate import (
 )
 from orchestration.quality.reports import write_area_reports, write_index
 from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
-from orchestration.resources import EffektSettings
-from orchestration.settings import Thresholds
+from orchestration.resources import SettingsResource
+from orchestration.settings import Settings
 
 
 def _specs(names: list[str]) -> list[dg.AssetCheckSpec]:
@@ -33,14 +33,13 @@ def _specs(names: list[str]) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
-    settings = effekt.settings()
-    root = settings.data_dir / "reports"
-    report_dir = root / context.run.run_id
+def _run(context, settings: Settings, names: list[str], gate_name: str):
+    root = settings.reports_dir
+    report_dir = settings.run_reports_dir(context.run.run_id)
     # The gate only reads, but DuckDB lets no reader in while a writer holds the file.
     with writer_lock(settings, context.log.info):
         result: GateResult = run_gate(
-            settings, context.run.run_id, report_dir, names, Thresholds.from_env(), gate_name
+            settings, context.run.run_id, report_dir, names, settings.thresholds, gate_name
         )
     if settings.warehouse.exists():
         # Quarantined rows only once the warehouse holds this delivery (after the build).
@@ -84,12 +83,12 @@ def _run(context, effekt: EffektSettings, names: list[str], gate_name: str):
 
 
 @dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate", pool=WRITER_POOL)
-def delivery_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
+def delivery_gate(context: dg.AssetCheckExecutionContext, settings: SettingsResource):
     """The delivery against the one last published: implausible changes stop the build."""
-    yield from _run(context, effekt, DELIVERY_SUITES, "delivery")
+    yield from _run(context, settings.get(), DELIVERY_SUITES, "delivery")
 
 
 @dg.multi_asset_check(specs=_specs(BUILD_SUITES), name="build_gate", pool=WRITER_POOL)
-def build_gate(context: dg.AssetCheckExecutionContext, effekt: EffektSettings):
+def build_gate(context: dg.AssetCheckExecutionContext, settings: SettingsResource):
     """Staged entities and indicator tables on the full data: errors stop publishing."""
-    yield from _run(context, effekt, BUILD_SUITES, "build")
+    yield from _run(context, settings.get(), BUILD_SUITES, "build")

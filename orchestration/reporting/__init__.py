@@ -84,7 +84,7 @@ class Quarter:
 
 
 def quarter_dir(settings: Settings, quarter: Quarter) -> Path:
-    return settings.data_dir / "reporting" / quarter.label
+    return settings.quarter_dir(quarter.label)
 
 
 def snapshot_dir(settings: Settings, quarter: Quarter) -> Path:

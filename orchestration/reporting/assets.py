@@ -12,8 +12,8 @@ from orchestration.reporting import (
     snapshot_dir,
     write_quarter_snapshot,
 )
-from orchestration.reporting.factsheets import write_fact_sheets
-from orchestration.resources import EffektSettings
+from orchestration.reporting.factsheets import load_targets, write_fact_sheets
+from orchestration.resources import SettingsResource
 
 REPORTING_GROUP = "reporting"
 TIMEZONE = "Europe/Copenhagen"
@@ -48,12 +48,12 @@ def quarter_partition_key(quarter: Quarter) -> str:
     ),
 )
 def quarter_indicators(
-    context: dg.AssetExecutionContext, effekt: EffektSettings
+    context: dg.AssetExecutionContext, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    settings = effekt.settings()
+    run_settings = settings.get()
     quarter = partition_quarter(context.partition_key)
     try:
-        snapshot = write_quarter_snapshot(settings, quarter)
+        snapshot = write_quarter_snapshot(run_settings, quarter)
     except NothingToReport as e:
         raise dg.Failure(description=f"{quarter.label}: {e}") from None
     return dg.MaterializeResult(
@@ -62,7 +62,7 @@ def quarter_indicators(
             "published_version": snapshot["published_version"],
             "dagster/row_count": sum(snapshot["row_counts"].values()),
             "row_counts": snapshot["row_counts"],
-            "path": dg.MetadataValue.path(str(snapshot_dir(settings, quarter))),
+            "path": dg.MetadataValue.path(str(snapshot_dir(run_settings, quarter))),
         }
     )
 
@@ -83,16 +83,17 @@ class FactSheetConfig(dg.Config):
     ),
 )
 def fact_sheets(
-    context: dg.AssetExecutionContext, config: FactSheetConfig, effekt: EffektSettings
+    context: dg.AssetExecutionContext, config: FactSheetConfig, settings: SettingsResource
 ) -> dg.MaterializeResult:
-    settings = effekt.settings()
+    run_settings = settings.get()
     quarter = partition_quarter(context.partition_key)
-    version = current_version(settings)
+    version = current_version(run_settings)
     if version is None:
         raise dg.Failure(description="nothing is published yet: run the daily refresh first")
-    out = fact_sheet_dir(settings, quarter)
+    out = fact_sheet_dir(run_settings, quarter)
+    targets = load_targets(run_settings.barometer_targets)
     try:
-        written = write_fact_sheets(version, quarter, out, lang=config.language)
+        written = write_fact_sheets(version, quarter, out, lang=config.language, targets=targets)
     except NothingToReport as e:
         raise dg.Failure(description=f"{quarter.label}: {e}") from None
     return dg.MaterializeResult(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +139,7 @@ def year_ago(quarter: Quarter) -> Quarter:
 
 
 def load_targets(path: Path | None = None) -> dict:
-    path = path or Path(os.environ.get("EFFEKT_BAROMETER_TARGETS", TARGETS_FILE))
+    path = path or TARGETS_FILE
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.settings import DEFAULT_MEMORY_LIMIT, Settings
+from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # What a pipeline run builds: everything, with dbt's data tests; unit tests run in the test suite.
@@ -23,22 +23,25 @@ DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors"]
 
 
-def build_resources() -> dict[str, str]:
-    """The threads and memory dbt builds with: EFFEKT_DBT_THREADS, by default one per core the
-    machine has, and EFFEKT_DUCKDB_MEMORY_LIMIT, by default DEFAULT_MEMORY_LIMIT."""
-    return {
-        "EFFEKT_DBT_THREADS": os.environ.get("EFFEKT_DBT_THREADS") or str(os.cpu_count() or 1),
-        "EFFEKT_DUCKDB_MEMORY_LIMIT": os.environ.get("EFFEKT_DUCKDB_MEMORY_LIMIT")
-        or DEFAULT_MEMORY_LIMIT,
+def dbt_variables(settings: Settings) -> dict[str, str]:
+    """What dbt's profile and dbt itself read: the settings, the threads and memory cap the
+    build runs with, and where its artefacts and logs go (with the data they describe, not into
+    the repository)."""
+    return settings.env() | {
+        "EFFEKT_DBT_THREADS": str(settings.build_threads),
+        "EFFEKT_DUCKDB_MEMORY_LIMIT": settings.duckdb_memory_limit,
+        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        "DBT_TARGET_PATH": str(settings.dbt_target_dir.resolve()),
+        "DBT_LOG_PATH": str(settings.dbt_log_dir.resolve()),
+        "DBT_USE_COLORS": "false",  # its lines go to files and test output, not a terminal
     }
 
 
-def describe_build_resources() -> str:
+def describe_build_resources(settings: Settings) -> str:
     """One line for the log: what the build runs with."""
-    resources = build_resources()
     return (
-        f"dbt builds with {resources['EFFEKT_DBT_THREADS']} threads and DuckDB's memory capped "
-        f"at {resources['EFFEKT_DUCKDB_MEMORY_LIMIT']} (EFFEKT_DBT_THREADS, EFFEKT_DUCKDB_MEMORY_LIMIT)"
+        f"dbt builds with {settings.build_threads} threads and DuckDB's memory capped at "
+        f"{settings.duckdb_memory_limit} (EFFEKT_DBT_THREADS, EFFEKT_DUCKDB_MEMORY_LIMIT)"
     )
 
 
@@ -55,16 +58,7 @@ def dbt_executable() -> str:
 def run_dbt(settings: Settings, args: list[str]) -> str:
     """Run a dbt command on the project with the pipeline's paths; return its output."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        **settings.env(),
-        **build_resources(),
-        "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
-        # dbt's artefacts and logs go with the data they describe, not into the repository.
-        "DBT_TARGET_PATH": str((settings.data_dir / "dbt" / "target").resolve()),
-        "DBT_LOG_PATH": str((settings.data_dir / "dbt" / "logs").resolve()),
-        "DBT_USE_COLORS": "false",  # its lines go to files and test output, not a terminal
-    }
+    env = {**os.environ, **dbt_variables(settings)}
     done = subprocess.run(
         [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,

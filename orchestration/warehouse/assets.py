@@ -18,13 +18,13 @@ from filelock import FileLock
 from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
-from orchestration.resources import EffektSettings
-from orchestration.settings import environment
+from orchestration.resources import SettingsResource
+from orchestration.settings import scoped_environment
 from orchestration.warehouse import (
     BUILD_ARGS,
     DBT_PROJECT_DIR,
-    build_resources,
     dbt_executable,
+    dbt_variables,
     describe_build_resources,
     planned_build,
 )
@@ -109,22 +109,24 @@ class EffektDbtTranslator(DagsterDbtTranslator):
 def warehouse(
     context: dg.AssetExecutionContext,
     dbt: DbtCliResource,
-    effekt: EffektSettings,
+    settings: SettingsResource,
     config: WarehouseConfig,
 ):
     """Build staging, marts and indicators; dbt's tests run after each model. On the last
     successful build, the period-incremental models compute only the periods changed since."""
-    settings = effekt.settings()
-    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    target = settings.data_dir / "dbt" / "target"
-    context.log.info(describe_build_resources())
-    # dbt's profile reads the paths, threads and memory cap from the environment (restored after).
-    with environment(settings), writer_lock(settings, context.log.info):
-        os.environ.update(build_resources())
-        with planned_build(settings, rebuild=config.rebuild) as plan:
-            context.log.info(f"warehouse build: {plan.why}")
-            # stream() raises when dbt fails, so the build is then not recorded.
-            yield from dbt.cli(
-                [*BUILD_ARGS, *plan.args], context=context, target_path=target
-            ).stream()
-    progress.advance_current(settings, "built", context.run.run_id)
+    run_settings = settings.get()
+    run_settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    context.log.info(describe_build_resources(run_settings))
+    # dagster-dbt starts dbt with this process's environment, where dbt's profile reads the
+    # paths, threads and memory cap: set for the call alone, restored after.
+    with (
+        scoped_environment(dbt_variables(run_settings)),
+        writer_lock(run_settings, context.log.info),
+        planned_build(run_settings, rebuild=config.rebuild) as plan,
+    ):
+        context.log.info(f"warehouse build: {plan.why}")
+        # stream() raises when dbt fails, so the build is then not recorded.
+        yield from dbt.cli(
+            [*BUILD_ARGS, *plan.args], context=context, target_path=run_settings.dbt_target_dir
+        ).stream()
+    progress.advance_current(run_settings, "built", context.run.run_id)

@@ -9,21 +9,16 @@ from orchestration.ingest.assets import (
     ENTITY_SPECS,
     LOG_SPECS,
     IngestConfig,
+    PseudonymKey,
     ingest_deliveries,
 )
-from orchestration.resources import EffektSettings, PseudonymKey
+from orchestration.resources import SettingsResource
 from tests.ingest.conftest import KEY, drop
 
 
 def _resources(settings):
-    return {
-        "effekt": EffektSettings(data_dir=str(settings.data_dir)),
-        "pseudonym_key": PseudonymKey(),
-    }
-
-
-def _sensor_resources(settings):
-    return {"effekt": EffektSettings(data_dir=str(settings.data_dir))}
+    given = SettingsResource(data_dir=str(settings.data_dir))
+    return {"settings": given, "pseudonym_key": PseudonymKey(settings=given)}
 
 
 def test_definitions_load_with_one_asset_per_entity_in_the_ingest_group():
@@ -86,20 +81,21 @@ def test_without_a_key_the_run_refuses_to_start(settings, generated, monkeypatch
 
 
 def test_the_sensor_requests_one_run_per_new_delivery_and_none_on_the_next_tick(
-    settings, generated
+    settings, generated, monkeypatch
 ):
+    monkeypatch.setenv("EFFEKT_DATA_DIR", str(settings.data_dir))  # a sensor's settings
     settings.landing_dir.mkdir(parents=True)
-    context = dg.build_sensor_context(resources=_sensor_resources(settings))
+    context = dg.build_sensor_context()
     assert [r for r in landing_sensor(context) if isinstance(r, dg.RunRequest)] == []
     delivery = generated()
     drop(settings, delivery.path)
     (settings.landing_dir / "still-copying").mkdir()  # no manifest yet: not complete
-    context = dg.build_sensor_context(resources=_sensor_resources(settings), cursor=context.cursor)
+    context = dg.build_sensor_context(cursor=context.cursor)
     requests = [r for r in landing_sensor(context) if isinstance(r, dg.RunRequest)]
     assert len(requests) == 1
     assert landing_sensor.job_name == "daily_refresh"
     assert requests[0].run_key.startswith(delivery.path.name)
     config = requests[0].run_config["ops"]["ingest_deliveries"]["config"]
     assert IngestConfig(**config).delivery == delivery.path.name
-    context = dg.build_sensor_context(resources=_sensor_resources(settings), cursor=context.cursor)
+    context = dg.build_sensor_context(cursor=context.cursor)
     assert [r for r in landing_sensor(context) if isinstance(r, dg.RunRequest)] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -16,7 +17,7 @@ from tests.ingest.conftest import KEY, drop
 
 
 def test_a_folder_without_its_manifest_is_listed_with_its_age_and_warned_about_when_old(
-    settings, monkeypatch
+    settings,
 ):
     waiting = settings.landing_dir / "sagssystem_20190701"
     waiting.mkdir(parents=True)
@@ -25,12 +26,10 @@ def test_a_folder_without_its_manifest_is_listed_with_its_age_and_warned_about_w
     os.utime(waiting / "goals.csv", (hours_ago, hours_ago))
     os.utime(waiting, (hours_ago, hours_ago))
 
-    monkeypatch.setenv("EFFEKT_LANDING_WAIT_WARNING_HOURS", "6")
-    [folder] = scan_landing(settings).waiting
+    [folder] = scan_landing(replace(settings, landing_wait_warning_hours=6)).waiting
     assert folder.folder == "sagssystem_20190701" and 2.9 < folder.age_hours < 3.1
     assert not folder.overdue
-    monkeypatch.setenv("EFFEKT_LANDING_WAIT_WARNING_HOURS", "2")
-    [line] = scan_landing(settings).lines()
+    [line] = scan_landing(replace(settings, landing_wait_warning_hours=2)).lines()
     assert line.startswith("WARNING: sagssystem_20190701 has waited 3.0 h for its manifest.json")
 
 

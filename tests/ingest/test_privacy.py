@@ -6,8 +6,8 @@ import dagster as dg
 import duckdb
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.ingest.assets import ingest_deliveries
-from orchestration.resources import EffektSettings, PseudonymKey
+from orchestration.ingest.assets import PseudonymKey, ingest_deliveries
+from orchestration.resources import SettingsResource
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 from tests.ingest.conftest import KEY, drop
 from tests.privacy_scan import files_with_cpr
@@ -25,8 +25,8 @@ def test_no_cpr_number_leaves_the_raw_layer(settings, generated, monkeypatch, ca
     result = dg.materialize(
         [ingest_deliveries],
         resources={
-            "effekt": EffektSettings(data_dir=str(settings.data_dir)),
-            "pseudonym_key": PseudonymKey(),
+            "settings": (given := SettingsResource(data_dir=str(settings.data_dir))),
+            "pseudonym_key": PseudonymKey(settings=given),
         },
     )
     assert result.success
