@@ -79,10 +79,9 @@ def validate(delivery: Path, database: str = ":memory:") -> dict:
     """
     import duckdb
 
-    from orchestration.ingest.contract_checks import check_delivery, reportable_findings
+    from orchestration.ingest.contract_checks import read_and_check, reportable_findings
     from orchestration.ingest.delivery import (
         DeliveryRefused,
-        load_raw,
         read_manifest,
         record_lines,
         unlisted_files,
@@ -119,10 +118,10 @@ def validate(delivery: Path, database: str = ":memory:") -> dict:
     con = duckdb.connect(database)
     try:
         try:
-            rows = load_raw(con, delivery, manifest)
+            read = read_and_check(con, delivery, manifest)
         except DeliveryRefused as refusal:
             return outcome("refused", 2) | {"file_problems": refusal.problems}
-        checked = check_delivery(con, manifest)
+        rows, checked = read.rows_read, read.checked
         by_reason = con.execute(
             "select entity, column_name, reason, count(*) from raw.findings "
             "group by all order by all"

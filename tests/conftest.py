@@ -19,8 +19,7 @@ import yaml
 from orchestration.disclosure import DisclosureRules
 from orchestration.disclosure.suppression import suppress
 from orchestration.generate import GeneratedDelivery, GeneratorConfig, generate_delivery
-from orchestration.ingest.contract_checks import check_delivery
-from orchestration.ingest.delivery import load_raw, read_manifest
+from orchestration.ingest.contract_checks import read_and_check
 from orchestration.ingest.load import ingest_delivery
 from orchestration.publish import current_version
 from orchestration.reporting import Quarter, fact_sheet_dir
@@ -78,9 +77,7 @@ def clean_delivery(make_delivery) -> GeneratedDelivery:
 def load_checked(folder: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the delivery's raw tables and contract findings."""
     con = duckdb.connect()
-    manifest = read_manifest(folder)
-    load_raw(con, folder, manifest)
-    check_delivery(con, manifest)
+    read_and_check(con, folder)
     return con
 
 

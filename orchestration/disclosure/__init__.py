@@ -22,20 +22,12 @@ from pathlib import Path
 import yaml
 
 from orchestration.settings import DEFAULT_AMOUNT_PROTECTION_DKK, Settings
+from orchestration.tables import OPEN_TABLES
+
+__all__ = ["OPEN_SCHEMA", "OPEN_TABLES", "DisclosureRules"]
 
 DBT_PROJECT_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
 OPEN_SCHEMA = "open"
-OPEN_TABLES = (
-    "ind_goal_attainment",
-    "ind_goal_type_achievement",
-    "ind_functional_ability",
-    "ind_key_figures",
-    "ind_data_quality",
-    "ind_costs",
-    "ind_cost_effect",
-    "ind_cost_forecast",
-    "ind_budget",
-)
 # Figures a withheld cell still shows: a budget is public and says nothing about a citizen.
 PUBLIC_FIGURES = ("budget_dkk", "adopted_budget_dkk")
 # A primary cell's amount in DKK (spending, a budget line's spent and expected) may be derived

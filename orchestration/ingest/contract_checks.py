@@ -9,12 +9,13 @@ column rule is a line of YAML, not new code.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 
 from orchestration.contract import CODELIST_DIR, Column, Entity, load_contract
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.ingest.delivery import Manifest
+from orchestration.ingest.delivery import Manifest, load_raw, read_manifest
 
 KEY_SHOWN_CHARS = 100  # longer keys are cut: ids and codes are short, free text is not
 
@@ -391,3 +392,22 @@ def reportable_findings(
         out.append({"entity": entity, "file": file, "source_row": source_row, "key": shown,
                     "column": column, "reason": reason})  # fmt: skip
     return out
+
+
+@dataclass(frozen=True)
+class CheckedDelivery:
+    manifest: Manifest
+    rows_read: dict[str, int]  # per entity
+    checked: CheckResult
+
+
+def read_and_check(
+    con: duckdb.DuckDBPyConnection, folder: Path, manifest: Manifest | None = None,
+    schema: str = "raw",
+) -> CheckedDelivery:  # fmt: skip
+    """Read a delivery's files into `<schema>.<entity>` and check every row against the
+    contract (findings in `<schema>.findings`): what `effekt validate`, the ingest and the tests
+    share. A file-level problem raises DeliveryRefused naming every file that has one."""
+    manifest = manifest or read_manifest(folder)
+    rows = load_raw(con, folder, manifest, schema=schema)
+    return CheckedDelivery(manifest, rows, check_delivery(con, manifest, raw_schema=schema))

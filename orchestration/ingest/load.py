@@ -31,8 +31,8 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.contract import file_sha256, load_contract
-from orchestration.ingest.contract_checks import check_delivery, install_macros
-from orchestration.ingest.delivery import DeliveryRefused, Manifest, load_raw, read_manifest
+from orchestration.ingest.contract_checks import install_macros, read_and_check
+from orchestration.ingest.delivery import DeliveryRefused, Manifest, read_manifest
 from orchestration.ingest.landing import complete_deliveries
 from orchestration.ingest.pseudonyms import pseudonymise
 from orchestration.settings import Settings
@@ -280,8 +280,8 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
     contract = load_contract()
     archive_path = settings.archive_dir / manifest.delivery_id
     loaded_at = dt.datetime.now(dt.UTC)
-    rows_read = load_raw(con, folder, manifest, schema="load")
-    checked = check_delivery(con, manifest, raw_schema="load")
+    delivery = read_and_check(con, folder, manifest, schema="load")
+    rows_read, checked = delivery.rows_read, delivery.checked
     con.execute(
         "create or replace temp table bad_rows as select entity, source_row, "
         "list(reason order by list_position(?, reason)) as all_reasons, "

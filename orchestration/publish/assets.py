@@ -6,7 +6,6 @@ import json
 import dagster as dg
 
 from orchestration import progress
-from orchestration.disclosure import OPEN_TABLES
 from orchestration.disclosure.assets import OPEN_KEY, audit_report_path
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
@@ -15,14 +14,12 @@ from orchestration.quality.gate import load_gate_results
 from orchestration.quality.suites import SUITES
 from orchestration.resources import SettingsResource
 from orchestration.settings import Settings
+from orchestration.tables import OPEN_TABLES, RESTRICTED_MARTS
 
 PUBLISH_GROUP = "publish"
 PUBLISHED_TABLES = [["indicators", t] for t in OPEN_TABLES] + [
-    ["marts", t]
-    for t in ("dim_org_unit", "dim_citizen", "dim_period", "fct_goals", "fct_goal_followups",
-              "fct_assessment_scores", "fct_functional_ability_change", "fct_citizen_period_outcomes",
-              "fct_payments", "fct_budgets", "fct_cost_forecasts")
-]  # fmt: skip
+    ["marts", t] for t in RESTRICTED_MARTS
+]
 GUARDED = sorted({suite.guards for suite in SUITES.values()})
 
 

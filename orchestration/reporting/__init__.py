@@ -21,16 +21,9 @@ import duckdb
 from orchestration.files import atomic_folder
 from orchestration.publish import current_version
 from orchestration.settings import Settings
+from orchestration.tables import COST_TABLES as COST_TABLES  # the fact sheets' cost sections
+from orchestration.tables import EFFECT_TABLES as INDICATOR_TABLES
 
-INDICATOR_TABLES = (
-    "ind_goal_attainment",
-    "ind_goal_type_achievement",
-    "ind_functional_ability",
-    "ind_key_figures",
-    "ind_data_quality",
-)
-# The cost tables (contract 1.1): empty when the published delivery holds no cost data.
-COST_TABLES = ("ind_costs", "ind_cost_effect", "ind_cost_forecast", "ind_budget")
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 
 
