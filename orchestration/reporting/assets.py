@@ -1,6 +1,8 @@
 """Quarterly reporting assets, partitioned by quarter so past quarters can be backfilled."""
 
 import datetime as dt
+import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -12,6 +14,7 @@ from orchestration.reporting import (
     snapshot_dir,
     write_quarter_snapshot,
 )
+from orchestration.reporting.barometer import TARGETS_FILE, load_targets
 from orchestration.reporting.factsheets import write_fact_sheets
 from orchestration.resources import EffektSettings
 
@@ -67,6 +70,12 @@ def quarter_indicators(
     )
 
 
+def barometer_targets() -> Path:
+    """EFFEKT_BAROMETER_TARGETS, else the packaged targets (to move into settings.py with the
+    other environment variables)."""
+    return Path(os.environ.get("EFFEKT_BAROMETER_TARGETS") or TARGETS_FILE)
+
+
 class FactSheetConfig(dg.Config):
     language: str = "da"  # da or en
 
@@ -92,7 +101,9 @@ def fact_sheets(
         raise dg.Failure(description="nothing is published yet: run the daily refresh first")
     out = fact_sheet_dir(settings, quarter)
     try:
-        written = write_fact_sheets(version, quarter, out, lang=config.language)
+        written = write_fact_sheets(
+            version, quarter, out, lang=config.language, targets=load_targets(barometer_targets())
+        )
     except NothingToReport as e:
         raise dg.Failure(description=f"{quarter.label}: {e}") from None
     return dg.MaterializeResult(
