@@ -23,7 +23,7 @@ from orchestration.ingest.contract_checks import read_and_check
 from orchestration.ingest.load import ingest_delivery
 from orchestration.publish import current_version
 from orchestration.reporting import Quarter, fact_sheet_dir
-from orchestration.reporting.factsheets import TARGETS_FILE
+from orchestration.reporting.barometer import TARGETS_FILE
 from orchestration.settings import Settings
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 
@@ -213,6 +213,7 @@ class Reported:
     quarter: Quarter
     sheets: Path  # the quarter's factsheets folder
     version: Path  # the published version they were made from
+    targets: Path  # the barometer's targets they were made with
 
 
 @pytest.fixture(scope="session")
@@ -230,5 +231,5 @@ def reported(operated, tmp_path_factory) -> Iterator[Reported]:
     assert run.success, run.error
     yield Reported(
         operated, QUARTER, fact_sheet_dir(operated.settings, QUARTER),
-        current_version(operated.settings),
+        current_version(operated.settings), path,
     )  # fmt: skip

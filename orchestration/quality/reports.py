@@ -17,17 +17,24 @@ administration's report. Texts for quarantine reasons come from the extract cont
 from __future__ import annotations
 
 import csv
-import html
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import jinja2
 
 from orchestration.contract import load_contract
 from orchestration.quality.gate import GateResult, docs_folder
 from orchestration.settings import Settings
 
+REPORT_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("orchestration.quality", "templates"),
+    autoescape=jinja2.select_autoescape(),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 ADMINISTRATION = "administration"
 UNPLACED = "unplaced"
 HTML_ROWS = 20_000  # rows listed per HTML report; the CSV always has every row
@@ -285,75 +292,56 @@ def write_area_reports(
 
 
 def _area_html(area: str, title: str, rows: list[dict], result: GateResult, lang: str) -> str:
-    e = html.escape
+    """The area's page from templates/area-report.html, which escapes every text: counts per
+    unit and reason, the failed checks, then the rows unit by unit (the first HTML_ROWS)."""
     t = TEXT[lang]
-    head = [
-        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>",
-        f"<title>{t['title']} {e(title)} ({e(result.run_id)})</title>",
-        "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px;"
-        "vertical-align:top}table{border-collapse:collapse;margin-bottom:1em}.error{color:#a00}"
-        ".warning{color:#a60}.num{text-align:right}</style></head><body>",
-        f"<h1>{t['title']}: {e(title)}</h1>",
-        f"<p>{t['run']} {e(result.run_id)}. "
-        f"{t['gate_passed'] if result.passed else t['gate_failed']}</p>",
-        f"<p>{t['intro']}</p>",
-    ]
-    if not rows:
-        return "\n".join([*head, f"<p>{t['nothing']}</p></body></html>"])
     reason_text = f"reason_{lang}"
     counts = Counter(
         (r.get("org_unit_name") or t["unplaced"], r[reason_text] or r["reason"]) for r in rows
     )
-    body = [f"<h2>{t['summary']}</h2><table><tr><th>{t['unit']}</th><th>{t['reason']}</th>"
-            f"<th>{t['rows']}</th></tr>"]  # fmt: skip
-    for (unit, reason), n in sorted(
-        counts.items(), key=lambda x: (x[0][0] == t["unplaced"], x[0][0], -x[1])
-    ):
-        body.append(f"<tr><td>{e(unit)}</td><td>{e(reason)}</td><td class='num'>{n}</td></tr>")
-    body.append(
-        f"<tr><th colspan='2'>{t['total']}</th><th class='num'>{len(rows)}</th></tr></table>"
-    )
-    checks = [r for r in rows if r["kind"] == "check"]
-    if checks:
-        per_check = Counter(
-            (r["severity"], r["suite"], r["column"], r["reason_da"], r["reason_en"],
-             r["failing_rows"], r["records_kept"]) for r in checks
-        )  # fmt: skip
-        body.append(f"<h2>{t['checks']}</h2><table><tr><th>{t['severity']}</th><th>suite</th>"
-                    f"<th>{t['column']}</th><th>{t['explanation']}</th><th>{t['all_areas']}</th>"
-                    f"<th>{t['here']}</th></tr>")  # fmt: skip
-        for (severity, suite, column, da, en, total, kept), n in sorted(per_check.items()):
-            cut = f" {t['records_cut'].format(n=total, k=kept)}" if kept < total else ""
-            body.append(
-                f"<tr class='{e(severity)}'><td>{e(severity)}</td><td>{e(suite)}</td><td>{e(column)}</td>"
-                f"<td>{e(da if lang == 'da' else en)}{e(cut)}</td><td class='num'>{total}</td>"
-                f"<td class='num'>{n}</td></tr>"
-            )
-        body.append("</table>")
+    summary = [
+        (unit, reason, n)
+        for (unit, reason), n in sorted(
+            counts.items(), key=lambda x: (x[0][0] == t["unplaced"], x[0][0], -x[1])
+        )
+    ]
+    per_check = Counter(
+        (r["severity"], r["suite"], r["column"], r["reason_da"], r["reason_en"],
+         r["failing_rows"], r["records_kept"]) for r in rows if r["kind"] == "check"
+    )  # fmt: skip
+    checks = []
+    for (severity, suite, column, da, en, total, kept), n in sorted(per_check.items()):
+        cut = f" {t['records_cut'].format(n=total, k=kept)}" if kept < total else ""
+        checks.append({
+            "severity": severity, "suite": suite, "column": column,
+            "explanation": f"{da if lang == 'da' else en}{cut}", "failing_rows": total,
+            "rows_here": n,
+        })  # fmt: skip
     listed = 0
-    sections: dict[tuple, list[dict]] = {}
+    sections: dict[tuple, dict] = {}
     for row in rows:
-        sections.setdefault(
-            (row["section"], row.get("org_unit_id"), row.get("org_unit_name")), []
-        ).append(row)
-    for (section, unit_id, unit_name), section_rows in sections.items():
-        if section == UNPLACED:
-            body.append(f"<h2 id='{UNPLACED}'>{t['unplaced']} ({len(section_rows)})</h2>"
-                        f"<p>{t['unplaced_intro']}</p>")  # fmt: skip
-        else:
-            body.append(f"<h2>{e(unit_name)} ({e(unit_id)}): {len(section_rows)}</h2>")
-        body.append("<table><tr>" + "".join(f"<th>{h}</th>" for h in t["head"]) + "</tr>")
-        for row in section_rows:
-            if listed >= HTML_ROWS:
-                break
+        key = (row["section"], row.get("org_unit_id"), row.get("org_unit_name"))
+        section = sections.setdefault(key, {
+            "unplaced": row["section"] == UNPLACED, "unit_id": key[1], "unit_name": key[2],
+            "count": 0, "rows": [],
+        })  # fmt: skip
+        section["count"] += 1
+        if listed < HTML_ROWS:
             listed += 1
-            body.append("<tr class='{}'>{}</tr>".format(e(row["severity"]), "".join(
-                f"<td>{e(_text(v))}</td>" for v in _cells(row, lang, t)
-            )))  # fmt: skip
-        body.append("</table>")
-    if listed < len(rows):
-        body.append(f"<p>{t['not_listed'].format(n=len(rows) - listed)}</p>")
-    return "\n".join([*head, *body, "</body></html>"])
+            cells = [_text(v) for v in _cells(row, lang, t)]
+            section["rows"].append({"severity": row["severity"], "cells": cells})
+    return REPORT_TEMPLATES.get_template("area-report.html").render(
+        lang=lang,
+        t=t,
+        title=title,
+        run_id=result.run_id,
+        passed=result.passed,
+        total=len(rows),
+        summary=summary,
+        checks=checks,
+        sections=list(sections.values()),
+        not_listed=t["not_listed"].format(n=len(rows) - listed) if listed < len(rows) else "",
+    )
 
 
 def _cells(row: dict, lang: str, t: dict) -> list:
@@ -386,25 +374,18 @@ def write_index(reports_root: Path) -> Path:
     """An index of every run's reports, newest first."""
     runs = sorted((p for p in reports_root.iterdir() if any(p.glob("gate-*.json"))),
                   key=lambda p: p.stat().st_mtime, reverse=True)  # fmt: skip
-    items = []
+    listed = []
     for run in runs:
         areas = sorted((run / "areas").glob("*.html")) if (run / "areas").exists() else []
-        links = " ".join(
-            f"<a href='{run.name}/areas/{a.name}'>{html.escape(a.stem)}</a>" for a in areas
-        )
         gates = sorted(p.stem.removeprefix("gate-") for p in run.glob("gate-*.json"))
-        docs = " ".join(
-            f"<a href='{docs_folder(Path(run.name), gate).as_posix()}/index.html'>"
-            f"Data Docs ({html.escape(gate)})</a>"
-            for gate in gates
-        )
-        items.append(f"<li>{html.escape(run.name)}: {docs} {links}</li>")
+        listed.append({
+            "name": run.name,
+            "docs": [(gate, f"{docs_folder(Path(run.name), gate).as_posix()}/index.html")
+                     for gate in gates],
+            "areas": [(a.stem, f"{run.name}/areas/{a.name}") for a in areas],
+        })  # fmt: skip
     index = reports_root / "index.html"
     index.write_text(
-        "<!doctype html><html><head><meta charset='utf-8'><title>effekt validation reports</title></head>"
-        "<body><h1>Valideringsrapporter / validation reports</h1><ul>"
-        + "".join(items)
-        + "</ul></body></html>",
-        encoding="utf-8",
+        REPORT_TEMPLATES.get_template("index.html").render(runs=listed), encoding="utf-8"
     )
     return index

@@ -12,7 +12,8 @@ from orchestration.reporting import (
     snapshot_dir,
     write_quarter_snapshot,
 )
-from orchestration.reporting.factsheets import load_targets, write_fact_sheets
+from orchestration.reporting.barometer import load_targets
+from orchestration.reporting.factsheets import write_fact_sheets
 from orchestration.resources import SettingsResource
 
 REPORTING_GROUP = "reporting"

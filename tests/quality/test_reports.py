@@ -7,10 +7,11 @@ from collections import Counter
 
 import duckdb
 import pytest
+from markupsafe import escape
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.quality.gate import run_gate
-from orchestration.quality.reports import write_area_reports
+from orchestration.quality.gate import Failure, GateResult, run_gate
+from orchestration.quality.reports import write_area_reports, write_index
 from tests.conftest import ground_truth
 from tests.quality.test_gate import BREAKS, STAGED
 
@@ -195,3 +196,50 @@ def test_each_row_s_line_is_where_it_stands_in_the_delivered_file(reported):
         assert r["row_key"].split("|")[0] in line, (r["source_file"], r["source_line"])
         checked += 1
     assert checked > 10
+
+
+MARKUP = "<script>alert(1)</script>"
+
+
+def test_texts_from_the_warehouse_and_the_checks_are_escaped_in_the_reports(
+    own_warehouse, tmp_path
+):
+    """A unit's name, a failing row's key and a check's explanation holding markup are shown
+    as text in the report, and a run's folder name in the index: the templates escape them."""
+    con = duckdb.connect(str(own_warehouse.warehouse))
+    try:
+        (unit,) = con.execute(
+            "select q.org_unit_id from intermediate.int_quarantined_rows as q "
+            "inner join marts.dim_org_unit as u using (org_unit_id) "
+            "where u.org_level = 3 order by all limit 1"
+        ).fetchone()
+        con.execute(
+            "update marts.dim_org_unit set org_unit_name = org_unit_name || ? "
+            "where org_unit_id = ?",
+            [MARKUP, unit],
+        )
+        (name,) = con.execute(
+            "select org_unit_name from marts.dim_org_unit where org_unit_id = ?", [unit]
+        ).fetchone()
+    finally:
+        con.close()
+    failure = Failure(
+        "stg_goals", "expect_column_values_to_be_in_set", "goal_type", "error",
+        f"Måltypen {MARKUP} findes ikke.", f"The goal type {MARKUP} is unknown.", 1, 100,
+        [{"entity": "goals", "row_key": f"7{MARKUP}", "source_row": 1, "org_unit_id": unit}],
+    )  # fmt: skip
+    run = tmp_path / "run <b>1"
+    run.mkdir()
+    (run / "gate-build.json").write_text("{}")
+    written = write_area_reports(own_warehouse, GateResult(run.name, run, failures=[failure]))
+    pages = {area: page.read_text(encoding="utf-8") for area, page in written.items()}
+    assert all(MARKUP not in text for text in pages.values())
+    [report] = [text for text in pages.values() if escape(name) in text]
+    shown = escape(MARKUP)
+    assert f"<td>{escape(name)}</td>" in report  # counted per unit
+    assert f"<h2>{escape(name)} ({unit}): " in report  # the unit's rows
+    assert f"<td>Måltypen {shown} findes ikke.</td>" in report  # the check's explanation
+    assert f"goal_id 7{shown}</td>" in report  # the failing row's key
+    assert "<p>Kørsel run &lt;b&gt;1. " in report  # the run id
+    index = write_index(tmp_path).read_text(encoding="utf-8")
+    assert "<b>1" not in index and "run &lt;b&gt;1: " in index

@@ -1,26 +1,20 @@
 """Fact sheets and the barometer show exactly what was published, suppressed cells as "<5"."""
 
+import json
+import shutil
 from html.parser import HTMLParser
 
 import duckdb
 import pandas as pd
 import pytest
+from markupsafe import escape
 from plotly.offline import get_plotlyjs, get_plotlyjs_version
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.reporting.factsheets import (
-    PLOTLY_BUNDLE,
-    PLOTLY_JS,
-    Published,
-    barometer_measures,
-    fmt,
-    light,
-    load_targets,
-    rolling_label,
-    subjects,
-    withheld,
-    write_fact_sheets,
-)
+from orchestration.reporting.barometer import barometer_measures, light, load_targets
+from orchestration.reporting.factsheets import PLOTLY_BUNDLE, PLOTLY_JS, write_fact_sheets
+from orchestration.reporting.formatting import fmt, withheld
+from orchestration.reporting.published import Published, rolling_label, subjects
 
 
 class Cells(HTMLParser):
@@ -65,7 +59,7 @@ def published_rows(version, sql: str) -> pd.DataFrame:
 
 def test_every_level_has_a_fact_sheet_and_the_barometer_links_them(reported):
     published = Published.load(reported.version, reported.quarter)
-    sheets, too_few = subjects(published, load_targets())
+    sheets, too_few = subjects(published, load_targets(reported.targets))
     names = {p.name for p in reported.sheets.glob("*.html")}
     assert "administration.html" in names and "index.html" in names
     areas = published_rows(reported.version, """
@@ -146,7 +140,7 @@ def test_a_suppressed_cell_is_shown_as_suppressed_never_as_zero(reported):
 
 
 def test_the_barometer_lights_follow_the_targets(reported):
-    targets = load_targets()
+    targets = load_targets(reported.targets)
     assert light(65, targets["goal_attainment_pct"]) == "green"
     assert light(55, targets["goal_attainment_pct"]) == "amber"
     assert light(10, targets["goal_attainment_pct"]) == "red"
@@ -165,7 +159,7 @@ def test_the_barometer_lights_follow_the_targets(reported):
 
 def test_the_barometer_shows_the_published_cost_per_citizen_beside_the_effects(reported):
     published = Published.load(reported.version, reported.quarter)
-    sheets, _ = subjects(published, load_targets())
+    sheets, _ = subjects(published, load_targets(reported.targets))
     shown = cells(reported.sheets / "index.html").cells
     costs = published_rows(reported.version, f"""
         select org_role, org_unit_id, cost_per_citizen_dkk, cost_per_intervention_day_dkk,
@@ -193,7 +187,7 @@ def test_cost_next_to_effect_shows_each_part_as_published_and_withholds_parts_al
     of the row that withholds it: goal figures and ability figures are withheld on their own,
     so a sheet can show a cost per citizen beside a withheld goal attainment."""
     published = Published.load(reported.version, reported.quarter)
-    sheets, _ = subjects(published, load_targets())
+    sheets, _ = subjects(published, load_targets(reported.targets))
     year = rolling_label(reported.quarter)
     rows = published_rows(reported.version, f"""
         select * from main.ind_cost_effect where period_label = '{year}'
@@ -226,7 +220,7 @@ def test_the_forecast_and_its_back_test_are_the_published_figures(reported):
     quarters' published spending beside it with each method's error; withheld (never zero)
     where a published figure it comes from is."""
     published = Published.load(reported.version, reported.quarter)
-    sheets, _ = subjects(published, load_targets())
+    sheets, _ = subjects(published, load_targets(reported.targets))
     rows = published_rows(reported.version, """
         with quarters as (
             select org_role, org_unit_id, period_label, period_start, period_end, spending_dkk,
@@ -281,7 +275,8 @@ def test_the_forecast_and_its_back_test_are_the_published_figures(reported):
 
 def test_english_on_request_and_nothing_personal_on_any_page(reported, tmp_path):
     out = tmp_path / "en"
-    written = write_fact_sheets(reported.version, reported.quarter, out, lang="en")
+    targets = load_targets(reported.targets)
+    written = write_fact_sheets(reported.version, reported.quarter, out, lang="en", targets=targets)
     page = (out / "administration.html").read_text(encoding="utf-8")
     assert '<html lang="en">' in page and "Average goal attainment per life theme" in page
     assert written["language"] == "en"
@@ -311,3 +306,52 @@ def test_plotly_is_written_once_per_folder_and_every_sheet_references_it(reporte
     inline = sum(p.stat().st_size for p in pages) + len(pages) * len(get_plotlyjs().encode())
     folder = sum(p.stat().st_size for p in out.iterdir())
     assert folder < 0.15 * inline, (len(pages), folder, inline)
+
+
+MARKUP = "<script>alert(1)</script>"
+
+
+def test_texts_from_the_published_version_are_escaped_on_every_page(reported, tmp_path):
+    """Unit names, a code list's labels and a delivery id holding markup are shown as text:
+    the templates escape whatever the published version says, it never runs as a script."""
+    version = tmp_path / "version"
+    shutil.copytree(reported.version, version)
+    con = duckdb.connect(str(version / "indicators.duckdb"))
+    try:
+        for (table,) in con.execute(
+            "select table_name from information_schema.columns "
+            "where table_schema = 'main' and column_name = 'org_unit_name'"
+        ).fetchall():
+            con.execute(f"update main.{table} set org_unit_name = org_unit_name || ?", [MARKUP])
+        con.execute(
+            "update codes.life_themes set life_theme_label_da = life_theme_label_da || ?", [MARKUP]
+        )
+        (theme,) = con.execute(
+            "select life_theme_label_da from codes.life_themes order by sort_order limit 1"
+        ).fetchone()
+    finally:
+        con.close()
+    manifest = json.loads((version / "manifest.json").read_text())
+    manifest["deliveries"][0]["delivery_id"] += MARKUP
+    (version / "manifest.json").write_text(json.dumps(manifest))
+
+    out = tmp_path / "sheets"
+    targets = load_targets(reported.targets)
+    write_fact_sheets(version, reported.quarter, out, targets=targets)
+    shown = str(escape(MARKUP))
+    assert shown == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    pages = sorted(out.glob("*.html"))
+    assert len(pages) > 2
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert MARKUP not in text, page.name
+        footer = text.split("<footer>")[1]
+        assert shown in footer, page.name  # the delivery id
+    sheets, _ = subjects(Published.load(version, reported.quarter), targets)
+    admin = next(s for s in sheets if s.kind == "administration")
+    assert admin.org_unit_name.endswith(MARKUP)
+    sheet = (out / "administration.html").read_text(encoding="utf-8")
+    assert f"<h1>Faktablad · {escape(admin.title('da'))}</h1>" in sheet
+    assert f'<th scope="row">{escape(theme)}</th>' in sheet  # a table's row
+    barometer = (out / "index.html").read_text(encoding="utf-8")
+    assert f'<a href="administration.html">{escape(admin.title("da"))}</a>' in barometer
