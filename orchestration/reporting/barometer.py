@@ -27,8 +27,9 @@ COSTS = ("cost_per_citizen_dkk", "cost_per_intervention_day_dkk")  # beside, wit
 LIGHTS = {"green": "#2e7d32", "amber": "#f9a825", "red": "#c62828", "grey": "#bdbdbd"}
 
 
-def load_targets(path: Path = TARGETS_FILE) -> dict:
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def load_targets(path: Path | None = None) -> dict:
+    """The barometer's targets: the settings' file (EFFEKT_BAROMETER_TARGETS), else the packaged one."""
+    return yaml.safe_load(Path(path or TARGETS_FILE).read_text(encoding="utf-8"))
 
 
 def light(value, target: dict) -> str:
