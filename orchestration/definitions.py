@@ -17,7 +17,7 @@ from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
 from orchestration.reporting.assets import fact_sheets, quarter_indicators
 from orchestration.resources import SETTINGS_RESOURCE, SettingsResource
-from orchestration.run_logs import file_logger, progress_logger
+from orchestration.run_logs import file_logger
 from orchestration.settings import Settings
 from orchestration.warehouse import dbt_executable
 from orchestration.warehouse.assets import dbt_project, warehouse
@@ -46,7 +46,6 @@ defs = dg.Definitions(
     },
     loggers={
         "console": dg.colored_console_logger,
-        "progress": progress_logger,
         "file": file_logger,
     },
 )

@@ -11,7 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from orchestration.instance import get_instance
 from orchestration.jobs import DAILY_JOB, QUARTERLY_JOB
 from orchestration.reporting import Quarter
 from orchestration.resources import SettingsResource
+from orchestration.run_logs import step_progress
 from orchestration.settings import DataFolderMissing, Settings, require_data_dir
 
 __all__ = [
@@ -79,11 +80,9 @@ def log_file(settings: Settings) -> Path:
     return settings.log_file
 
 
-def _run_config(settings: Settings, progress: bool, verbose: bool = False) -> dict:
+def _run_config(settings: Settings, verbose: bool = False) -> dict:
     """The settings as resource config (nothing through the environment), and the loggers."""
     loggers: dict = {"file": {"config": {"path": str(settings.log_file.resolve())}}}
-    if progress:
-        loggers["progress"] = {}
     if verbose:  # Dagster's own console lines, stack traces included
         loggers["console"] = {"config": {"log_level": "DEBUG"}}
     return {"loggers": loggers, "resources": SettingsResource.run_config(settings)}
@@ -119,6 +118,11 @@ def _tool_output(settings: Settings) -> Iterator[Path]:
             lg.removeHandler(handler)
             lg.propagate, lg.level = propagate, level
         handler.close()
+
+
+def _step_lines(instance: dg.DagsterInstance, run_id: str, show: bool):
+    """A line per step on the terminal while the run goes on, if anyone is watching."""
+    return step_progress(instance, run_id) if show else nullcontext()
 
 
 def _defs():
@@ -194,20 +198,28 @@ def release_dead_runs(instance: dg.DagsterInstance, settings: Settings) -> list[
     return released
 
 
-def _execute(settings: Settings, run_config: dict, tags: dict[str, str]) -> PipelineRun:
+def _execute(
+    settings: Settings, run_config: dict, tags: dict[str, str], progress: bool
+) -> PipelineRun:
     """One run of the daily job in-process; a failure leaves its alert and is returned."""
     from orchestration.alerts import build_alert, default_sink
 
     tags = tags | {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+    run_id = str(uuid.uuid4())
     with get_instance(settings) as instance, _tool_output(settings):
         release_dead_runs(instance, settings)
-        result = (
-            _defs()
-            .resolve_job_def(DAILY_JOB)
-            .execute_in_process(
-                instance=instance, run_config=run_config, tags=tags, raise_on_error=False
+        with _step_lines(instance, run_id, progress):
+            result = (
+                _defs()
+                .resolve_job_def(DAILY_JOB)
+                .execute_in_process(
+                    instance=instance,
+                    run_config=run_config,
+                    tags=tags,
+                    run_id=run_id,
+                    raise_on_error=False,
+                )
             )
-        )
     loaded, quarantined = [], 0
     for m in result.asset_materializations_for_node("ingest_deliveries"):
         if m.asset_key.path == ["raw", "quarantine"] and "resumed" not in m.metadata:
@@ -254,18 +266,20 @@ def run_pipeline(
     for line in scan_landing(settings).lines():
         say(f"  landing: {line}")
     pending = pending_deliveries(settings)
-    config = _run_config(settings, progress is not None, verbose)
+    config = _run_config(settings, verbose)
     runs = []
     for n, folder in enumerate(pending, 1):
         say(f"[{n}/{len(pending)}] delivery {folder.name}")
         ingest = {"delivery": folder.name, "rebuild": rebuild}
         run_config = config | {"ops": _op_config(ingest, rebuild)}
-        runs.append(_execute(settings, run_config, {"effekt/delivery": folder.name}))
+        runs.append(
+            _execute(settings, run_config, {"effekt/delivery": folder.name}, progress is not None)
+        )
         _say_outcome(say, runs[-1])
     if not pending:
         say("No new delivery in landing." + (" Rebuilding the current state." if rebuild else ""))
         run_config = config | {"ops": _op_config({"rebuild": rebuild}, rebuild)}
-        runs.append(_execute(settings, run_config, {}))
+        runs.append(_execute(settings, run_config, {}, progress is not None))
         _say_outcome(say, runs[-1])
     return Refresh(runs)
 
@@ -310,12 +324,18 @@ def run_backfill(
     for n, quarter in enumerate(quarters, 1):
         if progress:
             progress(f"[{n}/{len(quarters)}] {quarter.label}")
-        with get_instance(settings) as instance, _tool_output(settings):
+        run_id = str(uuid.uuid4())
+        with (
+            get_instance(settings) as instance,
+            _tool_output(settings),
+            _step_lines(instance, run_id, progress is not None),
+        ):
             result = job.execute_in_process(
                 instance=instance,
                 partition_key=quarter_partition_key(quarter),
-                run_config=_run_config(settings, progress is not None),
+                run_config=_run_config(settings),
                 tags={"dagster/backfill": backfill_id},
+                run_id=run_id,
                 raise_on_error=False,
             )
         error = None if result.success else _failure(result)

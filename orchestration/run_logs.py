@@ -1,54 +1,82 @@
-"""The run's loggers, named in the Dagster definitions: one line per step for people, and
-every event in a plain-text file for whoever investigates a failure."""
+"""What a run tells people as it goes: one line per step on the terminal (read from the run's
+events in the instance), and every event in a plain-text file (a logger named in the Dagster
+definitions) for whoever investigates a failure."""
 
 from __future__ import annotations
 
 import logging
 import sys
-import time
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import dagster as dg
 
+PROGRESS_EVENTS = {
+    dg.DagsterEventType.STEP_START,
+    dg.DagsterEventType.STEP_SUCCESS,
+    dg.DagsterEventType.STEP_FAILURE,
+    dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+}
 
-class _ProgressHandler(logging.Handler):
-    """Turns Dagster's step events into one line each: started, done with seconds, failed."""
 
-    def __init__(self, stream) -> None:
-        super().__init__(level=logging.DEBUG)
-        self.stream = stream
-        self.started: dict[str, float] = {}
+def progress_line(entry: dg.EventLogEntry, started: dict[str, float]) -> str | None:
+    """One line for a step started, done (with its seconds) or failed, or a check failed."""
+    event = entry.dagster_event
+    if event is None or not event.step_key:
+        return None
+    step = event.step_key
+    if event.event_type == dg.DagsterEventType.STEP_START:
+        started[step] = entry.timestamp
+        return f"  ... {step}"
+    if event.event_type in (dg.DagsterEventType.STEP_SUCCESS, dg.DagsterEventType.STEP_FAILURE):
+        seconds = entry.timestamp - started.get(step, entry.timestamp)
+        done = "done" if event.event_type == dg.DagsterEventType.STEP_SUCCESS else "FAILED"
+        return f"  {done} {step} ({seconds:.1f} s)"
+    evaluation = event.event_specific_data
+    if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION and not evaluation.passed:
+        return f"  check {evaluation.check_name} on {evaluation.asset_key.to_user_string()} failed"
+    return None  # skipped steps are summed up in one line when the run ends
 
-    def emit(self, record: logging.LogRecord) -> None:
-        meta = getattr(record, "dagster_meta", None) or {}
-        event = meta.get("dagster_event")
-        if event is None or not event.step_key:
+
+@contextmanager
+def step_progress(
+    instance: dg.DagsterInstance, run_id: str, stream: TextIO | None = None, every_s: float = 0.5
+) -> Iterator[None]:
+    """Print a line per step started, finished or failed while the run `run_id` goes on: the
+    run's events as the instance's event log holds them (`DagsterInstance.all_logs`), read every
+    `every_s` seconds and once more at the end. To the real stdout: in-process runs send what
+    tools print (dbt's lines) to a log file instead."""
+    stream = stream or sys.__stdout__
+    stop = threading.Event()
+    printed = 0
+    started: dict[str, float] = {}
+
+    def show() -> None:
+        nonlocal printed
+        try:
+            entries = instance.all_logs(run_id, of_type=PROGRESS_EVENTS)
+        except Exception:
             return
-        step, kind = event.step_key, event.event_type_value
-        if kind == "STEP_START":
-            self.started[step] = time.monotonic()
-            line = f"  ... {step}"
-        elif kind in ("STEP_SUCCESS", "STEP_FAILURE"):
-            seconds = time.monotonic() - self.started.get(step, time.monotonic())
-            line = f"  {'done' if kind == 'STEP_SUCCESS' else 'FAILED'} {step} ({seconds:.1f} s)"
-        elif kind == "ASSET_CHECK_EVALUATION" and not event.event_specific_data.passed:
-            data = event.event_specific_data
-            line = f"  check {data.check_name} on {data.asset_key.to_user_string()} failed"
-        else:
-            return  # skipped steps are summed up in one line when the run ends
-        print(line, file=self.stream, flush=True)
+        for entry in entries[printed:]:
+            if line := progress_line(entry, started):
+                print(line, file=stream, flush=True)
+        printed = len(entries)
 
+    def watch() -> None:
+        while not stop.wait(every_s):
+            show()
 
-@dg.logger(
-    config_schema={"stream": dg.Field(str, default_value="stdout", is_required=False)},
-    description="One line per step started, finished or failed: progress for people.",
-)
-def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    # The real streams: in-process runs send tools' own output (dbt's) to a log file instead.
-    stream = sys.__stderr__ if init_context.logger_config["stream"] == "stderr" else sys.__stdout__
-    logger = logging.Logger("effekt.progress", level=logging.DEBUG)
-    logger.addHandler(_ProgressHandler(stream))
-    return logger
+    watcher = threading.Thread(target=watch, name="effekt-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+        show()
 
 
 @dg.logger(
