@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -220,11 +221,11 @@ def test_a_plausibility_block_is_traced_to_the_report(folder, deliveries, capsys
 
 
 def test_a_dbt_failure_is_traced_to_the_log_and_leaves_the_delivery_to_resume(
-    folder, deliveries, capsys, monkeypatch
+    folder, deliveries, capsys
 ):
     later = land(folder, deliveries["later"])
-    monkeypatch.setenv("EFFEKT_DUCKDB_MEMORY_LIMIT", "a lot")  # DuckDB refuses the setting
-    [run] = run_pipeline(folder, progress=None).runs
+    refused = dataclasses.replace(folder, duckdb_memory_limit="a lot")  # DuckDB refuses it
+    [run] = run_pipeline(refused, progress=None).runs
     assert not run.success
     _assert_traced(folder, capsys, "warehouse", "dbt", "pipeline.log")
     # Left loaded, so the next run builds it again (as after a killed run, tested above).
