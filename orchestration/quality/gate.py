@@ -104,8 +104,9 @@ def run_gate(
 ) -> GateResult:  # fmt: skip
     """Validate the named suites on the full data; write Data Docs under
     report_dir/data_docs/<gate_name> and the outcome, failing records included, to
-    report_dir/gate-<gate_name>.json. Row-wise suites are read and validated `batch_rows` rows
-    at a time, their failures added up."""
+    report_dir/gate-<gate_name>.json for people (publishing goes by the Dagster checks' results,
+    see quality/assets.py). Row-wise suites are read and validated `batch_rows` rows at a time,
+    their failures added up."""
     from orchestration.quality.suites import SUITES
 
     report_dir.mkdir(parents=True, exist_ok=True)
