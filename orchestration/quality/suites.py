@@ -492,7 +492,7 @@ def definitions(thresholds: Thresholds, suites: dict[str, Suite] | None = None) 
     """Every suite's definition with the thresholds applied, as canonical JSON: what the gate's
     rules fingerprint digests, so a changed rule changes it."""
     suites = SUITES if suites is None else suites
-    return json.dumps(
-        [suites[name].definition(thresholds) for name in sorted(suites)],
-        sort_keys=True, ensure_ascii=False, default=str,
-    )  # fmt: skip
+    # No `default=`: a value JSON cannot hold raises here instead of being digested by a repr
+    # that may differ from one process to the next.
+    definitions = [suites[name].definition(thresholds) for name in sorted(suites)]
+    return json.dumps(definitions, sort_keys=True, ensure_ascii=False)

@@ -2,6 +2,8 @@
 
 import dataclasses
 import re
+import subprocess
+import sys
 
 import duckdb
 import great_expectations.expectations as gxe
@@ -113,6 +115,13 @@ def test_a_changed_rule_changes_the_rules_fingerprint():
     thresholds = Thresholds()
     fingerprint = rules_fingerprint(thresholds)
     assert rules_fingerprint(Thresholds()) == fingerprint  # the same rules, the same digest
+    # ... also in another process: a daily run compares it with the published version's.
+    other = subprocess.run(
+        [sys.executable, "-c", "from orchestration.quality.gate import rules_fingerprint; "
+         "from orchestration.settings import Thresholds; print(rules_fingerprint(Thresholds()))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert other.stdout.strip() == fingerprint
     assert rules_fingerprint(thresholds, _with_gas_rule_changed({"max_value": 3})) != fingerprint
     warning = {"severity": "warning", "explanation_da": "-", "explanation_en": "-"}
     assert rules_fingerprint(thresholds, _with_gas_rule_changed({"meta": warning})) != fingerprint
