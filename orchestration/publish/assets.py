@@ -1,17 +1,19 @@
 """Publishing as a Dagster asset: downstream of every mart and indicator, so the gate's blocking
-checks on them keep a failed build from ever being published."""
+checks on them keep a failed build from ever being published.
 
-import json
+What the manifest says about the checks comes from this run's asset check evaluations in
+Dagster (their metadata), not from the report files the checks write for people.
+"""
 
 import dagster as dg
 
 from orchestration import progress
-from orchestration.disclosure.assets import OPEN_KEY, audit_report_path
+from orchestration.disclosure.assets import AUDIT_CHECK, AUDIT_SUMMARY, OPEN_KEY
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.publish import publish
-from orchestration.quality.gate import load_gate_results
-from orchestration.quality.suites import SUITES
+from orchestration.quality.assets import check_name, gate_result
+from orchestration.quality.suites import BUILD_SUITES, SUITES
 from orchestration.resources import SettingsResource
 from orchestration.settings import Settings
 from orchestration.tables import OPEN_TABLES, RESTRICTED_MARTS
@@ -40,27 +42,31 @@ def published(
 
 
 def _publish(context: dg.AssetExecutionContext, settings: Settings) -> dg.MaterializeResult:
-    report_dir = settings.run_reports_dir(context.run.run_id)
-    if not (report_dir / "gate-build.json").exists():
-        raise dg.Failure(f"no quality gate ran in run {context.run.run_id}; nothing is published")
-    summary = load_gate_results(report_dir).summary()
-    audit_report = audit_report_path(report_dir)
-    if not audit_report.exists():
-        raise dg.Failure(
-            f"no disclosure audit ran in run {context.run.run_id}; nothing is published"
+    run_id = context.run.run_id
+    checks = checks_of_run(context.instance, run_id)
+    # A blocking check that failed stops this asset before it starts; these refuse a run in
+    # which a check did not run at all (a selection without them, a check skipped).
+    missing = [name for name in map(check_name, BUILD_SUITES) if name not in checks]
+    if missing:
+        what = (
+            "no quality gate ran"
+            if len(missing) == len(BUILD_SUITES)
+            else f"the quality gate has no result for {', '.join(missing)}"
         )
-    audit = json.loads(audit_report.read_text(encoding="utf-8"))
-    if not audit["passed"]:
-        raise dg.Failure(f"the disclosure audit failed ({audit_report}); nothing is published")
-    summary["disclosure_audit"] = {k: v for k, v in audit.items() if k != "findings"}
+        raise dg.Failure(f"{what} in run {run_id}; nothing is published")
+    if AUDIT_CHECK not in checks:
+        raise dg.Failure(f"no disclosure audit ran in run {run_id}; nothing is published")
+    report_dir = settings.run_reports_dir(run_id)
+    summary = gate_result(checks.values(), run_id, report_dir).summary()
+    summary["disclosure_audit"] = checks[AUDIT_CHECK].metadata[AUDIT_SUMMARY].value
     with writer_lock(settings, context.log.info):
         version = publish(
             settings,
-            context.run.run_id,
+            run_id,
             summary,
             on_table=lambda t: context.log.debug(f"published {t}"),
         )
-    progress.advance_current(settings, "published", context.run.run_id, version=version.version)
+    progress.advance_current(settings, "published", run_id, version=version.version)
     return dg.MaterializeResult(
         metadata={
             "version": version.version,
@@ -72,3 +78,11 @@ def _publish(context: dg.AssetExecutionContext, settings: Settings) -> dg.Materi
             "rows_published": sum(version.manifest["row_counts"].values()),
         }
     )
+
+
+def checks_of_run(instance: dg.DagsterInstance, run_id: str) -> dict[str, dg.AssetCheckEvaluation]:
+    """The asset check evaluations recorded in a run's event log, by check name (the last one
+    of each, should a check have run twice)."""
+    entries = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluations = (e.asset_check_evaluation for e in entries)
+    return {e.check_name: e for e in evaluations if e is not None}

@@ -2,7 +2,14 @@
 
 Two checks ops: the delivery gate after the ingest (an implausible delivery never reaches the
 warehouse) and the build gate after dbt (a failed build is never published).
+
+Each check result carries its suite's outcome as JSON metadata (OUTCOME): what publishing reads
+from this run's check evaluations in Dagster (`gate_result`). The gate-*.json files in the run's
+report folder are for people: status, alerts and the quality reports read them.
 """
+
+from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
 
@@ -10,6 +17,7 @@ from orchestration import progress
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
 from orchestration.quality.gate import (
+    Failure,
     GateResult,
     docs_folder,
     load_gate_results,
@@ -20,11 +28,17 @@ from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
 from orchestration.resources import SettingsResource
 from orchestration.settings import Settings
 
+OUTCOME = "gate_outcome"  # the metadata entry of a gate's check with its suite's outcome
+
+
+def check_name(suite: str) -> str:
+    return f"gx_{suite}"
+
 
 def _specs(names: list[str]) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(
-            name=f"gx_{name}",
+            name=check_name(name),
             asset=dg.AssetKey(list(SUITES[name].guards)),
             blocking=True,
             description=f"Great Expectations suite {name}: errors block what follows, warnings are listed.",
@@ -56,12 +70,13 @@ def _run(context, settings: Settings, names: list[str], gate_name: str):
             settings, "gated" if result.passed else "blocked", context.run.run_id,
             gate=gate_name, report=str(report_dir),
         )  # fmt: skip
+    summary = result.summary()
     for name in names:
         failures = result.failures_of(name)
         errors = [f for f in failures if f.severity == "error"]
         yield dg.AssetCheckResult(
             asset_key=dg.AssetKey(list(SUITES[name].guards)),
-            check_name=f"gx_{name}",
+            check_name=check_name(name),
             passed=not failures,
             severity=dg.AssetCheckSeverity.ERROR if errors else dg.AssetCheckSeverity.WARN,
             metadata={
@@ -78,8 +93,39 @@ def _run(context, settings: Settings, names: list[str], gate_name: str):
                     str(docs_folder(report_dir, gate_name) / "index.html")
                 ),
                 "area_reports": dg.MetadataValue.path(area_folder),
+                OUTCOME: dg.MetadataValue.json(_outcome(summary, name, gate_name)),
             },
         )
+
+
+def _outcome(summary: dict, suite: str, gate_name: str) -> dict:
+    """One suite's outcome with its gate's context (GateResult.summary: failures without their
+    records), as plain JSON."""
+    return {
+        "gate": gate_name,
+        "suite": suite,
+        "run": summary["suites"][suite],
+        "failures": [f for f in summary["failures"] if f["suite"] == suite],
+    } | {k: summary[k] for k in ("baseline", "row_level", "acceptances")}
+
+
+def gate_result(
+    evaluations: Iterable[dg.AssetCheckEvaluation], run_id: str, report_dir: Path
+) -> GateResult:
+    """The gates' outcome from their checks' evaluations in one run: what load_gate_results
+    reads from the run's report files, without the failing records, in the same order."""
+    outcomes = [e.metadata[OUTCOME].value for e in evaluations if OUTCOME in e.metadata]
+    result = GateResult(run_id, report_dir)
+    gates: dict[str, dict] = {}
+    for outcome in sorted(outcomes, key=lambda o: o["gate"]):
+        result.suites[outcome["suite"]] = outcome["run"]
+        result.failures += [Failure(**f) for f in outcome["failures"]]
+        gates[outcome["gate"]] = outcome
+    for outcome in gates.values():
+        result.baseline = outcome["baseline"] or result.baseline
+        result.row_level = outcome["row_level"] or result.row_level
+        result.acceptances += outcome["acceptances"]
+    return result
 
 
 @dg.multi_asset_check(specs=_specs(DELIVERY_SUITES), name="delivery_gate", pool=WRITER_POOL)

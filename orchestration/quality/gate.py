@@ -3,9 +3,13 @@
 DuckDB is not a GX SQL dialect (its SQL data source fails every metric), so each suite's batch
 is read from DuckDB through Arrow into pandas and validated there, on every row of the batch.
 On a daily run the row-level suites' batch is the rows changed since the published delivery
-(`row_scope`); table-level and plausibility suites always see the whole. Suites come from
-the JSON files in the repository's GX file context; runs use an ephemeral context so they never
-write into the repository, and build their Data Docs into the run's report folder.
+(`row_scope`); table-level and plausibility suites always see the whole. The suites are code
+(suites.py); each run configures an ephemeral GX context, so it keeps nothing between runs and
+never writes into the repository, and builds its Data Docs into the run's report folder
+(expectations/README.md says why not a file context).
+
+The suites module imports GX, which takes seconds: it is imported where a gate runs, so that
+`effekt status` and the reports read results (GateResult, load_gate_results) without it.
 """
 
 from __future__ import annotations
@@ -20,9 +24,8 @@ import duckdb
 
 from orchestration.quality import gate_connection
 from orchestration.quality.acceptance import batch_parameters, for_manifest
-from orchestration.quality.suites import ID_COLUMNS, SUITE_DIR, SUITES
 from orchestration.settings import Settings, Thresholds
-from orchestration.warehouse import BUILD_RULE_FILES, REPO, digest_rule_files
+from orchestration.warehouse import BUILD_RULE_FILES, digest_rule_files
 
 log = logging.getLogger(__name__)
 RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is always exact
@@ -32,11 +35,6 @@ RECORDS_KEPT = 10_000  # failing records listed per expectation; the count is al
 # expectation (a unique key) is validated whole.
 BATCH_ROWS = 4_000_000
 DEFAULT_THRESHOLDS = Thresholds()
-ROW_WISE = {
-    "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
-    "expect_column_values_to_be_null", "expect_column_values_to_not_be_null",
-    "expect_column_values_to_not_match_regex", "expect_column_pair_values_a_to_be_greater_than_b",
-}  # fmt: skip
 
 
 @dataclass
@@ -94,15 +92,6 @@ class GateResult:
         return [f for f in self.failures if f.suite == suite]
 
 
-def load_suite(name: str, thresholds: Thresholds) -> dict:
-    """The suite as kept in the repository, with thresholds filled in."""
-    spec = json.loads((SUITE_DIR / f"{name}.json").read_text(encoding="utf-8"))
-    for expectation in spec["expectations"]:
-        for kwarg, setting in expectation["meta"].get("threshold", {}).items():
-            expectation["kwargs"][kwarg] = getattr(thresholds, setting)
-    return spec
-
-
 def docs_folder(report_dir: Path, gate_name: str) -> Path:
     """Where a gate's Data Docs go: a folder per gate, because GX's index builder deletes every
     page it has no result for, so a second gate in a shared folder would delete the first's."""
@@ -115,26 +104,13 @@ def run_gate(
 ) -> GateResult:  # fmt: skip
     """Validate the named suites on the full data; write Data Docs under
     report_dir/data_docs/<gate_name> and the outcome, failing records included, to
-    report_dir/gate-<gate_name>.json. Row-wise suites are read and validated `batch_rows` rows
-    at a time, their failures added up."""
-    # Imported here: GX takes seconds to import, and status and reports only read results.
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
+    report_dir/gate-<gate_name>.json for people (publishing goes by the Dagster checks' results,
+    see quality/assets.py). Row-wise suites are read and validated `batch_rows` rows at a time,
+    their failures added up."""
+    from orchestration.quality.suites import SUITES
 
     report_dir.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    context.add_data_docs_site(
-        site_name="run",
-        site_config={
-            "class_name": "SiteBuilder",
-            "store_backend": {
-                "class_name": "TupleFilesystemStoreBackend",
-                "base_directory": str(docs_folder(report_dir, gate_name)),
-            },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-        },
-    )
+    context = _context(docs_folder(report_dir, gate_name))
     source = context.data_sources.add_pandas("effekt")
     result = GateResult(run_id, report_dir)
     needs_warehouse = any("{raw}" not in SUITES[name].sql for name in suites)
@@ -157,11 +133,37 @@ def run_gate(
     return result
 
 
+def _context(docs: Path):
+    """An ephemeral GX context configured in code, as GX documents for a context without a
+    project folder (DataContextConfig): in-memory stores, one Data Docs site in `docs`, and no
+    progress bars (the config's `progress_bars` mapping, as great_expectations.yml would hold it;
+    GX's ProgressBarsConfig class is not public API)."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+    )
+
+    site = {
+        "class_name": "SiteBuilder",
+        "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs)},
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    config = DataContextConfig(
+        store_backend_defaults=InMemoryStoreBackendDefaults(),
+        data_docs_sites={"run": site},
+        progress_bars={"globally": False},
+    )
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
 def _validate(context, source, con: duckdb.DuckDBPyConnection, settings: Settings,
               result: GateResult, suites: list[str], thresholds: Thresholds, batch_rows: int) -> None:  # fmt: skip
     """Each suite's batch read and validated (row-wise suites in batches), its outcome added to
     `result`; GX stores every validation result in the context for the Data Docs."""
     import great_expectations as gx
+
+    from orchestration.quality.suites import ID_COLUMNS, SUITES
 
     params = {"raw": "raw_layer.raw", "max_drop": thresholds.max_drop}
     if any("{baseline}" in SUITES[name].sql for name in suites):
@@ -184,10 +186,7 @@ def _validate(context, source, con: duckdb.DuckDBPyConnection, settings: Setting
                 f"(select delivery_id from raw_layer.raw.deliveries where seq > {scope.since_seq})"
             )
             sql = f"select * from ({sql}) as batch where {column} in ({keys.format(new=new)})"
-        spec = load_suite(name, thresholds)
-        suite = context.suites.add(
-            gx.ExpectationSuite(name=name, expectations=spec["expectations"], meta=spec["meta"])
-        )
+        suite = context.suites.add(SUITES[name].expectation_suite(thresholds))
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
@@ -202,18 +201,17 @@ def _validate(context, source, con: duckdb.DuckDBPyConnection, settings: Setting
                 },
             )
         )
-        row_wise = all(e["type"] in ROW_WISE for e in spec["expectations"])
         failed: dict[int, Failure] = {}  # by the expectation's place in the suite
         rows = batches = 0
         success = True
-        for frame in _frames(con.sql(sql), batch_rows if row_wise else None):
+        for frame in _frames(con.sql(sql), batch_rows if SUITES[name].row_wise else None):
             run = checkpoint.run(batch_parameters={"dataframe": frame})
             success &= run.success
             rows, batches = rows + len(frame), batches + 1
             for validation in run.run_results.values():
                 for place, r in enumerate(validation.results):
                     if not r.success:
-                        _add_failure(failed, place, _failure(name, r))
+                        _add_failure(failed, place, _failure(name, r, ID_COLUMNS))
         for place in sorted(failed):
             failed[place].element_count = rows
             result.failures.append(failed[place])
@@ -237,17 +235,14 @@ class RowScope:
     why: str
 
 
-RULE_FILES = [
-    *BUILD_RULE_FILES[:4],
-    REPO / "expectations" / "gx" / "expectations",
-    BUILD_RULE_FILES[4],
-]
-
-
-def rules_fingerprint(thresholds: Thresholds) -> str:
+def rules_fingerprint(thresholds: Thresholds, suites: dict | None = None) -> str:
     """A digest of everything besides a row that decides its verdict: the dbt project (models,
-    macros, code lists), the contract and its code, the suites and the thresholds."""
-    return digest_rule_files(RULE_FILES, seed=repr(thresholds).encode())
+    macros, code lists), the contract and its code, the thresholds and the suites' definitions
+    with them applied (`suites`: the gate's own, unless given)."""
+    from orchestration.quality.suites import definitions
+
+    seed = repr(thresholds).encode() + b"\0" + definitions(thresholds, suites).encode()
+    return digest_rule_files(BUILD_RULE_FILES, seed=seed)
 
 
 def row_scope(
@@ -316,14 +311,14 @@ def _add_failure(failed: dict[int, Failure], place: int, failure: Failure) -> No
     seen.records += failure.records[: max(0, RECORDS_KEPT - len(seen.records))]
 
 
-def _failure(suite: str, r) -> Failure:
+def _failure(suite: str, r, id_columns: list[str]) -> Failure:
     """One failed expectation of one batch; its element_count is set once the batches are counted."""
     config = r.expectation_config
     meta = config.meta or {}
     kwargs = config.kwargs
     column = kwargs.get("column") or f"{kwargs.get('column_A')} / {kwargs.get('column_B')}"
     records = [
-        {k: _plain(row.get(k)) for k in ID_COLUMNS}
+        {k: _plain(row.get(k)) for k in id_columns}
         for row in (r.result.get("unexpected_index_list") or [])[:RECORDS_KEPT]
     ]
     return Failure(

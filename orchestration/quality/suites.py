@@ -5,8 +5,10 @@ layer's aggregates). Helper columns in the query turn references and cross-table
 single-table expectations, and every row carries the columns that identify it in reports:
 delivery, entity, key, unit and source row, never a CPR number or free text.
 
-The suites are written as JSON into the Great Expectations file context under expectations/
-by `python -m orchestration.quality.suites`; a test fails while the files are stale.
+The suites are defined here once, in code: each check constructs its `gx.expectations` class with
+its severity and explanations in `meta`, and the gate builds a suite from them with the
+thresholds of its run (Suite.expectation_suite). Nothing is written to files and read back, so
+there is no copy to go stale; expectations/README.md says why there is no GX project folder.
 """
 
 from __future__ import annotations
@@ -14,29 +16,48 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
 
 from orchestration.contract import codelist_values
 from orchestration.contract.cpr import CPR_IN_TEXT_SQL
+from orchestration.settings import Thresholds
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[2] / "expectations"
-SUITE_DIR = EXPECTATIONS_DIR / "gx" / "expectations"
 ID_COLUMNS = ["delivery_id", "entity", "row_key", "org_unit_id", "source_row"]
 CPR_LIKE = CPR_IN_TEXT_SQL  # no capture groups: pandas warns on them
+# Expectations that judge each row on its own, so a suite of only these can be validated in
+# batches and its failures added up (a unique key needs the whole table at once).
+ROW_WISE = (
+    gxe.ExpectColumnValuesToBeBetween, gxe.ExpectColumnValuesToBeInSet, gxe.ExpectColumnValuesToBeNull,
+    gxe.ExpectColumnValuesToNotBeNull, gxe.ExpectColumnValuesToNotMatchRegex,
+    gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation with its severity and a plain explanation for quality coordinators."""
+    """One expectation, with its severity ("error" blocks publishing; "warning" publishes and is
+    listed) and a plain explanation for quality coordinators in its meta."""
 
-    type: str  # GX expectation class name, e.g. ExpectColumnValuesToNotBeNull
-    kwargs: dict
-    severity: str  # "error" blocks publishing; "warning" publishes and is listed
-    da: str
-    en: str
-    threshold: dict = field(default_factory=dict)  # kwarg -> Thresholds field overriding it
+    expectation: gxe.Expectation
+    # kwarg -> the Thresholds field that overrides its value (a setting of the run)
+    threshold: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def severity(self) -> str:
+        return self.expectation.meta["severity"]
+
+    @property
+    def kwargs(self) -> dict:
+        return self.expectation.configuration.kwargs
+
+    def build(self, thresholds: Thresholds) -> gxe.Expectation:
+        """A copy with the thresholds filled in. A copy also because GX gives an expectation an
+        id when its suite is added to a context, which a shared one would carry into the next."""
+        update = {kwarg: getattr(thresholds, name) for kwarg, name in self.threshold.items()}
+        return self.expectation.copy(deep=True, update=update)
 
 
 @dataclass(frozen=True)
@@ -48,6 +69,33 @@ class Suite:
     # Row-level suites on a daily run: the batch column and the keys of the rows to validate
     # (see _changed); None validates every row (table-level and plausibility suites).
     scope: tuple[str, str] | None = None
+
+    @property
+    def row_wise(self) -> bool:
+        return all(isinstance(c.expectation, ROW_WISE) for c in self.checks)
+
+    def expectation_suite(self, thresholds: Thresholds) -> gx.ExpectationSuite:
+        """The suite for GX, with the thresholds of this run; its meta shows in the Data Docs."""
+        return gx.ExpectationSuite(
+            name=self.name,
+            expectations=[c.build(thresholds) for c in self.checks],
+            meta=self.meta(),
+        )
+
+    def meta(self) -> dict:
+        meta = {"guards": "/".join(self.guards), "batch_sql": " ".join(self.sql.split())}
+        if self.scope:
+            column, keys = self.scope
+            meta["daily_scope"] = {"column": column, "keys_sql": " ".join(keys.split())}
+        return meta
+
+    def definition(self, thresholds: Thresholds) -> dict:
+        """Everything that decides the suite's verdict on a row, as plain JSON values."""
+        expectations = [
+            {"type": e.expectation_type, "kwargs": e.configuration.kwargs, "meta": e.meta}
+            for e in (c.build(thresholds) for c in self.checks)
+        ]
+        return {"name": self.name, "meta": self.meta(), "expectations": expectations}
 
 
 def _changed(entity: str, key: str, parents: dict[str, str] | None = None) -> tuple[str, str]:
@@ -66,31 +114,35 @@ def _changed(entity: str, key: str, parents: dict[str, str] | None = None) -> tu
     )
 
 
-def _err(type_, da, en, threshold=None, **kwargs) -> Check:
-    return Check(type_, kwargs, "error", da, en, threshold or {})
+def _explained(severity: str, da: str, en: str) -> dict:
+    return {"severity": severity, "explanation_da": da, "explanation_en": en}
 
 
-def _warn(type_, da, en, threshold=None, **kwargs) -> Check:
-    return Check(type_, kwargs, "warning", da, en, threshold or {})
+def _err(expectation: type[gxe.Expectation], da, en, threshold=None, **kwargs) -> Check:
+    return Check(expectation(**kwargs, meta=_explained("error", da, en)), threshold or {})
+
+
+def _warn(expectation: type[gxe.Expectation], da, en, threshold=None, **kwargs) -> Check:
+    return Check(expectation(**kwargs, meta=_explained("warning", da, en)), threshold or {})
 
 
 def _unique(column: str, what_da: str, what_en: str) -> Check:
-    return _err("ExpectColumnValuesToBeUnique", f"Samme {what_da} forekommer flere gange.",
+    return _err(gxe.ExpectColumnValuesToBeUnique, f"Samme {what_da} forekommer flere gange.",
                 f"The same {what_en} occurs more than once.", column=column)  # fmt: skip
 
 
 def _exists(column: str, what_da: str, what_en: str) -> Check:
-    return _err("ExpectColumnValuesToBeInSet", f"Rækken henviser til {what_da}, som ikke findes.",
+    return _err(gxe.ExpectColumnValuesToBeInSet, f"Rækken henviser til {what_da}, som ikke findes.",
                 f"The row refers to a {what_en} that does not exist.", column=column, value_set=[True])  # fmt: skip
 
 
 def _in(column: str, codelist: str, what_da: str, what_en: str) -> Check:
-    return _err("ExpectColumnValuesToBeInSet", f"Ukendt {what_da}.", f"Unknown {what_en}.",
+    return _err(gxe.ExpectColumnValuesToBeInSet, f"Ukendt {what_da}.", f"Unknown {what_en}.",
                 column=column, value_set=codelist_values(codelist))  # fmt: skip
 
 
 def _after(later: str, earlier: str, da: str, en: str) -> Check:
-    return _err("ExpectColumnPairValuesAToBeGreaterThanB", da, en, column_A=later, column_B=earlier,
+    return _err(gxe.ExpectColumnPairValuesAToBeGreaterThanB, da, en, column_A=later, column_B=earlier,
                 or_equal=True, ignore_row_if="either_value_is_missing")  # fmt: skip
 
 
@@ -127,18 +179,18 @@ STAGED = [
           f"select {_ids('org_units', 'org_unit_id', 'org_unit_id')}, org_level, org_role, opened_on, closed_on "
           "from staging.stg_org_units", [
         _unique("row_key", "enhed", "unit"),
-        _err("ExpectColumnValuesToBeInSet", "Niveau skal være 1, 2 eller 3.", "Level must be 1, 2 or 3.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Niveau skal være 1, 2 eller 3.", "Level must be 1, 2 or 3.",
              column="org_level", value_set=[1, 2, 3]),
         _after("closed_on", "opened_on", "Enheden lukker før den åbner.", "The unit closes before it opens."),
     ]),
     Suite("stg_citizens", ("staging", "stg_citizens"),
           f"select {_ids('citizens', 'null', 'null')}, citizen_key, sex, birth_year, target_group "
           "from staging.stg_citizens", [
-        _err("ExpectColumnValuesToBeUnique", "Samme borger forekommer flere gange.",
+        _err(gxe.ExpectColumnValuesToBeUnique, "Samme borger forekommer flere gange.",
              "The same citizen occurs more than once.", column="citizen_key"),
-        _err("ExpectColumnValuesToBeInSet", "Køn skal være M eller F.", "Sex must be M or F.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Køn skal være M eller F.", "Sex must be M or F.",
              column="sex", value_set=["M", "F"]),
-        _err("ExpectColumnValuesToBeBetween", "Fødselsåret er ikke troværdigt.", "The birth year is not plausible.",
+        _err(gxe.ExpectColumnValuesToBeBetween, "Fødselsåret er ikke troværdigt.", "The birth year is not plausible.",
              column="birth_year", min_value=1900, max_value=2100),
         _in("target_group", "target_groups.target_group", "målgruppe", "target group"),
     ]),
@@ -172,7 +224,7 @@ STAGED = [
         _unique("row_key", "udredning", "assessment"),
         _exists("case_exists", "en sag", "case"),
         _in("instrument", "instruments.instrument", "udredningsværktøj", "assessment instrument"),
-        _err("ExpectColumnValuesToBeInSet", "Værktøjet var ikke i brug på datoen (VUM2008 før, VUM2 efter 15. maj 2017).",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Værktøjet var ikke i brug på datoen (VUM2008 før, VUM2 efter 15. maj 2017).",
              "The instrument was not in use on that day (VUM2008 before, VUM2 after 15 May 2017).",
              column="instrument_valid_on_date", value_set=[True]),
     ]),
@@ -184,7 +236,7 @@ STAGED = [
           "left join codes.instruments i on i.instrument = a.instrument", [
         _exists("assessment_exists", "en udredning", "assessment"),
         _in("theme", "assessment_themes.theme", "tema", "theme"),
-        _err("ExpectColumnValuesToBeInSet", "Scoren ligger uden for værktøjets skala (VUM 0-4, Dialoglinealen 1-10).",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Scoren ligger uden for værktøjets skala (VUM 0-4, Dialoglinealen 1-10).",
              "The score is outside the instrument's scale (VUM 0-4, dialogue ruler 1-10).",
              column="score_in_range", value_set=[True]),
     ]),
@@ -195,12 +247,12 @@ STAGED = [
           f"from staging.stg_goals g left join {_first('staging.stg_interventions', 'intervention_id')} i using (intervention_id)", [
         _unique("row_key", "mål", "goal"),
         _exists("intervention_exists", "en indsats", "intervention"),
-        _err("ExpectColumnValuesToBeInSet", "Mål må ikke sættes for kompenserende indsatser.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Mål må ikke sættes for kompenserende indsatser.",
              "Goals must not be set for compensating interventions.", column="not_on_compensating", value_set=[True]),
         _in("goal_type", "goal_types.goal_type", "måltype", "goal type"),
         _in("life_theme", "life_themes.life_theme", "livstema", "life theme"),
         _after("due_on", "set_on", "Målets frist ligger før det er sat.", "The goal is due before it was set."),
-        _warn("ExpectColumnValuesToBeBetween", "Usædvanlig vægt på målet.", "Unusual weight on the goal.",
+        _warn(gxe.ExpectColumnValuesToBeBetween, "Usædvanlig vægt på målet.", "Unusual weight on the goal.",
               column="weight", min_value=0.25, max_value=5),
     ]),
     Suite("stg_goal_followups", ("staging", "stg_goal_followups"),
@@ -209,7 +261,7 @@ STAGED = [
           f"from staging.stg_goal_followups f left join {_first('marts.fct_goals', 'goal_id')} g using (goal_id)", [
         _unique("row_key", "opfølgning", "follow-up"),
         _exists("goal_exists", "et mål", "goal"),
-        _err("ExpectColumnValuesToBeBetween", "GAS-scoren skal ligge fra -2 til +2.", "The GAS score must be from -2 to +2.",
+        _err(gxe.ExpectColumnValuesToBeBetween, "GAS-scoren skal ligge fra -2 til +2.", "The GAS score must be from -2 to +2.",
              column="gas_score", min_value=-2, max_value=2),
         _after("followed_up_on", "goal_set_on", "Opfølgningen er dateret før målet blev sat.",
                "The follow-up is dated before the goal was set."),
@@ -226,9 +278,9 @@ STAGED = [
         _exists("intervention_exists", "en indsats", "intervention"),
         _in("rate_unit", "rate_units.rate_unit", "takstenhed", "rate unit"),
         _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
-        _err("ExpectColumnValuesToBeInSet", "Taksten er højere end takstenhedens højeste.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Taksten er højere end takstenhedens højeste.",
              "The rate is above its rate unit's highest.", column="rate_within_unit_max", value_set=[True]),
-        _err("ExpectColumnValuesToBeInSet", "En timetakst mangler timer pr. uge.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "En timetakst mangler timer pr. uge.",
              "An hour rate has no hours per week.", column="hours_given", value_set=[True]),
         _after("valid_to", "valid_from", "Bevillingen slutter før den begynder.", "The grant ends before it begins."),
     ]),
@@ -242,9 +294,9 @@ STAGED = [
         _unique("row_key", "udbetaling", "payment"),
         _exists("intervention_exists", "en indsats", "intervention"),
         _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
-        _err("ExpectColumnValuesToBeBetween", "Beløbet er negativt eller urimeligt stort.",
+        _err(gxe.ExpectColumnValuesToBeBetween, "Beløbet er negativt eller urimeligt stort.",
              "The amount is negative or absurdly large.", column="amount_dkk", min_value=0, max_value=5_000_000),
-        _err("ExpectColumnValuesToBeInSet", "Udbetalingen ligger uden for sin bevillings periode eller indsats.",
+        _err(gxe.ExpectColumnValuesToBeInSet, "Udbetalingen ligger uden for sin bevillings periode eller indsats.",
              "The payment lies outside its grant's period or intervention.", column="inside_grant", value_set=[True]),
         _after("period_to", "period_from", "Perioden slutter før den begynder.", "The period ends before it begins."),
     ]),
@@ -255,7 +307,7 @@ STAGED = [
         _unique("row_key", "budgetlinje", "budget line"),
         _exists("unit_exists", "en enhed", "unit"),
         _in("function", "functions.function", "funktion i kontoplanen", "chart of accounts function"),
-        _err("ExpectColumnValuesToBeBetween", "Budgettet er negativt.", "The budget is negative.",
+        _err(gxe.ExpectColumnValuesToBeBetween, "Budgettet er negativt.", "The budget is negative.",
              column="amount_dkk", min_value=0),
     ]),
 ]  # fmt: skip
@@ -295,11 +347,11 @@ DELIVERY = [
           left join accepted a on a.unit = p.unit
           where p.d = (select delivery_id from baseline) and p.goals >= 20"""),
           [
-        _err("ExpectColumnPairValuesAToBeGreaterThanB",
+        _err(gxe.ExpectColumnPairValuesAToBeGreaterThanB,
              "Enhedens antal mål er faldet mere end tilladt siden det senest offentliggjorte udtræk.",
              "The unit's number of goals fell more than allowed since the extract last published.",
              column_A="goals_ratio", column_B="allowed_ratio", or_equal=True),
-        _err("ExpectColumnPairValuesAToBeGreaterThanB",
+        _err(gxe.ExpectColumnPairValuesAToBeGreaterThanB,
              "Enhedens antal opfølgninger er faldet mere end tilladt siden det senest offentliggjorte udtræk.",
              "The unit's number of follow-ups fell more than allowed since the extract last published.",
              column_A="followups_ratio", column_B="allowed_ratio", or_equal=True),
@@ -316,7 +368,7 @@ DELIVERY = [
                  n / sum(n) over () as share_of_year
           from days""",
           [
-        _warn("ExpectColumnValuesToBeBetween",
+        _warn(gxe.ExpectColumnValuesToBeBetween,
               "Mange opfølgninger er registreret på samme dag; er de indtastet samlet?",
               "Many follow-ups are recorded on one day; were they entered in bulk?",
               column="share_of_year", max_value=0.05, threshold={"max_value": "bunching"}),
@@ -334,7 +386,7 @@ DELIVERY = [
           from shares c join shares p on p.gas_score = c.gas_score and p.d = (select delivery_id from baseline)
           where c.d = (select delivery_id from current)"""),
           [
-        _warn("ExpectColumnValuesToBeBetween",
+        _warn(gxe.ExpectColumnValuesToBeBetween,
               "Andelen af en GAS-score har flyttet sig markant siden det senest offentliggjorte udtræk.",
               "The share of a GAS score moved markedly since the extract last published.",
               column="share_change", max_value=0.15, threshold={"max_value": "gas_jump"}),
@@ -345,7 +397,7 @@ DELIVERY = [
 def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: list[tuple[str, str]],
                      texts: list[str], row_key: str = "period_label", zero_ok: bool = False) -> Suite:  # fmt: skip
     checks = [
-        _err("ExpectColumnValuesToBeBetween", f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
+        _err(gxe.ExpectColumnValuesToBeBetween, f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
              column=p, min_value=0, max_value=100)
         for p in percents
     ]  # fmt: skip
@@ -353,22 +405,22 @@ def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: 
     about_citizens = (
         {"row_condition": "n_citizens > 0", "condition_parser": "pandas"} if zero_ok else {}
     )
-    checks.append(_err("ExpectColumnValuesToBeBetween",
+    checks.append(_err(gxe.ExpectColumnValuesToBeBetween,
                        "En offentliggjort celle handler om for få borgere.",
                        "A published cell is about too few citizens.", column="n_citizens", min_value=5,
                        **about_citizens))  # fmt: skip
     checks += [
-        _err("ExpectColumnValuesToBeNull", f"En skjult celle viser alligevel {c}.", f"A suppressed cell still shows {c}.",
+        _err(gxe.ExpectColumnValuesToBeNull, f"En skjult celle viser alligevel {c}.", f"A suppressed cell still shows {c}.",
              column=c, row_condition="is_suppressed == True", condition_parser="pandas")
         for c in counts + percents
     ]  # fmt: skip
     checks += [
-        _err("ExpectColumnPairValuesAToBeGreaterThanB", f"{b} er større end {a}.", f"{b} is larger than {a}.",
+        _err(gxe.ExpectColumnPairValuesAToBeGreaterThanB, f"{b} er større end {a}.", f"{b} is larger than {a}.",
              column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing")
         for a, b in pairs
     ]  # fmt: skip
     checks += [
-        _err("ExpectColumnValuesToNotMatchRegex", "Noget ligner et CPR-nummer.", "Something looks like a CPR number.",
+        _err(gxe.ExpectColumnValuesToNotMatchRegex, "Noget ligner et CPR-nummer.", "Something looks like a CPR number.",
              column=t, regex=CPR_LIKE)
         for t in texts
     ]  # fmt: skip
@@ -436,51 +488,11 @@ DELIVERY_SUITES = [s.name for s in DELIVERY]
 BUILD_SUITES = [s.name for s in STAGED + INDICATORS]
 
 
-def suite_json(suite: Suite) -> dict:
-    """The suite in Great Expectations' file format, with severity and explanations as meta."""
-    return {
-        "name": suite.name,
-        "meta": {"guards": "/".join(suite.guards), "batch_sql": " ".join(suite.sql.split())}
-        | (
-            {
-                "daily_scope": {
-                    "column": suite.scope[0],
-                    "keys_sql": " ".join(suite.scope[1].split()),
-                }
-            }
-            if suite.scope
-            else {}
-        ),
-        "expectations": [
-            {
-                "type": _snake(c.type),
-                "kwargs": c.kwargs,
-                "meta": {"severity": c.severity, "explanation_da": c.da, "explanation_en": c.en}
-                | ({"threshold": c.threshold} if c.threshold else {}),
-            }
-            for c in suite.checks
-        ],
-    }
-
-
-def _snake(name: str) -> str:
-    out = "".join("_" + ch.lower() if ch.isupper() else ch for ch in name)
-    return out.lstrip("_")
-
-
-def write_suites() -> list[Path]:
-    SUITE_DIR.mkdir(parents=True, exist_ok=True)
-    written = []
-    for suite in SUITES.values():
-        path = SUITE_DIR / f"{suite.name}.json"
-        path.write_text(
-            json.dumps(suite_json(suite), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        written.append(path)
-    return written
-
-
-if __name__ == "__main__":
-    for path in write_suites():
-        print(path)
-    sys.exit(0)
+def definitions(thresholds: Thresholds, suites: dict[str, Suite] | None = None) -> str:
+    """Every suite's definition with the thresholds applied, as canonical JSON: what the gate's
+    rules fingerprint digests, so a changed rule changes it."""
+    suites = SUITES if suites is None else suites
+    # No `default=`: a value JSON cannot hold raises here instead of being digested by a repr
+    # that may differ from one process to the next.
+    definitions = [suites[name].definition(thresholds) for name in sorted(suites)]
+    return json.dumps(definitions, sort_keys=True, ensure_ascii=False)

@@ -1,21 +1,19 @@
 """The quality gate on the full data: clean builds pass; each error-level expectation catches its break."""
 
-import json
+import dataclasses
 import re
+import subprocess
+import sys
 
 import duckdb
+import great_expectations.expectations as gxe
 import pytest
 
 from orchestration.contract.cpr import CPR_IN_TEXT
-from orchestration.quality.gate import docs_folder, run_gate
+from orchestration.quality.gate import docs_folder, rules_fingerprint, run_gate
 from orchestration.quality.reports import write_area_reports, write_index
-from orchestration.quality.suites import (
-    BUILD_SUITES,
-    DELIVERY_SUITES,
-    SUITE_DIR,
-    SUITES,
-    suite_json,
-)
+from orchestration.quality.suites import BUILD_SUITES, DELIVERY_SUITES, SUITES
+from orchestration.settings import Thresholds
 
 UNPAID = (
     "select grant_id from staging.stg_grants where grant_id not in "
@@ -83,16 +81,51 @@ BREAKS = [
 STAGED = [n for n in BUILD_SUITES if n.startswith("stg_")]
 
 
-def test_the_suites_in_the_repository_are_the_definitions():
+def test_every_expectation_is_a_gx_class_with_its_severity_and_explanations():
+    thresholds = Thresholds()
     for suite in SUITES.values():
-        on_disk = json.loads((SUITE_DIR / f"{suite.name}.json").read_text(encoding="utf-8"))
-        assert on_disk == json.loads(json.dumps(suite_json(suite))), (
-            f"{suite.name}: run python -m orchestration.quality.suites"
-        )
-        for expectation in on_disk["expectations"]:
-            meta = expectation["meta"]
+        built = suite.expectation_suite(thresholds)
+        assert built.name == suite.name and len(built.expectations) == len(suite.checks)
+        for expectation in built.expectations:
+            assert isinstance(expectation, gxe.Expectation)
+            meta = expectation.meta
             assert meta["severity"] in ("error", "warning")
             assert meta["explanation_da"] and meta["explanation_en"]
+
+
+def test_thresholds_are_applied_when_a_suite_is_built():
+    [bunching] = SUITES["delivery_followup_days"].checks
+    built = SUITES["delivery_followup_days"].expectation_suite(Thresholds(bunching=0.2))
+    assert built.expectations[0].configuration.kwargs["max_value"] == 0.2
+    assert bunching.kwargs["max_value"] == 0.05  # the definition keeps its default
+
+
+def _with_gas_rule_changed(update: dict) -> dict:
+    """The gate's suites with the follow-ups' GAS score rule changed by `update`."""
+    suite = SUITES["stg_goal_followups"]
+    gas = next(c for c in suite.checks if c.kwargs.get("column") == "gas_score")
+    changed = dataclasses.replace(gas, expectation=gas.expectation.copy(deep=True, update=update))
+    checks = [changed if c is gas else c for c in suite.checks]
+    return SUITES | {suite.name: dataclasses.replace(suite, checks=checks)}
+
+
+def test_a_changed_rule_changes_the_rules_fingerprint():
+    """The fingerprint decides whether a daily run may validate only the changed rows: a rule
+    changed in code must change it, so that every row is validated under the new rule."""
+    thresholds = Thresholds()
+    fingerprint = rules_fingerprint(thresholds)
+    assert rules_fingerprint(Thresholds()) == fingerprint  # the same rules, the same digest
+    # ... also in another process: a daily run compares it with the published version's.
+    other = subprocess.run(
+        [sys.executable, "-c", "from orchestration.quality.gate import rules_fingerprint; "
+         "from orchestration.settings import Thresholds; print(rules_fingerprint(Thresholds()))"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert other.stdout.strip() == fingerprint
+    assert rules_fingerprint(thresholds, _with_gas_rule_changed({"max_value": 3})) != fingerprint
+    warning = {"severity": "warning", "explanation_da": "-", "explanation_en": "-"}
+    assert rules_fingerprint(thresholds, _with_gas_rule_changed({"meta": warning})) != fingerprint
+    assert rules_fingerprint(Thresholds(bunching=0.06)) != fingerprint
 
 
 def test_every_error_level_staged_expectation_has_a_break_here():
@@ -236,12 +269,3 @@ def test_indicator_suites_catch_unsuppressed_small_cells_and_cpr_like_text(
     result = run_gate(own_warehouse, "ind", tmp_path / "ind", [suite])
     failed = {f.column: f.unexpected_count for f in result.errors}
     assert failed == {"n_citizens": 1, "org_unit_name": 1}
-
-
-def test_the_file_context_in_the_repository_loads_every_suite():
-    import great_expectations as gx
-
-    from orchestration.quality.suites import EXPECTATIONS_DIR
-
-    context = gx.get_context(mode="file", project_root_dir=str(EXPECTATIONS_DIR))
-    assert {s.name for s in context.suites.all()} == set(SUITES)
