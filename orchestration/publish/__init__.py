@@ -31,6 +31,11 @@ import duckdb
 
 from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES
 from orchestration.files import atomic_folder, remove_incoming
+from orchestration.publish.descriptions import (
+    TableDescription,
+    comment_sql,
+    published_descriptions,
+)
 from orchestration.settings import Settings
 
 OPEN_SCHEMAS = ("indicators", "codes")
@@ -137,20 +142,23 @@ def _write_files(
                 f"the disclosure-controlled tables {', '.join(missing)} are missing from the "
                 f"warehouse's schema '{OPEN_SCHEMA}'; nothing is published"
             )
+        described = published_descriptions()
         for schema, table in tables:
+            published = "indicators" if schema == OPEN_SCHEMA else schema
             database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"
             target_schema = "main" if schema in (OPEN_SCHEMA, "marts") else schema
             con.execute(f"create schema if not exists {database}.{target_schema}")
             con.execute(
                 f"create table {database}.{target_schema}.{table} as select * from wh.{schema}.{table}"
             )
+            _describe(con, f"{database}.{target_schema}.{table}", described.get((published, table)))
             if schema != "codes":
                 folder = target / "parquet" / ("indicators" if schema == OPEN_SCHEMA else schema)
                 folder.mkdir(parents=True, exist_ok=True)
                 con.execute(
                     f"copy wh.{schema}.{table} to '{folder / table}.parquet' (format parquet)"
                 )
-            name = f"{'indicators' if schema == OPEN_SCHEMA else schema}.{table}"
+            name = f"{published}.{table}"
             (counts[name],) = con.execute(f"select count(*) from wh.{schema}.{table}").fetchone()
             on_table(name)
         con.execute("detach open_file")
@@ -160,6 +168,19 @@ def _write_files(
     os.chmod(target / "marts.duckdb", 0o600)
     os.chmod(target / "parquet" / "marts", 0o700)
     return counts
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection, table: str, description: TableDescription | None
+) -> None:
+    """The table's and its columns' descriptions from the dbt YAML, as comments BI tools show."""
+    if description is None:
+        return
+    con.execute(comment_sql("table", table, description.text))
+    columns = {c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()}
+    for column, text in description.columns.items():
+        if column in columns:
+            con.execute(comment_sql("column", f"{table}.{column}", text))
 
 
 def _deliveries(settings: Settings) -> list[dict]:
