@@ -36,6 +36,7 @@ from orchestration.publish.descriptions import (
     comment_sql,
     published_descriptions,
 )
+from orchestration.publish.postgres import publish_to_postgres
 from orchestration.settings import Settings
 
 OPEN_SCHEMAS = ("indicators", "codes")
@@ -86,8 +87,13 @@ def publish(
     remove_incoming(versions)
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = versions / version
+    on_table = on_table or (lambda _table: None)
+    described = published_descriptions()
     with atomic_folder(final, fsync=True) as incoming:
-        row_counts = _write_files(settings, incoming, on_table or (lambda _table: None))
+        row_counts = _write_files(settings, incoming, described, on_table)
+        # The same files into PostgreSQL, switched in there first: a failure there publishes
+        # nothing anywhere, so every target holds the same version.
+        postgres = publish_to_postgres(settings, version, incoming, described, on_table)
         manifest = {
             "version": version,
             "run_id": run_id,
@@ -109,6 +115,8 @@ def publish(
             "acceptances": gate_summary.get("acceptances", []),
             # what the disclosure audit checked before this version was let through
             "disclosure_audit": gate_summary.get("disclosure_audit"),
+            # Where this version is published: the files here, and PostgreSQL when configured.
+            "targets": {"duckdb": {"version": version}, "postgresql": postgres},
             "files": {
                 "open": "indicators.duckdb",
                 "restricted": "marts.duckdb",
@@ -122,8 +130,9 @@ def publish(
 
 
 def _write_files(
-    settings: Settings, target: Path, on_table: Callable[[str], None]
-) -> dict[str, int]:
+    settings: Settings, target: Path, described: dict[tuple[str, str], TableDescription],
+    on_table: Callable[[str], None],
+) -> dict[str, int]:  # fmt: skip
     con = duckdb.connect()
     counts = {}
     try:
@@ -142,7 +151,6 @@ def _write_files(
                 f"the disclosure-controlled tables {', '.join(missing)} are missing from the "
                 f"warehouse's schema '{OPEN_SCHEMA}'; nothing is published"
             )
-        described = published_descriptions()
         for schema, table in tables:
             published = "indicators" if schema == OPEN_SCHEMA else schema
             database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"
