@@ -38,9 +38,11 @@ from orchestration.publish.descriptions import (
 )
 from orchestration.publish.postgres import publish_to_postgres
 from orchestration.settings import Settings
+from orchestration.warehouse import run_dbt
 
 OPEN_SCHEMAS = ("indicators", "codes")
 RESTRICTED_SCHEMA = "marts"
+DOCS_SITE = "docs/index.html"  # in a version's folder
 
 
 class PublishRefused(RuntimeError):
@@ -91,6 +93,7 @@ def publish(
     described = published_descriptions()
     with atomic_folder(final, fsync=True) as incoming:
         row_counts = _write_files(settings, incoming, described, on_table)
+        write_docs_site(settings, incoming / DOCS_SITE)
         # The same files into PostgreSQL, switched in there first: a failure there publishes
         # nothing anywhere, so every target holds the same version.
         postgres = publish_to_postgres(settings, version, incoming, described, on_table)
@@ -121,12 +124,23 @@ def publish(
                 "open": "indicators.duckdb",
                 "restricted": "marts.duckdb",
                 "parquet": ["parquet/indicators", "parquet/marts"],
+                # dbt's documentation: every model and column, the lineage, the fact sheets
+                "docs": DOCS_SITE,
             },
         }
         (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _switch(root, final)
     _prune(versions, keep or settings.published_keep, final)
     return PublishedVersion(version, final, manifest)
+
+
+def write_docs_site(settings: Settings, page: Path) -> None:
+    """The dbt project's documentation site for this version, as one page that opens offline:
+    models, columns and their descriptions, the lineage from the raw layer to each published
+    table and to the fact sheets (exposures). dbt reads the warehouse's catalogue for it."""
+    run_dbt(settings, ["docs", "generate", "--static"])
+    page.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.dbt_target_dir / "static_index.html", page)
 
 
 def _write_files(
