@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint lock clean
+.PHONY: setup system-packages demo test lint lock clean
 
 setup: $(STAMP)
 
@@ -29,7 +29,19 @@ lint: setup
 # so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= auto
 
-test: lint
+# What the tests need from Debian: headless Chromium for the browser tests, and PostgreSQL's
+# server binaries (the tests start a server of their own). Installed as root when missing;
+# elsewhere those tests are skipped, or fail under CI=true.
+DEBIAN_PACKAGES := chromium chromium-driver postgresql
+system-packages:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	    && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" -eq 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	        $(DEBIAN_PACKAGES) >/dev/null; \
+	else echo "note: install $(DEBIAN_PACKAGES) (Debian) to run the browser and PostgreSQL tests"; fi
+
+test: lint system-packages
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Re-resolve the pinned versions after changing pyproject.toml.

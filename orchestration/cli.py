@@ -252,10 +252,27 @@ def _print_outputs(settings: Settings, refresh) -> None:
     if current.exists():
         print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
         print(f"  restricted marts, Parquet, manifest:    {current}/")
+        print(f"  what each table and column holds:       {current / 'docs' / 'index.html'}")
+        print(_postgres_line(current))
     reports = settings.reports_dir / "index.html"
     if reports.exists():
         print(f"Validation reports (newest first):        {reports}")
     print("Run history and failed checks:            effekt status")
+
+
+def _postgres_line(current: Path) -> str:
+    """Where the published version is in PostgreSQL, or that no PostgreSQL target is set."""
+    manifest = json.loads((current.resolve() / "manifest.json").read_text(encoding="utf-8"))
+    target = (manifest.get("targets") or {}).get("postgresql")
+    if not target:
+        return ("PostgreSQL target: not configured (EFFEKT_POSTGRES_DSN_FILE; docs/bi.md), "
+                "published to the files only")  # fmt: skip
+    where = f"{target['host']}:{target['port']}/{target['dbname']}"
+    schemas, roles = target["schemas"], target["roles"]
+    return (
+        f"Published to PostgreSQL {where}: {schemas['open']} (role {roles['open']}), "
+        f"{schemas['restricted']} (role {roles['restricted']}), version {target['version']}"
+    )
 
 
 def _quarter(text: str):

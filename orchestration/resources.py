@@ -40,6 +40,9 @@ class SettingsResource(dg.ConfigurableResource):
     secondary_suppression: bool | None = None
     amount_protection_dkk: float | None = None
     barometer_targets: str | None = None
+    postgres_dsn_file: str | None = None
+    postgres_schema_prefix: str | None = None
+    postgres_switch_timeout: float | None = None
 
     def get(self) -> Settings:
         """The settings: this resource's config over the environment's."""

@@ -24,6 +24,10 @@
 | EFFEKT_DBT_THREADS | one per core | dbt's threads |
 | EFFEKT_AMOUNT_PROTECTION_DKK | 1000 | narrowest range a primary cell's amount in DKK may be worked out to |
 | EFFEKT_BAROMETER_TARGETS | orchestration/reporting/targets.yaml | the barometer's targets per indicator |
+| EFFEKT_POSTGRES_DSN | (none: no PostgreSQL target) | a libpq connection string for the PostgreSQL publication target (a secret: it may hold a password) |
+| EFFEKT_POSTGRES_DSN_FILE | (none) | or a file holding it |
+| EFFEKT_POSTGRES_SCHEMA_PREFIX | effekt | its schemas `<prefix>_open`, `<prefix>_restricted` and reader roles `<prefix>_open_reader`, `<prefix>_restricted_reader` |
+| EFFEKT_POSTGRES_SWITCH_TIMEOUT | 600 | seconds the switch to a new version waits for readers of the old one |
 
 This module is the only reader of the environment, and `Settings` the only owner of the data
 folder's layout: every path below the data folder is a property here. Dagster's assets get the
@@ -51,7 +55,7 @@ DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_LOCK_TIMEOUT_S = 6 * 3600.0  # a 100,000-citizen build takes minutes; hours: something hangs
 DEFAULT_AMOUNT_PROTECTION_DKK = 1_000.0
 # Never in run config or in another process's environment made from the settings.
-SECRETS = ("pseudonym_key", "alert_webhook")
+SECRETS = ("pseudonym_key", "alert_webhook", "postgres_dsn")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,10 @@ class Settings:
     secondary_suppression: bool = True
     amount_protection_dkk: float = DEFAULT_AMOUNT_PROTECTION_DKK
     barometer_targets: Path | None = None  # None: the packaged reporting/targets.yaml
+    postgres_dsn: str | None = field(default=None, repr=False)  # may hold a password
+    postgres_dsn_file: Path | None = None
+    postgres_schema_prefix: str = "effekt"
+    postgres_switch_timeout: float = 600.0
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)
@@ -102,6 +110,7 @@ class Settings:
             "dagster_home": Path(self.dagster_home or (root / "dagster").resolve()),
             "pseudonym_key_file": _path(self.pseudonym_key_file),
             "barometer_targets": _path(self.barometer_targets),
+            "postgres_dsn_file": _path(self.postgres_dsn_file),
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
@@ -141,6 +150,20 @@ class Settings:
         """The environment for a process of our own that reads the settings again (`dagster
         dev`): this process's, with these settings in place of any it had."""
         return dict(os.environ) | self.env()
+
+    def postgres_connection(self) -> str | None:
+        """The PostgreSQL target's connection string, from the setting or its file; None: no
+        PostgreSQL target."""
+        if self.postgres_dsn:
+            return self.postgres_dsn
+        if self.postgres_dsn_file:
+            try:
+                return self.postgres_dsn_file.read_text(encoding="utf-8").strip() or None
+            except OSError as e:
+                raise ValueError(
+                    f"EFFEKT_POSTGRES_DSN_FILE={self.postgres_dsn_file}: {e.strerror}"
+                ) from None
+        return None
 
     @property
     def thresholds(self) -> Thresholds:

@@ -204,6 +204,32 @@ def browser():
     driver.quit()
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server of the tests' own, as the BI tools' target."""
+    from tests.postgres_server import start_server
+
+    server = start_server()
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail("the PostgreSQL server is missing: .ci/run installs the package postgresql")
+        pytest.skip("install the Debian package postgresql to run the PostgreSQL tests")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def postgres_database(postgres, request) -> str:
+    """A new, empty database on the tests' server: its connection string."""
+    import psycopg
+
+    name = "effekt_" + "".join(c if c.isalnum() else "_" for c in request.node.name)[:50].lower()
+    with psycopg.connect(postgres.dsn(), autocommit=True) as pg:
+        pg.execute(f"drop database if exists {name}")
+        pg.execute(f"create database {name}")
+    return postgres.dsn(dbname=name)
+
+
 QUARTER = Quarter.parse("2019Q2")
 
 

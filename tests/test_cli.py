@@ -183,10 +183,13 @@ def test_bad_arguments_get_a_clear_message(tmp_path, capsys):
 
 def test_demo_creates_a_key_generates_and_runs_the_pipeline(tmp_path, capsys, monkeypatch):
     for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_PSEUDONYM_KEY_FILE", "EFFEKT_DATA_DIR",
-                     "EFFEKT_BAROMETER_TARGETS"):  # fmt: skip
+                     "EFFEKT_BAROMETER_TARGETS", "EFFEKT_POSTGRES_DSN", "EFFEKT_POSTGRES_DSN_FILE"):  # fmt: skip
         monkeypatch.delenv(variable, raising=False)
     assert main(["demo", "--data-dir", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
+    # No PostgreSQL target set: it says so, and where to read how (docs/bi.md).
+    assert "PostgreSQL target: not configured" in out and "docs/bi.md" in out
+    assert str(tmp_path / "published" / "current" / "docs" / "index.html") in out
     assert "demo pseudonymisation key" in out
     assert (tmp_path / "secrets" / "pseudonym.key").stat().st_mode & 0o777 == 0o600
     assert "Deliveries loaded: effekt-synth_20190630T020000" in out

@@ -31,10 +31,18 @@ import duckdb
 
 from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES
 from orchestration.files import atomic_folder, remove_incoming
+from orchestration.publish.descriptions import (
+    TableDescription,
+    comment_sql,
+    published_descriptions,
+)
+from orchestration.publish.postgres import publish_to_postgres
 from orchestration.settings import Settings
+from orchestration.warehouse import run_dbt
 
 OPEN_SCHEMAS = ("indicators", "codes")
 RESTRICTED_SCHEMA = "marts"
+DOCS_SITE = "docs/index.html"  # in a version's folder
 
 
 class PublishRefused(RuntimeError):
@@ -81,8 +89,14 @@ def publish(
     remove_incoming(versions)
     version = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
     final = versions / version
+    on_table = on_table or (lambda _table: None)
+    described = published_descriptions()
     with atomic_folder(final, fsync=True) as incoming:
-        row_counts = _write_files(settings, incoming, on_table or (lambda _table: None))
+        row_counts = _write_files(settings, incoming, described, on_table)
+        write_docs_site(settings, incoming / DOCS_SITE)
+        # The same files into PostgreSQL, switched in there first: a failure there publishes
+        # nothing anywhere, so every target holds the same version.
+        postgres = publish_to_postgres(settings, version, incoming, described, on_table)
         manifest = {
             "version": version,
             "run_id": run_id,
@@ -104,10 +118,14 @@ def publish(
             "acceptances": gate_summary.get("acceptances", []),
             # what the disclosure audit checked before this version was let through
             "disclosure_audit": gate_summary.get("disclosure_audit"),
+            # Where this version is published: the files here, and PostgreSQL when configured.
+            "targets": {"duckdb": {"version": version}, "postgresql": postgres},
             "files": {
                 "open": "indicators.duckdb",
                 "restricted": "marts.duckdb",
                 "parquet": ["parquet/indicators", "parquet/marts"],
+                # dbt's documentation: every model and column, the lineage, the fact sheets
+                "docs": DOCS_SITE,
             },
         }
         (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -116,9 +134,19 @@ def publish(
     return PublishedVersion(version, final, manifest)
 
 
+def write_docs_site(settings: Settings, page: Path) -> None:
+    """The dbt project's documentation site for this version, as one page that opens offline:
+    models, columns and their descriptions, the lineage from the raw layer to each published
+    table and to the fact sheets (exposures). dbt reads the warehouse's catalogue for it."""
+    run_dbt(settings, ["docs", "generate", "--static"])
+    page.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(settings.dbt_target_dir / "static_index.html", page)
+
+
 def _write_files(
-    settings: Settings, target: Path, on_table: Callable[[str], None]
-) -> dict[str, int]:
+    settings: Settings, target: Path, described: dict[tuple[str, str], TableDescription],
+    on_table: Callable[[str], None],
+) -> dict[str, int]:  # fmt: skip
     con = duckdb.connect()
     counts = {}
     try:
@@ -138,19 +166,21 @@ def _write_files(
                 f"warehouse's schema '{OPEN_SCHEMA}'; nothing is published"
             )
         for schema, table in tables:
+            published = "indicators" if schema == OPEN_SCHEMA else schema
             database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"
             target_schema = "main" if schema in (OPEN_SCHEMA, "marts") else schema
             con.execute(f"create schema if not exists {database}.{target_schema}")
             con.execute(
                 f"create table {database}.{target_schema}.{table} as select * from wh.{schema}.{table}"
             )
+            _describe(con, f"{database}.{target_schema}.{table}", described.get((published, table)))
             if schema != "codes":
                 folder = target / "parquet" / ("indicators" if schema == OPEN_SCHEMA else schema)
                 folder.mkdir(parents=True, exist_ok=True)
                 con.execute(
                     f"copy wh.{schema}.{table} to '{folder / table}.parquet' (format parquet)"
                 )
-            name = f"{'indicators' if schema == OPEN_SCHEMA else schema}.{table}"
+            name = f"{published}.{table}"
             (counts[name],) = con.execute(f"select count(*) from wh.{schema}.{table}").fetchone()
             on_table(name)
         con.execute("detach open_file")
@@ -160,6 +190,19 @@ def _write_files(
     os.chmod(target / "marts.duckdb", 0o600)
     os.chmod(target / "parquet" / "marts", 0o700)
     return counts
+
+
+def _describe(
+    con: duckdb.DuckDBPyConnection, table: str, description: TableDescription | None
+) -> None:
+    """The table's and its columns' descriptions from the dbt YAML, as comments BI tools show."""
+    if description is None:
+        return
+    con.execute(comment_sql("table", table, description.text))
+    columns = {c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()}
+    for column, text in description.columns.items():
+        if column in columns:
+            con.execute(comment_sql("column", f"{table}.{column}", text))
 
 
 def _deliveries(settings: Settings) -> list[dict]:

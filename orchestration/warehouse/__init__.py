@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock
 
 from orchestration.settings import Settings
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# The parsed project: models, columns and their descriptions (ensure_manifest keeps it current).
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+log = logging.getLogger(__name__)
 # What a pipeline run builds: everything, with dbt's data tests; unit tests run in the test suite.
 # No colour codes: dbt's lines go to log files.
 BUILD_ARGS = ["build", "--exclude-resource-type", "unit_test", "--no-use-colors"]
@@ -196,3 +202,43 @@ def record_build(settings: Settings) -> None:
             "?::timestamptz as built_at",
             [*(current or (None, None)), rules_fingerprint(), dt.datetime.now(dt.UTC)],
         )
+
+
+def ensure_manifest(manifest: Path | None = None, timeout: float = 600) -> Path:
+    """Parse the dbt project when its manifest is missing or older than any project file.
+
+    Processes that load the code location at once (the UI's code server, `effekt run`, test
+    workers) take turns: one parses into a folder of its own and moves the manifest into place
+    whole, so no process ever reads half of it. A current manifest is only read, so a checkout
+    whose target folder is read-only loads too."""
+    manifest = manifest or MANIFEST
+    if _manifest_is_current(manifest):
+        return manifest
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(manifest.parent / ".parse.lock", timeout=timeout):
+        if _manifest_is_current(manifest):  # another process parsed it while this one waited
+            return manifest
+        log.info("the dbt project changed since %s was written: parsing it", manifest)
+        with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
+            subprocess.run(
+                [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
+                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--quiet"],
+                check=True, cwd=DBT_PROJECT_DIR,
+            )  # fmt: skip
+            # dbt's partial-parse state goes with the manifest it describes (dagster-dbt copies
+            # it into each run's target folder), then the manifest itself, last.
+            for name in ("partial_parse.msgpack", manifest.name):
+                if (Path(scratch) / name).exists():
+                    os.replace(Path(scratch) / name, manifest.parent / name)
+    return manifest
+
+
+def _manifest_is_current(manifest: Path) -> bool:
+    sources = [
+        p
+        for folder in (DBT_PROJECT_DIR, DBT_PROJECT_DIR.parent / "orchestration" / "contract")
+        for p in folder.rglob("*")
+        if p.suffix in (".sql", ".yml", ".yaml", ".csv") and "target" not in p.parts
+    ]
+    newest = max(p.stat().st_mtime for p in sources)
+    return manifest.exists() and manifest.stat().st_mtime >= newest

@@ -3,17 +3,11 @@
 dbt sources are the ingest's raw assets, so lineage runs from a delivery to every indicator.
 """
 
-import logging
-import os
-import subprocess
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from filelock import FileLock
 
 from orchestration import progress
 from orchestration.instance import WRITER_POOL
@@ -23,9 +17,9 @@ from orchestration.settings import scoped_environment
 from orchestration.warehouse import (
     BUILD_ARGS,
     DBT_PROJECT_DIR,
-    dbt_executable,
     dbt_variables,
     describe_build_resources,
+    ensure_manifest,
     planned_build,
 )
 
@@ -42,47 +36,6 @@ class WarehouseConfig(dg.Config):
 
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-log = logging.getLogger(__name__)
-
-
-def ensure_manifest(manifest: Path | None = None, timeout: float = 600) -> Path:
-    """Parse the dbt project when its manifest is missing or older than any project file.
-
-    Processes that load the code location at once (the UI's code server, `effekt run`, test
-    workers) take turns: one parses into a folder of its own and moves the manifest into place
-    whole, so no process ever reads half of it. A current manifest is only read, so a checkout
-    whose target folder is read-only loads too."""
-    manifest = manifest or dbt_project.manifest_path
-    if _manifest_is_current(manifest):
-        return manifest
-    manifest.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(manifest.parent / ".parse.lock", timeout=timeout):
-        if _manifest_is_current(manifest):  # another process parsed it while this one waited
-            return manifest
-        log.info("the dbt project changed since %s was written: parsing it", manifest)
-        with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
-            subprocess.run(
-                [dbt_executable(), "parse", "--project-dir", str(DBT_PROJECT_DIR),
-                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", scratch, "--quiet"],
-                check=True, cwd=DBT_PROJECT_DIR,
-            )  # fmt: skip
-            # dbt's partial-parse state goes with the manifest it describes (dagster-dbt copies
-            # it into each run's target folder), then the manifest itself, last.
-            for name in ("partial_parse.msgpack", manifest.name):
-                if (Path(scratch) / name).exists():
-                    os.replace(Path(scratch) / name, manifest.parent / name)
-    return manifest
-
-
-def _manifest_is_current(manifest: Path) -> bool:
-    sources = [
-        p
-        for folder in (DBT_PROJECT_DIR, DBT_PROJECT_DIR.parent / "orchestration" / "contract")
-        for p in folder.rglob("*")
-        if p.suffix in (".sql", ".yml", ".yaml", ".csv") and "target" not in p.parts
-    ]
-    newest = max(p.stat().st_mtime for p in sources)
-    return manifest.exists() and manifest.stat().st_mtime >= newest
 
 
 class EffektDbtTranslator(DagsterDbtTranslator):

@@ -150,3 +150,34 @@ def test_a_retention_setting_that_is_not_a_count_is_refused_by_name(monkeypatch,
     monkeypatch.setenv("EFFEKT_ARCHIVE_KEEP_DAYS", value)
     with pytest.raises(ValueError, match="EFFEKT_ARCHIVE_KEEP_DAYS"):
         Settings.from_env()
+
+
+def test_every_published_table_and_column_carries_its_description(own_warehouse):
+    """BI tools show a table's and a column's comment as its description: each is the dbt YAML's,
+    and none is empty, in the open file (indicators and code lists) and the restricted one."""
+    from orchestration.publish.descriptions import published_descriptions
+
+    version = publish(own_warehouse, "run-1", PASSED).path
+    described = published_descriptions()
+    for file, schemas in (("indicators.duckdb", {"main": "indicators", "codes": "codes"}),
+                          ("marts.duckdb", {"main": "marts"})):  # fmt: skip
+        con = duckdb.connect(str(version / file), read_only=True)
+        try:
+            tables = con.execute(
+                "select schema_name, table_name, comment from duckdb_tables() where not internal"
+            )
+            tables = tables.fetchall()
+            columns = con.execute(
+                "select schema_name, table_name, column_name, comment from duckdb_columns() "
+                "where not internal"
+            ).fetchall()
+        finally:
+            con.close()
+        assert {t for s, t, _ in tables if s == "main"} >= (
+            {"ind_goal_attainment", "ind_costs"} if file == "indicators.duckdb" else {"fct_goals"}
+        )
+        for schema, table, comment in tables:
+            assert comment == described[(schemas[schema], table)].text != "", (file, table)
+        for schema, table, column, comment in columns:
+            expected = described[(schemas[schema], table)].columns.get(column)
+            assert comment and comment == expected, f"{file}: {table}.{column} has no description"
