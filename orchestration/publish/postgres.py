@@ -201,9 +201,12 @@ def _comment(pg, table: str, description: TableDescription | None) -> None:
 def _switch(pg, schemas: Schemas, timeout_s: float) -> None:
     """Rename the incoming schemas into place once no reader holds a table of the current ones."""
     current = [s for s in (schemas.open, schemas.restricted) if _exists(pg, s)]
+    # The current version's tables, and the previous version's, which the switch drops: a
+    # reader still on either is waited for, never made to wait behind the switch.
+    held = current + [schemas.previous(s) for s in (schemas.open, schemas.restricted)]
     tables = [
         f"{schema}.{table}"
-        for schema in current
+        for schema in held
         for (table,) in pg.execute(
             "select tablename from pg_tables where schemaname = %s", [schema]
         ).fetchall()

@@ -158,6 +158,34 @@ def test_a_reader_holding_a_transaction_sees_one_version_across_a_publish(target
     assert after < before
 
 
+def test_a_reader_of_the_previous_version_is_waited_for_and_blocks_no_one(target, caplog):
+    """The switch drops the version before the current one: a reader still on it is waited for
+    like a reader of the current one, and meanwhile other readers go on."""
+    publish(target, "run-1", PASSED)
+    second = publish(target, "run-2", PASSED)
+    caplog.set_level(logging.INFO, logger="orchestration.publish.postgres")
+    dsn = target.postgres_dsn
+    comparing = psycopg.connect(dsn)
+    comparing.execute("select count(*) from effekt_previous_open.ind_key_figures").fetchone()
+    third: list = []
+    publishing = threading.Thread(
+        target=lambda: third.append(publish(target, "run-3", PASSED)), daemon=True
+    )
+    publishing.start()
+    deadline = time.monotonic() + 120
+    while "a reader holds the published tables" not in caplog.text:
+        assert publishing.is_alive() and time.monotonic() < deadline, "the switch did not wait"
+        time.sleep(0.2)
+    with psycopg.connect(dsn) as other:  # not blocked behind the waiting switch
+        other.execute("set statement_timeout = '5s'")
+        assert published_version(dsn) == second.version
+        assert other.execute(f"select count(*) from {OPEN}.ind_key_figures").fetchone()[0] > 0
+    comparing.commit()
+    comparing.close()
+    publishing.join(timeout=120)
+    assert third and published_version(dsn) == third[0].version
+
+
 KILLED = """
 import sys
 from pathlib import Path
