@@ -142,7 +142,7 @@ NEXT_STEPS = {
 def _gate_reason(settings: Settings, run_id: str, step: str) -> tuple[str | None, str | None]:
     """The failed checks of a gate step, from the run's gate file, and the report folder."""
     name = "delivery" if step == "delivery_gate" else "build"
-    run_dir = settings.data_dir / "reports" / run_id
+    run_dir = settings.run_reports_dir(run_id)
     path = run_dir / f"gate-{name}.json"
     if not path.exists():
         return None, None
@@ -168,9 +168,9 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
         gate_reason, report = _gate_reason(settings, run_id, step)
         reason, file = gate_reason or reason, report
     elif step == "warehouse":
-        file = str(settings.data_dir / "logs" / "pipeline.log")
+        file = str(settings.log_file)
     elif step == "open__indicators_disclosure_audit":
-        report = settings.data_dir / "reports" / run_id / "disclosure-audit.json"
+        report = settings.run_reports_dir(run_id) / "disclosure-audit.json"
         if report.exists():
             findings = json.loads(report.read_text(encoding="utf-8"))["findings"]
             reason = "; ".join(f["text"] for f in findings[:3]) + (
@@ -189,7 +189,7 @@ def step_failure(settings: Settings, run_id: str, event) -> dict:
             quarantine=metadata.get("quarantine") or settings.quarantine_dir,
             archive=metadata.get("archive") or settings.archive_dir,
             processing=metadata.get("processing") or settings.processing_dir,
-            log=settings.data_dir / "logs" / "pipeline.log",
+            log=settings.log_file,
         ),
     }
 

@@ -296,7 +296,7 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"effekt: {r.quarter} failed: {r.error}", file=sys.stderr)
     done = len(runs) - len(failed)
-    print(f"{done} of {len(runs)} quarters reported under {settings.data_dir / 'reporting'}")
+    print(f"{done} of {len(runs)} quarters reported under {settings.reporting_dir}")
     if done:
         last = next(r for r in reversed(runs) if r.success)
         print(

@@ -1,4 +1,4 @@
-"""Folders written whole: a reader finds the old folder or the new one, never half of either.
+"""Folders written whole: a reader never finds a half-written one.
 
 Published versions, quarter snapshots and fact-sheet folders are all written this way: into
 `.incoming-<name>` beside the target, then renamed into place. A run killed part way leaves only
@@ -24,8 +24,10 @@ def incoming_folder(target: Path) -> Path:
 @contextmanager
 def atomic_folder(target: Path, fsync: bool = False) -> Iterator[Path]:
     """Yield an empty folder to write `target`'s files into; when the block ends without an
-    error it replaces `target` (an earlier one is removed), on an error it is removed and
-    `target` stays as it was. `fsync` flushes every file to disk before the rename."""
+    error it replaces `target`, on an error it is removed and `target` stays as it was. `fsync`
+    flushes every file to disk before the rename. Replacing an earlier `target` removes it
+    first, so for that moment there is none (published versions are new folders each time,
+    switched by a link: publish._switch)."""
     incoming = incoming_folder(target)
     shutil.rmtree(incoming, ignore_errors=True)
     incoming.mkdir(parents=True)

@@ -33,9 +33,13 @@ This module is the only reader of the environment, and `Settings` the only owner
 folder's layout: every path below the data folder is a property here. Dagster's assets get the
 settings as resource config (`resources.SettingsResource`; a field left unset comes from the
 environment), and in-process runs pass every field as run config. Secrets (the pseudonym key,
-the alert webhook's URL, which may hold a token) never go into run config, which Dagster
-stores: they come from the environment or, for the key, a file. Only dbt's process gets the
-settings as environment variables (`dbt_environment`), which its profile reads.
+the alert webhook's URL, which may hold a token, the PostgreSQL connection string) never go into
+run config, which Dagster stores: a run reads them from the environment or, for the key and the
+connection string, from the file a setting names, so a secret set on a Settings object in code
+does not reach a run. Only dbt's process gets the
+settings as environment variables (`scoped_environment` around the call, with
+`warehouse.dbt_variables`), which its profile reads, secrets left out; `effekt ui` starts
+`dagster dev` with them too (`process_environment`), so its code location reads the same.
 """
 
 from __future__ import annotations
@@ -190,6 +194,11 @@ class Settings:
     def quarantine_dir(self) -> Path:
         return self.raw_dir / "quarantine"
 
+    @property
+    def spill_dir(self) -> Path:
+        """Where DuckDB spills past its memory cap while a delivery is checked (restricted)."""
+        return self.raw_dir / "tmp"
+
     # Everything else below the data folder.
     @property
     def reports_dir(self) -> Path:
@@ -291,13 +300,25 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+SECRET_VARIABLES = tuple(variable_of(name) for name in SECRETS)
+
+
+def child_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a tool's process (dbt): this process's, without the secrets, with
+    `variables` added."""
+    inherited = {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+    return inherited | dict(variables)
+
+
 @contextmanager
 def scoped_environment(variables: Mapping[str, str]) -> Iterator[None]:
-    """These variables in this process's environment for a while, restored afterwards: for
-    dbt's process alone, which dagster-dbt starts with this process's environment and whose
-    profile reads the settings there (orchestration/warehouse.dbt_variables)."""
+    """This process's environment as `child_environment` makes it, for a while, restored
+    afterwards: for dbt's process alone, which dagster-dbt starts with this process's
+    environment and whose profile reads the settings there (warehouse.dbt_variables)."""
     saved = dict(os.environ)
-    os.environ.update(variables)
+    during = child_environment(variables)
+    os.environ.clear()
+    os.environ.update(during)
     try:
         yield
     finally:

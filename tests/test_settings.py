@@ -16,8 +16,8 @@ from orchestration.settings import SECRETS, Settings, Thresholds
 from tests.conftest import REPO, key_file
 
 PACKAGE = REPO / "orchestration"
-# The environment's one reader, and the dbt call (dbt's profile reads the settings there).
-ENVIRONMENT_READERS = {"orchestration/settings.py", "orchestration/warehouse/__init__.py"}
+# The environment's one reader; it also makes dbt's (settings.child_environment).
+ENVIRONMENT_READERS = {"orchestration/settings.py"}
 
 
 def test_only_the_settings_module_and_the_dbt_call_touch_the_environment():
@@ -33,10 +33,23 @@ def test_only_the_settings_module_and_the_dbt_call_touch_the_environment():
         if uses:
             found[path.relative_to(REPO).as_posix()] = uses
     assert set(found) <= ENVIRONMENT_READERS, found
-    # In the warehouse module, only the dbt call itself.
-    dbt_call = (PACKAGE / "warehouse" / "__init__.py").read_text(encoding="utf-8")
-    assert dbt_call.count("os.environ") == 1
-    assert "env = {**os.environ, **dbt_variables(settings)}" in dbt_call
+
+
+def test_dbt_gets_the_settings_and_none_of_the_secrets(monkeypatch):
+    from orchestration.settings import child_environment, scoped_environment
+    from orchestration.warehouse import dbt_variables
+
+    for variable in ("EFFEKT_PSEUDONYM_KEY", "EFFEKT_POSTGRES_DSN", "EFFEKT_ALERT_WEBHOOK"):
+        monkeypatch.setenv(variable, "a-secret")
+    settings = Settings(data_dir=Path("/srv/effekt"), duckdb_memory_limit="2GB")
+    env = child_environment(dbt_variables(settings))
+    assert "a-secret" not in env.values()
+    assert env["EFFEKT_WAREHOUSE"] == "/srv/effekt/warehouse/effekt.duckdb"
+    assert env["EFFEKT_DUCKDB_MEMORY_LIMIT"] == "2GB" and "PATH" in env
+    with scoped_environment(dbt_variables(settings)):  # dagster-dbt's dbt sees this
+        assert os.environ.get("EFFEKT_PSEUDONYM_KEY") is None
+        assert os.environ["EFFEKT_DATA_DIR"] == "/srv/effekt"
+    assert os.environ["EFFEKT_PSEUDONYM_KEY"] == "a-secret"  # restored after the call
 
 
 def test_every_setting_but_the_secrets_is_resource_config_and_survives_the_trip():

@@ -193,7 +193,7 @@ def _work_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]:
     the rows to keep and a large delivery does not take the machine.
     """
     _restrict(settings)
-    spill = settings.raw_dir / "tmp"
+    spill = settings.spill_dir
     con = duckdb.connect()
     try:
         con.execute(f"set temp_directory = '{spill}'")

@@ -29,15 +29,16 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES
+from orchestration.disclosure import OPEN_SCHEMA
 from orchestration.files import atomic_folder, remove_incoming
 from orchestration.publish.descriptions import (
     TableDescription,
     comment_sql,
     published_descriptions,
 )
-from orchestration.publish.postgres import publish_to_postgres
+from orchestration.publish.postgres import postgres_target, publish_to_postgres
 from orchestration.settings import Settings
+from orchestration.tables import OPEN_TABLES, RESTRICTED_MARTS
 from orchestration.warehouse import run_dbt
 
 OPEN_SCHEMAS = ("indicators", "codes")
@@ -92,11 +93,9 @@ def publish(
     on_table = on_table or (lambda _table: None)
     described = published_descriptions()
     with atomic_folder(final, fsync=True) as incoming:
+        postgres = postgres_target(settings)  # refuses a connection string it cannot read
         row_counts = _write_files(settings, incoming, described, on_table)
         write_docs_site(settings, incoming / DOCS_SITE)
-        # The same files into PostgreSQL, switched in there first: a failure there publishes
-        # nothing anywhere, so every target holds the same version.
-        postgres = publish_to_postgres(settings, version, incoming, described, on_table)
         manifest = {
             "version": version,
             "run_id": run_id,
@@ -119,7 +118,10 @@ def publish(
             # what the disclosure audit checked before this version was let through
             "disclosure_audit": gate_summary.get("disclosure_audit"),
             # Where this version is published: the files here, and PostgreSQL when configured.
-            "targets": {"duckdb": {"version": version}, "postgresql": postgres},
+            "targets": {
+                "duckdb": {"version": version},
+                "postgresql": postgres and postgres | {"version": version},
+            },
             "files": {
                 "open": "indicators.duckdb",
                 "restricted": "marts.duckdb",
@@ -129,6 +131,10 @@ def publish(
             },
         }
         (incoming / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        # Last, PostgreSQL: loaded and switched in one transaction, so a failure there publishes
+        # nothing anywhere; the files follow at once (a kill between the two leaves PostgreSQL
+        # one version ahead until the next publish).
+        publish_to_postgres(settings, version, incoming, described, on_table)
     _switch(root, final)
     _prune(versions, keep or settings.published_keep, final)
     return PublishedVersion(version, final, manifest)
@@ -158,13 +164,17 @@ def _write_files(
             "where table_catalog = 'wh' and table_schema in (?, 'codes', 'marts') order by 1, 2",
             [OPEN_SCHEMA],
         ).fetchall()
-        published_open = {t for s, t in tables if s == OPEN_SCHEMA}
-        if missing := sorted(set(OPEN_TABLES) - published_open):
+        # The tables listed in orchestration/tables.py, and every code list.
+        listed = {(OPEN_SCHEMA, t) for t in OPEN_TABLES} | {
+            (RESTRICTED_SCHEMA, t) for t in RESTRICTED_MARTS
+        }
+        if missing := sorted(f"{s}.{t}" for s, t in listed - set(tables)):
             # The indicators dbt built hold primary suppression only: never publish those.
             raise PublishRefused(
-                f"the disclosure-controlled tables {', '.join(missing)} are missing from the "
-                f"warehouse's schema '{OPEN_SCHEMA}'; nothing is published"
+                f"the published tables {', '.join(missing)} are missing from the warehouse; "
+                "nothing is published"
             )
+        tables = [(s, t) for s, t in tables if s == "codes" or (s, t) in listed]
         for schema, table in tables:
             published = "indicators" if schema == OPEN_SCHEMA else schema
             database = "restricted_file" if schema == RESTRICTED_SCHEMA else "open_file"

@@ -56,6 +56,14 @@ def _publish(context: dg.AssetExecutionContext, settings: Settings) -> dg.Materi
         raise dg.Failure(f"{what} in run {run_id}; nothing is published")
     if AUDIT_CHECK not in checks:
         raise dg.Failure(f"no disclosure audit ran in run {run_id}; nothing is published")
+    # The blocking checks stop this asset when they fail; said again here, so publishing never
+    # rests on that alone.
+    failed = [name for name, check in checks.items() if not check.passed and (
+        name == AUDIT_CHECK or check.severity == dg.AssetCheckSeverity.ERROR)]  # fmt: skip
+    if failed:
+        raise dg.Failure(
+            f"{', '.join(sorted(failed))} failed in run {run_id}; nothing is published"
+        )
     report_dir = settings.run_reports_dir(run_id)
     summary = gate_result(checks.values(), run_id, report_dir).summary()
     summary["disclosure_audit"] = checks[AUDIT_CHECK].metadata[AUDIT_SUMMARY].value

@@ -19,6 +19,7 @@ reads the open schema too). Table and column comments come from the dbt YAML
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,13 @@ class PostgresPublishError(RuntimeError):
 class Schemas:
     prefix: str
 
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", self.prefix):
+            raise PostgresPublishError(
+                f"EFFEKT_POSTGRES_SCHEMA_PREFIX={self.prefix!r}: lower-case letters, digits and _ "
+                "only, starting with a letter or _"
+            )
+
     @property
     def open(self) -> str:
         return f"{self.prefix}_open"
@@ -72,43 +80,52 @@ class Schemas:
         return f"{self.prefix}_restricted_reader"
 
 
+def postgres_target(settings: Settings) -> dict | None:
+    """Where the PostgreSQL target is, without credentials, for the manifest; None when no
+    target is configured. A connection string that cannot be read is refused without quoting
+    it (it may hold a password)."""
+    dsn = settings.postgres_connection()
+    if dsn is None:
+        return None
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        parts = conninfo_to_dict(dsn)
+    except Exception:
+        raise PostgresPublishError(
+            "the PostgreSQL connection string (EFFEKT_POSTGRES_DSN or EFFEKT_POSTGRES_DSN_FILE) "
+            "cannot be read; nothing was published"
+        ) from None
+    schemas = Schemas(settings.postgres_schema_prefix)
+    return {
+        "host": parts.get("host"), "port": parts.get("port"), "dbname": parts.get("dbname"),
+        "schemas": {"open": schemas.open, "restricted": schemas.restricted},
+        "roles": {"open": schemas.open_reader, "restricted": schemas.restricted_reader},
+    }  # fmt: skip
+
+
 def publish_to_postgres(
     settings: Settings, version: str, folder: Path,
     descriptions: dict[tuple[str, str], TableDescription],
     on_table: Callable[[str], None] = lambda _table: None,
-) -> dict | None:  # fmt: skip
-    """Load the version's files (in `folder`) into PostgreSQL and switch them in; None when no
-    target is configured. Returns where the version is, without credentials, for the manifest."""
-    dsn = settings.postgres_connection()
-    if dsn is None:
-        return None
+) -> None:  # fmt: skip
+    """Load the version's files (in `folder`) into PostgreSQL and switch them in, in one
+    transaction; nothing when no target is configured."""
+    if postgres_target(settings) is None:
+        return
     import psycopg
 
     schemas = Schemas(settings.postgres_schema_prefix)
     try:
-        with psycopg.connect(dsn) as pg:
-            with pg.transaction():
-                _roles(pg, schemas)
-                loaded = _load(pg, schemas, folder, descriptions, on_table)
-                pg.execute(
-                    f"create table {schemas.incoming(schemas.open)}.publication as "
-                    "select %s::text as version, now() as published_at",
-                    [version],
-                )
-                _switch(pg, schemas, settings.postgres_switch_timeout)
-            info = pg.info
-            where = {"host": info.host, "port": info.port, "dbname": info.dbname}
+        with psycopg.connect(settings.postgres_connection()) as pg, pg.transaction():
+            _roles(pg, schemas)
+            _load(pg, schemas, folder, descriptions, version, on_table)
+            _switch(pg, schemas, settings.postgres_switch_timeout)
     except psycopg.Error as e:
         raise PostgresPublishError(
             f"PostgreSQL target not updated ({_first_line(e)}); it holds the version it held "
             "before, and nothing was published"
         ) from None
-    return where | {
-        "version": version,
-        "schemas": {"open": schemas.open, "restricted": schemas.restricted},
-        "roles": {"open": schemas.open_reader, "restricted": schemas.restricted_reader},
-        "tables": loaded,
-    }
 
 
 def _roles(pg, schemas: Schemas) -> None:
@@ -119,7 +136,7 @@ def _roles(pg, schemas: Schemas) -> None:
             pg.execute(f'create role "{role}" nologin')
 
 
-def _load(pg, schemas: Schemas, folder: Path, descriptions, on_table) -> int:
+def _load(pg, schemas: Schemas, folder: Path, descriptions, version: str, on_table) -> None:
     """Create the incoming schemas and copy every published table into them, with comments."""
     con = duckdb.connect()
     try:
@@ -133,7 +150,6 @@ def _load(pg, schemas: Schemas, folder: Path, descriptions, on_table) -> int:
         for schema in (schemas.open, schemas.restricted):
             pg.execute(f"drop schema if exists {schemas.incoming(schema)} cascade")
             pg.execute(f"create schema {schemas.incoming(schema)}")
-        loaded = 0
         for database, source_schema, target, described_as in places:
             tables = con.execute(
                 "select table_name from duckdb_tables() where database_name = ? "
@@ -144,17 +160,20 @@ def _load(pg, schemas: Schemas, folder: Path, descriptions, on_table) -> int:
                 name = f"{schemas.incoming(target)}.{table}"
                 _copy_table(pg, con, f"{database}.{source_schema}.{table}", name, folder)
                 _comment(pg, name, descriptions.get((described_as, table)))
-                loaded += 1
                 on_table(f"postgresql {target}.{table}")
     finally:
         con.close()
     open_in, restricted_in = (schemas.incoming(s) for s in (schemas.open, schemas.restricted))
+    pg.execute(
+        f"create table {open_in}.publication as select %s::text as version, now() as published_at",
+        [version],
+    )
+    pg.execute(comment_sql("table", f"{open_in}.publication", "The version these tables are."))
     for schema, readers in ((open_in, (schemas.open_reader, schemas.restricted_reader)),
                             (restricted_in, (schemas.restricted_reader,))):  # fmt: skip
         for role in readers:
             pg.execute(f'grant usage on schema {schema} to "{role}"')
             pg.execute(f'grant select on all tables in schema {schema} to "{role}"')
-    return loaded
 
 
 def _copy_table(pg, con: duckdb.DuckDBPyConnection, source: str, target: str, folder: Path) -> None:
@@ -163,7 +182,10 @@ def _copy_table(pg, con: duckdb.DuckDBPyConnection, source: str, target: str, fo
     columns = con.execute(f"select column_name, column_type from (describe {source})").fetchall()
     definition = ", ".join(f'"{c}" {_pg_type(t, source, c)}' for c, t in columns)
     pg.execute(f"create table {target} ({definition})")
-    scratch = folder.parent / f".{folder.name}-postgres.csv"
+    # Inside the version's folder being written (removed with it if the publish is killed), and
+    # readable by the pipeline only: it may hold restricted rows.
+    scratch = folder / ".postgres-copy.csv"
+    scratch.touch(mode=0o600)
     try:
         con.execute(f"copy {source} to '{scratch}' (format csv, header false)")
         with (

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock
 
-from orchestration.settings import Settings
+from orchestration.settings import Settings, child_environment
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The parsed project: models, columns and their descriptions (ensure_manifest keeps it current).
@@ -64,7 +64,7 @@ def dbt_executable() -> str:
 def run_dbt(settings: Settings, args: list[str]) -> str:
     """Run a dbt command on the project with the pipeline's paths; return its output."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **dbt_variables(settings)}
+    env = child_environment(dbt_variables(settings))
     done = subprocess.run(
         [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)],
         cwd=DBT_PROJECT_DIR, env=env, capture_output=True, text=True, check=False,

@@ -111,6 +111,7 @@ def test_the_open_role_cannot_read_the_restricted_schema(target):
     with psycopg.connect(as_open) as pg:
         assert pg.execute(f"select count(*) from {OPEN}.ind_goal_attainment").fetchone()[0] > 0
         assert pg.execute(f"select count(*) from {OPEN}.life_themes").fetchone()[0] > 0
+        assert pg.execute(f"select version from {OPEN}.publication").fetchone()  # docs/bi.md's
     with psycopg.connect(as_open) as pg, pytest.raises(psycopg.errors.InsufficientPrivilege):
         pg.execute(f"select count(*) from {RESTRICTED}.fct_goals")
     with psycopg.connect(as_analyst) as pg:
@@ -247,3 +248,25 @@ def test_an_unreachable_target_publishes_nothing_and_says_why(own_warehouse, tmp
         publish(unreachable, "run-2", PASSED)
     assert current_version(own_warehouse) == first.path
     assert not list((own_warehouse.published_dir / "versions").glob(".incoming-*"))
+
+
+def test_a_connection_string_that_cannot_be_read_is_refused_without_quoting_it(own_warehouse):
+    """A connection string holds a password: a broken one is refused by its setting's name, and
+    neither the error nor anything written quotes it."""
+    first = publish(own_warehouse, "run-1", PASSED)
+    broken = dataclasses.replace(
+        own_warehouse, postgres_dsn="host=bi-db password=hunter2-secret dbname"
+    )
+    with pytest.raises(PostgresPublishError, match="EFFEKT_POSTGRES_DSN") as refused:
+        publish(broken, "run-2", PASSED)
+    assert "hunter2" not in str(refused.value)
+    assert current_version(own_warehouse) == first.path
+    written = [
+        p for p in own_warehouse.data_dir.rglob("*") if p.is_file() and p.suffix != ".duckdb"
+    ]
+    assert not [p for p in written if b"hunter2" in p.read_bytes()]
+
+
+def test_a_schema_prefix_that_is_not_a_plain_name_is_refused(target):
+    with pytest.raises(PostgresPublishError, match="EFFEKT_POSTGRES_SCHEMA_PREFIX"):
+        publish(dataclasses.replace(target, postgres_schema_prefix="bi; drop"), "run-1", PASSED)
