@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import dbt.task.docs
 import duckdb
 
 from orchestration.contract.cpr import CPR_IN_TEXT, CPR_IN_TEXT_SQL
@@ -17,6 +18,20 @@ from orchestration.reporting.factsheets import PLOTLY_BUNDLE
 
 # plotly.js is written beside the fact sheets; its hash constants look like numbers of any kind.
 PLOTLY_JS = PLOTLY_BUNDLE.read_text(encoding="utf-8")
+# dbt's documentation page: its own JavaScript (an MD5 routine's constants look like CPR
+# numbers) around the project's manifest and catalogue, which dbt writes in where these stand.
+DBT_DOCS_PAGE = (
+    (Path(dbt.task.docs.__file__).parent / "index.html").read_text(encoding="utf-8").strip()
+)
+DBT_DOCS_PARTS = re.split('"(?:MANIFEST|CATALOG).JSON INLINE DATA"', DBT_DOCS_PAGE)
+
+
+def _ours(text: str) -> str:
+    """A file's text without what a library wrote (plotly.js, dbt's page): what is left came
+    from the data."""
+    for vendored in sorted((PLOTLY_JS, *DBT_DOCS_PARTS), key=len, reverse=True):
+        text = text.replace(vendored, "")
+    return text
 
 
 def _columns_matching(con: duckdb.DuckDBPyConnection, relations: list[tuple[str, str]],
@@ -61,7 +76,7 @@ def parquet_matching(path: Path, pattern: str = CPR_IN_TEXT_SQL) -> dict[str, in
 
 def files_with_cpr(root: Path, skip: list[Path]) -> list[str]:
     """Every file below root, except those under skip: DuckDB and Parquet by their values, the
-    rest as text (fact sheets without their vendored plotly.js)."""
+    rest as text (without the vendored plotly.js and dbt's documentation page around the data)."""
     found = []
     for path in sorted(root.rglob("*")):
         if not path.is_file() or any(path.is_relative_to(s) for s in skip):
@@ -74,7 +89,7 @@ def files_with_cpr(root: Path, skip: list[Path]) -> list[str]:
             hit = parquet_matching(path)
         else:
             text = path.read_bytes().decode("utf-8", errors="replace")
-            hit = CPR_IN_TEXT.search(text.replace(PLOTLY_JS, ""))
+            hit = CPR_IN_TEXT.search(_ours(text))
         if hit:
             found.append(str(path.relative_to(root)))
     return found
