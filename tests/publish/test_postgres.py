@@ -59,6 +59,21 @@ def published_version(dsn: str) -> str:
         return pg.execute(f"select version from {OPEN}.publication").fetchone()[0]
 
 
+def publish_waiting_for_a_reader(settings, run_id: str, caplog) -> tuple[threading.Thread, list]:
+    """A publish in the background, once its switch waits for a reader: the thread, and a list
+    that holds the published version when it is done."""
+    done: list = []
+    publishing = threading.Thread(
+        target=lambda: done.append(publish(settings, run_id, PASSED)), daemon=True
+    )
+    publishing.start()
+    deadline = time.monotonic() + 120
+    while "a reader holds the published tables" not in caplog.text:
+        assert publishing.is_alive() and time.monotonic() < deadline, "the switch did not wait"
+        time.sleep(0.2)
+    return publishing, done
+
+
 def test_a_publish_puts_the_same_rows_with_their_descriptions_into_postgresql(target):
     version = publish(target, "run-1", PASSED)
     dsn = target.postgres_dsn
@@ -135,15 +150,7 @@ def test_a_reader_holding_a_transaction_sees_one_version_across_a_publish(target
     dsn = target.postgres_dsn
     reader = psycopg.connect(dsn)  # a transaction begins with its first statement
     before = reader.execute(f"select count(*) from {OPEN}.ind_goal_attainment").fetchone()[0]
-    second: list = []
-    publishing = threading.Thread(
-        target=lambda: second.append(publish(target, "run-2", PASSED)), daemon=True
-    )
-    publishing.start()
-    deadline = time.monotonic() + 120
-    while "a reader holds the published tables" not in caplog.text:
-        assert publishing.is_alive() and time.monotonic() < deadline, "the switch did not wait"
-        time.sleep(0.2)
+    publishing, second = publish_waiting_for_a_reader(target, "run-2", caplog)
     # Mid-publish: the reader's other tables, and the version, are still the first's.
     assert reader.execute(f"select version from {OPEN}.publication").fetchone()[0] == first.version
     assert (
@@ -168,15 +175,7 @@ def test_a_reader_of_the_previous_version_is_waited_for_and_blocks_no_one(target
     dsn = target.postgres_dsn
     comparing = psycopg.connect(dsn)
     comparing.execute("select count(*) from effekt_previous_open.ind_key_figures").fetchone()
-    third: list = []
-    publishing = threading.Thread(
-        target=lambda: third.append(publish(target, "run-3", PASSED)), daemon=True
-    )
-    publishing.start()
-    deadline = time.monotonic() + 120
-    while "a reader holds the published tables" not in caplog.text:
-        assert publishing.is_alive() and time.monotonic() < deadline, "the switch did not wait"
-        time.sleep(0.2)
+    publishing, third = publish_waiting_for_a_reader(target, "run-3", caplog)
     with psycopg.connect(dsn) as other:  # not blocked behind the waiting switch
         other.execute("set statement_timeout = '5s'")
         assert published_version(dsn) == second.version
