@@ -39,7 +39,7 @@ from orchestration.publish.descriptions import (
 from orchestration.publish.postgres import postgres_target, publish_to_postgres
 from orchestration.settings import Settings
 from orchestration.tables import OPEN_TABLES, RESTRICTED_MARTS
-from orchestration.warehouse import run_dbt
+from orchestration.warehouse import docs_site
 
 OPEN_SCHEMAS = ("indicators", "codes")
 RESTRICTED_SCHEMA = "marts"
@@ -143,10 +143,10 @@ def publish(
 def write_docs_site(settings: Settings, page: Path) -> None:
     """The dbt project's documentation site for this version, as one page that opens offline:
     models, columns and their descriptions, the lineage from the raw layer to each published
-    table and to the fact sheets (exposures). dbt reads the warehouse's catalogue for it."""
-    run_dbt(settings, ["docs", "generate", "--static"])
+    table and to the fact sheets (exposures). Made once per state of the project
+    (warehouse.docs_site)."""
     page.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(settings.dbt_target_dir / "static_index.html", page)
+    shutil.copyfile(docs_site(settings), page)
 
 
 def _write_files(

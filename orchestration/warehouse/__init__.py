@@ -242,3 +242,28 @@ def _manifest_is_current(manifest: Path) -> bool:
     ]
     newest = max(p.stat().st_mtime for p in sources)
     return manifest.exists() and manifest.stat().st_mtime >= newest
+
+
+def docs_site(settings: Settings) -> Path:
+    """dbt's documentation site for the project, as one page that opens offline: made by
+    `dbt docs generate --static` against the warehouse, once per state of the project (its
+    models, macros, seeds and the contract: `rules_fingerprint`), and kept beside the parsed
+    manifest, since the warehouse's tables and columns follow from the project alone (DuckDB's
+    catalogue has no statistics). A target folder that cannot be written is generated into
+    each time."""
+    page = MANIFEST.parent / f"docs-{rules_fingerprint()[:16]}.html"
+    if page.exists():
+        return page
+    run_dbt(settings, ["docs", "generate", "--static"])
+    made = settings.dbt_target_dir / "static_index.html"
+    try:
+        page.parent.mkdir(parents=True, exist_ok=True)
+        scratch = page.with_name(f".{page.name}.{os.getpid()}")
+        shutil.copyfile(made, scratch)
+        os.replace(scratch, page)  # whole, for processes building side by side
+        for older in page.parent.glob("docs-*.html"):
+            if older != page:
+                older.unlink(missing_ok=True)  # an earlier state of the project's
+    except OSError:
+        return made
+    return page
