@@ -9,6 +9,7 @@ indicator model's columns and descriptions.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,21 @@ def undocumented(
 def comment_sql(kind: str, name: str, text: str) -> str:
     """`comment on <kind> <name> is '<text>'`, quoted for DuckDB and PostgreSQL alike."""
     return f"comment on {kind} {name} is '{text.replace(chr(39), chr(39) * 2)}'"
+
+
+def comment_statements(
+    table: str, description: TableDescription | None, columns: Iterable[str]
+) -> list[str]:
+    """The comments on a table and on those of its `columns` the description covers, for
+    DuckDB and PostgreSQL alike (column names quoted)."""
+    if description is None:
+        return []
+    have = set(columns)
+    return [comment_sql("table", table, description.text)] + [
+        comment_sql("column", f'{table}."{column}"', text)
+        for column, text in description.columns.items()
+        if column in have
+    ]
 
 
 def _clean(text: str) -> str:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.publish.descriptions import TableDescription, comment_sql
+from orchestration.publish.descriptions import TableDescription, comment_sql, comment_statements
 from orchestration.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,13 +111,14 @@ def publish_to_postgres(
 ) -> None:  # fmt: skip
     """Load the version's files (in `folder`) into PostgreSQL and switch them in, in one
     transaction; nothing when no target is configured."""
-    if postgres_target(settings) is None:
+    dsn = settings.postgres_connection()
+    if dsn is None:
         return
     import psycopg
 
     schemas = Schemas(settings.postgres_schema_prefix)
     try:
-        with psycopg.connect(settings.postgres_connection()) as pg, pg.transaction():
+        with psycopg.connect(dsn) as pg, pg.transaction():
             _roles(pg, schemas)
             _load(pg, schemas, folder, descriptions, version, on_table)
             _switch(pg, schemas, settings.postgres_switch_timeout)
@@ -158,8 +159,11 @@ def _load(pg, schemas: Schemas, folder: Path, descriptions, version: str, on_tab
             ).fetchall()
             for (table,) in tables:
                 name = f"{schemas.incoming(target)}.{table}"
-                _copy_table(pg, con, f"{database}.{source_schema}.{table}", name, folder)
-                _comment(pg, name, descriptions.get((described_as, table)))
+                columns = _copy_table(pg, con, f"{database}.{source_schema}.{table}", name, folder)
+                for statement in comment_statements(
+                    name, descriptions.get((described_as, table)), columns
+                ):
+                    pg.execute(statement)
                 on_table(f"postgresql {target}.{table}")
     finally:
         con.close()
@@ -176,9 +180,11 @@ def _load(pg, schemas: Schemas, folder: Path, descriptions, version: str, on_tab
             pg.execute(f'grant select on all tables in schema {schema} to "{role}"')
 
 
-def _copy_table(pg, con: duckdb.DuckDBPyConnection, source: str, target: str, folder: Path) -> None:
+def _copy_table(
+    pg, con: duckdb.DuckDBPyConnection, source: str, target: str, folder: Path
+) -> list[str]:
     """One table: created with PostgreSQL's types, rows streamed as CSV (NULL unquoted, an empty
-    text quoted, doubles in their shortest exact form)."""
+    text quoted, doubles in their shortest exact form). Returns its columns."""
     columns = con.execute(f"select column_name, column_type from (describe {source})").fetchall()
     definition = ", ".join(f'"{c}" {_pg_type(t, source, c)}' for c, t in columns)
     pg.execute(f"create table {target} ({definition})")
@@ -196,6 +202,7 @@ def _copy_table(pg, con: duckdb.DuckDBPyConnection, source: str, target: str, fo
                 copy.write(block)
     finally:
         scratch.unlink(missing_ok=True)
+    return [c for c, _ in columns]
 
 
 def _pg_type(duckdb_type: str, table: str, column: str) -> str:
@@ -204,20 +211,6 @@ def _pg_type(duckdb_type: str, table: str, column: str) -> str:
     if duckdb_type not in PG_TYPES:
         raise PostgresPublishError(f"{table}.{column}: no PostgreSQL type for {duckdb_type}")
     return PG_TYPES[duckdb_type]
-
-
-def _comment(pg, table: str, description: TableDescription | None) -> None:
-    if description is None:
-        return
-    pg.execute(comment_sql("table", table, description.text))
-    for column, text in description.columns.items():
-        exists = pg.execute(
-            "select 1 from information_schema.columns where table_schema || '.' || table_name "
-            "= %s and column_name = %s",
-            [table, column],
-        ).fetchone()
-        if exists:
-            pg.execute(comment_sql("column", f'{table}."{column}"', text))
 
 
 def _switch(pg, schemas: Schemas, timeout_s: float) -> None:
