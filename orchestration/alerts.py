@@ -19,9 +19,9 @@ import dagster as dg
 
 from orchestration.contract.cpr import CPR_IN_TEXT
 from orchestration.settings import Settings
-from orchestration.trace import alerts_file, already_alerted, read_alerts
+from orchestration.trace import already_alerted, read_alerts
 
-__all__ = ["AlertSink", "FileAlertSink", "WebhookAlertSink", "alerts_file", "read_alerts"]
+__all__ = ["AlertSink", "FileAlertSink", "WebhookAlertSink", "read_alerts"]
 
 log = logging.getLogger("effekt.alerts")
 SUMMARY_WIDTH = 300  # characters in an alert's one-line summary
@@ -42,7 +42,7 @@ class FileAlertSink(AlertSink):
 
     def send(self, alert: dict, settings: Settings) -> bool:
         """Append the alert; False when this run's alert is on file already."""
-        path = Path(self.path) if self.path else alerts_file(settings)
+        path = Path(self.path) if self.path else settings.alerts_file
         path.parent.mkdir(parents=True, exist_ok=True)
         if already_alerted(path, alert["run_id"]):
             return False  # an in-process run wrote it; the daemon's sensor saw the same run

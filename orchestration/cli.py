@@ -334,14 +334,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.generate import GeneratorConfig, generate_delivery
-    from orchestration.ingest.pseudonyms import create_demo_key, demo_key_file
+    from orchestration.ingest.pseudonyms import create_demo_key
     from orchestration.pipeline import run_backfill, run_pipeline
     from orchestration.reporting import Quarter, fact_sheet_dir
 
     settings = _settings(args)
     if not (settings.pseudonym_key or settings.pseudonym_key_file):
         # Kept in the data folder, where later commands on the same folder find it.
-        key_file = demo_key_file(settings)
+        key_file = settings.demo_key_file
         if create_demo_key(key_file):
             print(
                 f"Created a demo pseudonymisation key at {key_file} (readable by you only). "

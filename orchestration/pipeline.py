@@ -76,10 +76,6 @@ class QuarterRun:
     error: str | None = None
 
 
-def log_file(settings: Settings) -> Path:
-    return settings.log_file
-
-
 def _run_config(settings: Settings, verbose: bool = False) -> dict:
     """The settings as resource config (nothing through the environment), and the loggers."""
     loggers: dict = {"file": {"config": {"path": str(settings.log_file.resolve())}}}
@@ -100,7 +96,7 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
 @contextmanager
 def _tool_output(settings: Settings) -> Iterator[Path]:
     """Send what tools print (dbt's log lines) to a file, so people see progress lines only."""
-    path = log_file(settings)
+    path = settings.log_file
     path.parent.mkdir(parents=True, exist_ok=True)
     # effekt's own log lines (a refusal, an alert) too: the summary on the terminal says it once.
     handler = logging.FileHandler(path, encoding="utf-8")

@@ -11,13 +11,9 @@ from pathlib import Path
 from orchestration.settings import Settings
 
 
-def alerts_file(settings: Settings) -> Path:
-    return settings.alerts_file
-
-
 def read_alerts(settings: Settings, limit: int = 10) -> list[dict]:
     """The newest alerts first."""
-    path = alerts_file(settings)
+    path = settings.alerts_file
     if not path.exists():
         return []
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

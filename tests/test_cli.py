@@ -227,7 +227,6 @@ def test_the_demo_folder_s_key_is_found_and_a_missing_key_says_where_it_looked(
     from orchestration.ingest.pseudonyms import (
         MissingPseudonymKey,
         create_demo_key,
-        demo_key_file,
         load_key,
     )
     from orchestration.settings import Settings
@@ -237,7 +236,7 @@ def test_the_demo_folder_s_key_is_found_and_a_missing_key_says_where_it_looked(
     settings = Settings.from_env({"EFFEKT_DATA_DIR": str(tmp_path)})
     with pytest.raises(MissingPseudonymKey) as missing:
         load_key(settings)
-    assert str(demo_key_file(settings)) in str(missing.value)
+    assert str(settings.demo_key_file) in str(missing.value)
     assert "EFFEKT_PSEUDONYM_KEY_FILE (not set)" in str(missing.value)
-    assert create_demo_key(demo_key_file(settings))
-    assert load_key(settings) == demo_key_file(settings).read_bytes().strip()
+    assert create_demo_key(settings.demo_key_file)
+    assert load_key(settings) == settings.demo_key_file.read_bytes().strip()

@@ -22,15 +22,10 @@ class MissingPseudonymKey(RuntimeError):
     """No usable pseudonymisation key: the pipeline must not start."""
 
 
-def demo_key_file(settings: Settings) -> Path:
-    """Where `effekt demo` keeps its key, and where later commands on that folder find it."""
-    return settings.demo_key_file
-
-
 def load_key(settings: Settings) -> bytes:
     """The key from EFFEKT_PSEUDONYM_KEY, the file EFFEKT_PSEUDONYM_KEY_FILE names, or the data
     folder's own secrets/pseudonym.key, in that order."""
-    folder_key = demo_key_file(settings)
+    folder_key = settings.demo_key_file
     if settings.pseudonym_key:
         key = settings.pseudonym_key.encode("utf-8")
         source = "EFFEKT_PSEUDONYM_KEY"

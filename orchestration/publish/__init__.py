@@ -33,7 +33,7 @@ from orchestration.disclosure import OPEN_SCHEMA
 from orchestration.files import atomic_folder, remove_incoming
 from orchestration.publish.descriptions import (
     TableDescription,
-    comment_sql,
+    comment_statements,
     published_descriptions,
 )
 from orchestration.publish.postgres import postgres_target, publish_to_postgres
@@ -57,12 +57,8 @@ class PublishedVersion:
     manifest: dict
 
 
-def published_root(settings: Settings) -> Path:
-    return settings.published_dir
-
-
 def current_version(settings: Settings) -> Path | None:
-    current = published_root(settings) / "current"
+    current = settings.published_current
     return current.resolve() if current.exists() else None
 
 
@@ -84,7 +80,7 @@ def publish(
     versions (default: the settings' published_keep) stay, older ones are deleted."""
     if not gate_summary.get("passed"):
         raise PublishRefused(f"the quality gate of run {run_id} did not pass; nothing is published")
-    root = published_root(settings)
+    root = settings.published_dir
     versions = root / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     remove_incoming(versions)
@@ -134,7 +130,8 @@ def publish(
         # Last, PostgreSQL: loaded and switched in one transaction, so a failure there publishes
         # nothing anywhere; the files follow at once (a kill between the two leaves PostgreSQL
         # one version ahead until the next publish).
-        publish_to_postgres(settings, version, incoming, described, on_table)
+        if postgres:
+            publish_to_postgres(settings, version, incoming, described, on_table)
     _switch(root, final)
     _prune(versions, keep or settings.published_keep, final)
     return PublishedVersion(version, final, manifest)
@@ -206,13 +203,9 @@ def _describe(
     con: duckdb.DuckDBPyConnection, table: str, description: TableDescription | None
 ) -> None:
     """The table's and its columns' descriptions from the dbt YAML, as comments BI tools show."""
-    if description is None:
-        return
-    con.execute(comment_sql("table", table, description.text))
-    columns = {c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()}
-    for column, text in description.columns.items():
-        if column in columns:
-            con.execute(comment_sql("column", f"{table}.{column}", text))
+    columns = [c for (c,) in con.execute(f"select column_name from (describe {table})").fetchall()]
+    for statement in comment_statements(table, description, columns):
+        con.execute(statement)
 
 
 def _deliveries(settings: Settings) -> list[dict]:

@@ -22,19 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import jinja2
 
 from orchestration.contract import load_contract
+from orchestration.pages import page_templates
 from orchestration.quality.gate import GateResult, docs_folder
 from orchestration.settings import Settings
 
-REPORT_TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("orchestration.quality", "templates"),
-    autoescape=jinja2.select_autoescape(),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+REPORT_TEMPLATES = page_templates("orchestration.quality")
 ADMINISTRATION = "administration"
 UNPLACED = "unplaced"
 HTML_ROWS = 20_000  # rows listed per HTML report; the CSV always has every row

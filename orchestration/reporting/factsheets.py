@@ -13,10 +13,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import jinja2
 from plotly.offline import get_plotlyjs_version
 
 from orchestration.files import atomic_folder
+from orchestration.pages import page_templates
 from orchestration.reporting import Quarter
 from orchestration.reporting.barometer import COSTS, MEASURES, barometer_rows, load_targets
 from orchestration.reporting.economy import economy_sections
@@ -32,14 +32,7 @@ from orchestration.reporting.figures import (
 from orchestration.reporting.published import Published, Subject, rolling_label, subjects
 from orchestration.reporting.text import LANGUAGES, TEXT
 
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("orchestration.reporting", "templates"),
-    autoescape=jinja2.select_autoescape(),
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+TEMPLATES = page_templates("orchestration.reporting")
 
 # plotly.js, written once per folder of sheets: its basic bundle (bar and scatter, all the
 # sheets draw; 1.2 MB against the full bundle's 4.8 MB), npm's plotly.js-basic-dist-min at the
