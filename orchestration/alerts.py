@@ -133,8 +133,9 @@ NEXT_STEPS = {
         "as intended, this is a fault of the suppression step: report it with the file."
     ),
     "published__current": (
-        "Publishing failed; the previous version stays current. Fix the cause (disk, "
-        "permissions) and run `effekt run --rebuild`."
+        "Publishing failed; the previous version stays current, in the files and in "
+        "PostgreSQL. Fix the cause named above (disk, permissions, the PostgreSQL target) and "
+        "run `effekt run --rebuild`."
     ),
 }
 
@@ -156,10 +157,18 @@ def _gate_reason(settings: Settings, run_id: str, step: str) -> tuple[str | None
     return reason or None, str(areas if areas.is_dir() else run_dir)
 
 
+def _innermost(error):
+    """The error that caused the others: an exception raised in a step reaches Dagster wrapped
+    ("Error occurred while executing op ..."), with what went wrong as its cause."""
+    while error.cause is not None:
+        error = error.cause
+    return error
+
+
 def step_failure(settings: Settings, run_id: str, event) -> dict:
     """One failed step: its error, and the reason and file a person acts on."""
     data = event.event_specific_data
-    error = data.error.message.strip() if data and data.error else "no error message"
+    error = _innermost(data.error).message.strip() if data and data.error else "no error message"
     user = data.user_failure_data if data else None
     metadata = {k: getattr(v, "value", v) for k, v in (user.metadata if user else {}).items()}
     step = event.step_key

@@ -253,17 +253,20 @@ def _print_outputs(settings: Settings, refresh) -> None:
         print(f"Published for BI tools (read-only):       {current / 'indicators.duckdb'}")
         print(f"  restricted marts, Parquet, manifest:    {current}/")
         print(f"  what each table and column holds:       {current / 'docs' / 'index.html'}")
-        print(_postgres_line(current))
+        print(_postgres_line(settings, current))
     reports = settings.reports_dir / "index.html"
     if reports.exists():
         print(f"Validation reports (newest first):        {reports}")
     print("Run history and failed checks:            effekt status")
 
 
-def _postgres_line(current: Path) -> str:
+def _postgres_line(settings: Settings, current: Path) -> str:
     """Where the published version is in PostgreSQL, or that no PostgreSQL target is set."""
     manifest = json.loads((current.resolve() / "manifest.json").read_text(encoding="utf-8"))
     target = (manifest.get("targets") or {}).get("postgresql")
+    if not target and (settings.postgres_dsn or settings.postgres_dsn_file):
+        return ("PostgreSQL target: set, but the published version is not in it (published "
+                "before the target was set, or its publish there failed: effekt status)")  # fmt: skip
     if not target:
         return ("PostgreSQL target: not configured (EFFEKT_POSTGRES_DSN_FILE; docs/bi.md), "
                 "published to the files only")  # fmt: skip

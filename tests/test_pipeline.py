@@ -233,6 +233,22 @@ def test_a_dbt_failure_is_traced_to_the_log_and_leaves_the_delivery_to_resume(
     assert needs_build(folder)["delivery_id"] == later.name
 
 
+def test_an_unreachable_postgresql_target_is_traced_and_publishes_nothing(folder, capsys, tmp_path):
+    """The cause reaches the alert and `effekt status` (not Dagster's wrapper around it), with
+    no password; the previous version stays current (the next test's rebuild publishes)."""
+    before = current_version(folder)
+    dsn = tmp_path / "postgres.dsn"
+    dsn.write_text(f"host={tmp_path / 'no-server'} dbname=bi password=hunter2-secret")
+    [run] = run_pipeline(dataclasses.replace(folder, postgres_dsn_file=dsn), progress=None,
+                         rebuild=True).runs  # fmt: skip
+    assert not run.success and current_version(folder) == before
+    alert = _assert_traced(
+        folder, capsys, "published__current", "PostgreSQL target not updated", ""
+    )
+    assert "PostgreSQL target" in alert["next"]
+    assert "hunter2" not in (folder.data_dir / "alerts" / "alerts.jsonl").read_text()
+
+
 def test_rebuild_builds_gates_and_publishes_the_current_state(folder):
     before = current_version(folder)
     [run] = run_pipeline(folder, progress=None, rebuild=True).runs
