@@ -43,6 +43,7 @@ class SettingsResource(dg.ConfigurableResource):
     postgres_dsn_file: str | None = None
     postgres_schema_prefix: str | None = None
     postgres_switch_timeout: float | None = None
+    municipality_code: str | None = None
 
     def get(self) -> Settings:
         """The settings: this resource's config over the environment's."""

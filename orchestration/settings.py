@@ -28,6 +28,7 @@
 | EFFEKT_POSTGRES_DSN_FILE | (none) | or a file holding it |
 | EFFEKT_POSTGRES_SCHEMA_PREFIX | effekt | its schemas `<prefix>_open`, `<prefix>_restricted` and reader roles `<prefix>_open_reader`, `<prefix>_restricted_reader` |
 | EFFEKT_POSTGRES_SWITCH_TIMEOUT | 600 | seconds the switch to a new version waits for readers of the old one |
+| EFFEKT_MUNICIPALITY_CODE | (none) | the municipality (three-digit kommunekode) of deliveries before contract 1.2, which do not name theirs |
 
 This module is the only reader of the environment, and `Settings` the only owner of the data
 folder's layout: every path below the data folder is a property here. Dagster's assets get the
@@ -103,6 +104,7 @@ class Settings:
     postgres_dsn_file: Path | None = None
     postgres_schema_prefix: str = "effekt"
     postgres_switch_timeout: float = 600.0
+    municipality_code: str | None = None  # a delivery of contract 1.2 names its own
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)

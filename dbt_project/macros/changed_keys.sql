@@ -19,11 +19,12 @@
 {#- The values of `column` in the versions of the raw `entities` that changed since delivery
     number since_seq(): a version current then and closed since, or one that came since.
     Without since_seq (a build of everything) every value. A key-incremental model (config in
-    dbt_project.yml) computes the rows of these keys again and keeps the others'. -#}
+    dbt_project.yml) computes the rows of these keys again and keeps the others'. The values are
+    the warehouse's (macros/municipalities.sql: a record number of its municipality). -#}
 {% macro changed_keys(column, entities) -%}
     {%- set since_seq = since_seq() %}
     {%- for entity in entities %}
-    select {{ column }} from {{ source('raw', entity) }}
+    select {{ municipal_number(column) }} from {{ source('raw', entity) }}
     {%- if since_seq is not none %}
     where _first_seq > {{ since_seq }} or _last_seq >= {{ since_seq }}
     {%- endif %}
@@ -39,9 +40,10 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The model's filter to the changed keys, when it builds on its earlier rows. -#}
-{% macro only_changed_keys(column, entities) -%}
+{#- The model's filter to the changed keys, when it builds on its earlier rows; `of_raw_rows`:
+    the model filters raw rows, whose record numbers are as delivered. -#}
+{% macro only_changed_keys(column, entities, of_raw_rows=false) -%}
     {%- if is_incremental() %}
-    where {{ column }} in ({{ changed_keys(column, entities) }})
+    where {{ municipal_number(column) if of_raw_rows else column }} in ({{ changed_keys(column, entities) }})
     {%- endif %}
 {%- endmacro %}

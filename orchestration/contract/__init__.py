@@ -89,6 +89,7 @@ class Contract:
     reasons: dict[str, Reason]
     csv_options: dict[str, list[str]] = field(default_factory=dict)
     accepted_versions: tuple[str, ...] = ()
+    municipality_field: dict[str, str] = field(default_factory=dict)  # since, codelist
 
     def entity(self, name: str) -> Entity:
         try:
@@ -166,6 +167,7 @@ def load_contract(path: Path = CONTRACT_FILE) -> Contract:
         reasons=reasons,
         csv_options=raw["delivery"]["csv"],
         accepted_versions=tuple(contract_version(v) for v in raw["accepted_versions"]),
+        municipality_field=raw["delivery"]["municipality_code"],
     )
 
 

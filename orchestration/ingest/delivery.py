@@ -20,7 +20,13 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.contract import Entity, contract_version, load_contract, version_key
+from orchestration.contract import (
+    Entity,
+    codelist_values,
+    contract_version,
+    load_contract,
+    version_key,
+)
 from orchestration.contract.cpr import CPR_IN_TEXT
 
 BLOCK = 4 << 20
@@ -80,8 +86,11 @@ class Manifest:
     delivery_id: str
     source_system: str
     extract_time: str
-    contract_version: str  # "1" or "1.1", as `contract_version` normalises it
+    contract_version: str  # "1", "1.1" or "1.2", as `contract_version` normalises it
     files: dict[str, FileSpec]  # the delivered files, by entity
+    # The official three-digit kommunekode (contract 1.2); None before 1.2, when the municipality
+    # is the one EFFEKT_MUNICIPALITY_CODE names (`Settings.municipality_code`), if any.
+    municipality_code: str | None = None
 
     def spec(self, entity: str) -> FileSpec:
         """The entity's file; for an optional entity the delivery left out, an empty stand-in
@@ -122,7 +131,7 @@ def read_manifest(folder: Path) -> Manifest:
             )
         manifest = Manifest(
             raw["delivery_id"], raw["source_system"], raw["extract_time"],
-            contract_version(raw["contract_version"]), files,
+            contract_version(raw["contract_version"]), files, raw.get("municipality_code"),
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as e:
         raise DeliveryRefused(
@@ -134,23 +143,61 @@ def read_manifest(folder: Path) -> Manifest:
             f"contract version {manifest.contract_version}, expected one of "
             f"{', '.join(contract.accepted_versions)}",
         )  # fmt: skip
-    problems = [
-        DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
-        for name, entity in contract.entities.items()
-        if name not in files and not entity.optional
-    ] + [
-        DeliveryRefused(
-            "unreadable_file",
-            files[name].file,
-            f"{name} came in contract version {entity.since}; the manifest says version "
-            f"{manifest.contract_version}",
-        )
-        for name, entity in contract.entities.items()
-        if name in files and version_key(entity.since) > version_key(manifest.contract_version)
-    ]
+    problems = (
+        _municipality_problems(manifest)
+        + [
+            DeliveryRefused("missing_file", f"{name}.*", "entity not listed in the manifest")
+            for name, entity in contract.entities.items()
+            if name not in files and not entity.optional
+        ]
+        + [
+            DeliveryRefused(
+                "unreadable_file",
+                files[name].file,
+                f"{name} came in contract version {entity.since}; the manifest says version "
+                f"{manifest.contract_version}",
+            )
+            for name, entity in contract.entities.items()
+            if name in files and version_key(entity.since) > version_key(manifest.contract_version)
+        ]
+    )
     if problems:
         raise DeliveryRefused.of(problems)
     return manifest
+
+
+def _municipality_problems(manifest: Manifest) -> list[DeliveryRefused]:
+    """A manifest of contract 1.2 names its municipality by a code in the code list; an earlier
+    one names none (its municipality is the installation's setting)."""
+    field = load_contract().municipality_field
+    code, since = manifest.municipality_code, contract_version(field["since"])
+    if version_key(manifest.contract_version) < version_key(since):
+        if code is None:
+            return []
+        return [
+            DeliveryRefused(
+                "unreadable_file", "manifest.json",
+                f"municipality_code came in contract version {since}; the manifest says "
+                f"version {manifest.contract_version}",
+            )
+        ]  # fmt: skip
+    if code is None:
+        return [
+            DeliveryRefused(
+                "unreadable_file", "manifest.json",
+                f"municipality_code is required from contract version {since} (the official "
+                "three-digit kommunekode, e.g. \"751\")",
+            )
+        ]  # fmt: skip
+    if not isinstance(code, str) or code not in codelist_values(field["codelist"]):
+        return [
+            DeliveryRefused(
+                "unreadable_file", "manifest.json",
+                f"municipality_code {code!r} is not a Danish municipality's three-digit code "
+                "(code list municipalities.csv)",
+            )
+        ]  # fmt: skip
+    return []
 
 
 def _scan(path: Path, spec: FileSpec, transcode_to: Path | None) -> str:

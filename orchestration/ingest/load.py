@@ -12,6 +12,12 @@ first and last seen in (`_first_seq`, `_last_seq`, null while it is current), as
 a slowly changing dimension. The state as of any delivery is `state_as_of_sql`. A delivery whose
 extract is older than the current one arrives too late to be part of the history: it is checked,
 archived and recorded as `superseded`, and changes nothing else.
+
+One raw layer can hold several municipalities (contract 1.2 names a delivery's municipality; an
+earlier delivery is the one `EFFEKT_MUNICIPALITY_CODE` names, or none). Each municipality has a
+history of its own: a delivery is compared with, supersedes and closes versions of its own
+municipality only (`_municipality_code` on every version), while `seq` counts every municipality's
+deliveries together, so one number orders all loads.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from orchestration.contract import file_sha256, load_contract
+from orchestration.contract import codelist_values, file_sha256, load_contract
 from orchestration.ingest.contract_checks import install_macros, read_and_check
 from orchestration.ingest.delivery import DeliveryRefused, Manifest, read_manifest
 from orchestration.ingest.landing import complete_deliveries
@@ -96,6 +102,8 @@ def raw_ddl(raw: str = "raw") -> str:
         f"alter table {raw}.deliveries add column if not exists status varchar default 'loaded'",
         # When its delivered files were deleted from the archive (EFFEKT_ARCHIVE_KEEP_DAYS).
         f"alter table {raw}.deliveries add column if not exists archive_pruned_at timestamptz",
+        # The municipality whose history it belongs to (contract 1.2; null: not named).
+        f"alter table {raw}.deliveries add column if not exists municipality_code varchar",
         f"""create table if not exists {raw}.ingest_log (
             delivery_id varchar, entity varchar, file varchar, rows_read bigint,
             rows_loaded bigint, rows_quarantined bigint, sha256 varchar, loaded_at timestamptz)""",
@@ -112,31 +120,45 @@ def raw_ddl(raw: str = "raw") -> str:
         f"""create table if not exists {raw}.changes (
             delivery_id varchar, previous_delivery_id varchar, entity varchar, key varchar,
             change varchar)""",
+        # The delivery loaded last, of any municipality: what the warehouse was last changed by.
         f"""create or replace view {raw}.current_delivery as
             select delivery_id, extract_time, seq from {raw}.deliveries where status = 'loaded'
             order by seq desc limit 1""",
+        # Each municipality's current delivery: its history's state is that delivery's.
+        f"""create or replace view {raw}.current_deliveries as
+            select municipality_code, delivery_id, extract_time, seq from {raw}.deliveries
+            where status = 'loaded'
+            qualify row_number() over (partition by municipality_code order by seq desc) = 1""",
     ]
     for name, entity in contract.entities.items():
         parts.append(f"create table if not exists {raw}.{name} ({version_columns(entity)})")
+        # Appended, as on a raw layer made before it: the same column order either way.
+        parts.append(
+            f"alter table {raw}.{name} add column if not exists _municipality_code varchar"
+        )
     return ";\n".join(parts)
 
 
 def version_columns(entity) -> str:
     """A raw entity's columns: where the version was first delivered (delivery, file, row), the
-    hash of its content, the deliveries it was first and last seen in, and the typed record."""
+    hash of its content, the deliveries it was first and last seen in, the typed record, and its
+    municipality."""
     columns = ", ".join(f'"{c.name}" {SQL_TYPES[c.type]}' for c in entity.columns)
     return (
         "_delivery_id varchar, _source_file varchar, _source_row bigint, _row_hash varchar, "
-        f"_first_seq integer, _last_seq integer, {columns}"
+        f"_first_seq integer, _last_seq integer, {columns}, _municipality_code varchar"
     )
 
 
 def state_as_of_sql(entity: str, delivery_id_sql: str, raw: str = "raw") -> str:
-    """The rows of `entity` as delivery `delivery_id_sql` (a SQL expression) delivered them."""
-    seq = f"(select seq from {raw}.deliveries where delivery_id = {delivery_id_sql})"
+    """The rows of `entity` as delivery `delivery_id_sql` (a SQL expression) delivered them: its
+    municipality's history as of that delivery."""
+    delivery = f"from {raw}.deliveries where delivery_id = {delivery_id_sql}"
+    seq = f"(select seq {delivery})"
     return (
         f"select * from {raw}.{entity} where _first_seq <= {seq} "
-        f"and (_last_seq is null or _last_seq >= {seq})"
+        f"and (_last_seq is null or _last_seq >= {seq}) "
+        f"and _municipality_code is not distinct from (select municipality_code {delivery})"
     )
 
 
@@ -288,17 +310,19 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         "list(distinct column_name) as columns from load.findings group by 1, 2",
         [list(contract.reasons)],
     )
+    municipality = _municipality(manifest, settings)
     current = con.execute(
-        f"select delivery_id, seq, (extract_time, delivery_id) > (?::timestamptz, ?) "
-        f"from {RAW}.current_delivery",
-        [manifest.extract_time, manifest.delivery_id],
+        f"select delivery_id, (extract_time, delivery_id) > (?::timestamptz, ?) "
+        f"from {RAW}.current_deliveries where municipality_code is not distinct from ?",
+        [manifest.extract_time, manifest.delivery_id, municipality],
     ).fetchone()
-    if current is not None and current[2]:
+    if current is not None and current[1]:
         return _supersede(
-            con, manifest, manifest_sha, archive_path, loaded_at, rows_read, current[0]
-        )
-    previous_id, previous_seq = (current[0], current[1]) if current else (None, 0)
-    seq = previous_seq + 1
+            con, manifest, manifest_sha, archive_path, loaded_at, rows_read, current[0],
+            municipality,
+        )  # fmt: skip
+    previous_id = current[0] if current else None
+    (seq,) = con.execute(f"select coalesce(max(seq), 0) + 1 from {RAW}.deliveries").fetchone()
     with _transaction(con):
         files = []
         for name, entity in contract.entities.items():
@@ -319,13 +343,18 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
                 f"join bad_rows b on b.entity = ? and b.source_row = r.source_row",
                 [manifest.delivery_id, name, spec.file, name],
             )
-            apply_delivery(con, name, entity, "incoming", manifest.delivery_id, seq, previous_id)
+            apply_delivery(
+                con, name, entity, "incoming", manifest.delivery_id, seq, previous_id,
+                municipality=municipality,
+            )  # fmt: skip
             if name == "citizens":
                 _add_pseudonyms(con, key)
             # What the history holds as current after the merge: every row read is in it or in
             # quarantine, or nothing is committed.
             (loaded,) = con.execute(
-                f"select count(*) from {RAW}.{name} where _last_seq is null"
+                f"select count(*) from {RAW}.{name} where _last_seq is null "
+                "and _municipality_code is not distinct from ?",
+                [municipality],
             ).fetchone()
             (quarantined,) = con.execute(
                 f"select count(*) from {RAW}.quarantine where delivery_id = ? and entity = ?",
@@ -361,7 +390,7 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
         _record_delivery(
             con, manifest, manifest_sha, archive_path, loaded_at, seq, "loaded",
             sum(f.rows_read for f in files), sum(f.rows_loaded for f in files),
-            sum(f.rows_quarantined for f in files),
+            sum(f.rows_quarantined for f in files), municipality,
         )  # fmt: skip
     log.info(
         "delivery %s loaded: %s rows, %s quarantined",
@@ -372,27 +401,43 @@ def _load(con, folder, manifest: Manifest, manifest_sha, settings, key) -> Inges
     )
 
 
+def _municipality(manifest: Manifest, settings: Settings) -> str | None:
+    """The delivery's municipality: its manifest's (contract 1.2), else the installation's."""
+    if manifest.municipality_code is not None:
+        return manifest.municipality_code
+    code = settings.municipality_code
+    if code is not None and code not in codelist_values(
+        load_contract().municipality_field["codelist"]
+    ):
+        raise IngestSettingError(
+            f"EFFEKT_MUNICIPALITY_CODE={code!r} is not a Danish municipality's three-digit code "
+            "(orchestration/contract/codelists/municipalities.csv)"
+        )
+    return code
+
+
 def _record_delivery(
     con, manifest: Manifest, manifest_sha, archive_path, loaded_at, seq, status, read, loaded,
-    quarantined,
+    quarantined, municipality: str | None,
 ) -> None:  # fmt: skip
     con.execute(
         f"insert into {RAW}.deliveries (delivery_id, source_system, extract_time, manifest_sha256, "
         "archive_path, loaded_at, rows_read, rows_loaded, rows_quarantined, seq, status, "
-        "archive_pruned_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null)",
+        "archive_pruned_at, municipality_code) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null, ?)",
         [manifest.delivery_id, manifest.source_system, manifest.extract_time, manifest_sha,
-         str(archive_path), loaded_at, read, loaded, quarantined, seq, status],
+         str(archive_path), loaded_at, read, loaded, quarantined, seq, status, municipality],
     )  # fmt: skip
 
 
 def _supersede(
-    con, manifest: Manifest, manifest_sha, archive_path, loaded_at, rows_read, current_id
-) -> IngestResult:
+    con, manifest: Manifest, manifest_sha, archive_path, loaded_at, rows_read, current_id,
+    municipality: str | None,
+) -> IngestResult:  # fmt: skip
     """Record a delivery whose extract is older than the current one: checked and archived, but
     too late to be part of the history, so no row of it is merged and nothing else changes."""
     _record_delivery(  # one insert: a transaction of its own
         con, manifest, manifest_sha, archive_path, loaded_at, None, "superseded",
-        sum(rows_read.values()), 0, 0,
+        sum(rows_read.values()), 0, 0, municipality,
     )  # fmt: skip
     log.warning(
         "delivery %s (extract %s) is older than the current delivery %s: archived as superseded, "
@@ -411,9 +456,10 @@ def apply_delivery(
     seq: int,
     previous_id: str | None,
     raw: str = RAW,
+    municipality: str | None = None,
 ) -> None:
     """Merge one entity's accepted rows (the table or view `incoming`) into its history as
-    delivery `seq`.
+    delivery `seq`, against the current versions of the delivery's municipality only.
 
     By key against the current versions: a key with the same content stays open, a key with new
     content closes its version at `seq - 1` and opens a new one, a key that is gone closes, a new
@@ -442,8 +488,11 @@ def apply_delivery(
             f"records {twice[1]} have the same {', '.join(entity.key)} once typed "
             "(e.g. 7 and 07); the case system must deliver each key once",
         )  # fmt: skip
+    # The municipality's current versions (a literal: no parameters in a view or table's query).
+    code = "null" if municipality is None else "'" + municipality.replace("'", "''") + "'"
+    current = f"_last_seq is null and _municipality_code is not distinct from {code}"
     (has_current,) = con.execute(
-        f"select count(*) > 0 from (select 1 from {raw}.{name} where _last_seq is null limit 1)"
+        f"select count(*) > 0 from (select 1 from {raw}.{name} where {current} limit 1)"
     ).fetchone()
     if has_current:
         con.execute(
@@ -452,7 +501,7 @@ def apply_delivery(
                 case when old._key is null then 'insert' when new._key is null then 'delete'
                     else 'update' end as change
             from incoming_keyed as new
-            full join (select {key} as _key, _row_hash from {raw}.{name} where _last_seq is null) as old
+            full join (select {key} as _key, _row_hash from {raw}.{name} where {current}) as old
                 on old._key = new._key
             where old._key is null or new._key is null or old._row_hash <> new._row_hash"""
         )
@@ -466,13 +515,13 @@ def apply_delivery(
     )
     if has_current:
         con.execute(
-            f"update {raw}.{name} set _last_seq = ? where _last_seq is null and {key} in "
+            f"update {raw}.{name} set _last_seq = ? where {current} and {key} in "
             "(select key from entity_changes where change <> 'insert')",
             [seq - 1],
         )
     con.execute(
         f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
-        f"{columns} from incoming_keyed {opened}",
+        f"{columns}, {code} from incoming_keyed {opened}",
         [delivery_id, seq],
     )
 
@@ -593,7 +642,7 @@ def prune_archive(
         due = con.execute(
             "select delivery_id from raw.deliveries where loaded_at < ? and status = 'loaded' "
             "and archive_pruned_at is null and delivery_id is distinct from ? "
-            "and delivery_id not in (select delivery_id from raw.current_delivery) "
+            "and delivery_id not in (select delivery_id from raw.current_deliveries) "
             "order by loaded_at",
             [cutoff, keep_delivery],
         ).fetchall()

@@ -51,31 +51,33 @@ loaded_parents as (
     inner join interventions on interventions.intervention_id = goals.intervention_id
 ),
 
+-- Rows refer to each other by the warehouse's record numbers (`row_ref`, `parent_ref`: of the
+-- row's municipality), `row_key` and `parent_key` are as delivered.
 quarantined_units as (
-    select entity, row_key, min(org_unit_id) as org_unit_id,
+    select entity, row_ref as row_key, min(org_unit_id) as org_unit_id,
         case when entity in ('cases', 'assessments') then 'authority' else 'provider' end as org_role,
         min(row_date) as row_date
     from quarantine
-    where entity in ('cases', 'assessments', 'interventions') and row_key is not null
-    group by entity, row_key
+    where entity in ('cases', 'assessments', 'interventions') and row_ref is not null
+    group by entity, row_ref
 ),
 
 -- A quarantined goal names no unit: it counts for its intervention's provider (the intervention
 -- loaded or quarantined itself), so that its follow-ups, quarantined with it, are placed too.
 quarantined_goals as (
-    select 'goals' as entity, goals.row_key,
+    select 'goals' as entity, goals.row_ref as row_key,
         min(coalesce(loaded_intervention.provider_org_unit_id, quarantined_intervention.org_unit_id))
             as org_unit_id,
         'provider' as org_role,
         min(goals.row_date) as row_date
     from quarantine as goals
     left join interventions as loaded_intervention
-        on cast(loaded_intervention.intervention_id as {{ dbt.type_string() }}) = goals.parent_key
+        on cast(loaded_intervention.intervention_id as {{ dbt.type_string() }}) = goals.parent_ref
     left join quarantined_units as quarantined_intervention
         on quarantined_intervention.entity = 'interventions'
-        and quarantined_intervention.row_key = goals.parent_key
-    where goals.entity = 'goals' and goals.row_key is not null
-    group by goals.row_key
+        and quarantined_intervention.row_key = goals.parent_ref
+    where goals.entity = 'goals' and goals.row_ref is not null
+    group by goals.row_ref
 ),
 
 quarantined_parents as (
@@ -117,11 +119,11 @@ candidates as (
         on own_unit.org_unit_id = with_roles.org_unit_id
         and (own_unit.org_role = with_roles.own_org_role or with_roles.counts_for_own_role)
     left join loaded_parents as loaded_parent
-        on loaded_parent.entity = with_roles.parent_entity and loaded_parent.row_key = with_roles.parent_key
+        on loaded_parent.entity = with_roles.parent_entity and loaded_parent.row_key = with_roles.parent_ref
     left join quarantined_parents as quarantined_parent
         on loaded_parent.row_key is null
         and quarantined_parent.entity = with_roles.parent_entity
-        and quarantined_parent.row_key = with_roles.parent_key
+        and quarantined_parent.row_key = with_roles.parent_ref
 ),
 
 placed as (

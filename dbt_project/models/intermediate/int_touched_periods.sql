@@ -43,8 +43,17 @@ touched_from as (
 
 {%- else %}
 
+-- The extract day the last build's periods ran to: the earliest of the municipalities'
+-- deliveries current then (stg_current_delivery); one municipality: delivery since_seq's.
 previous_delivery as (
-    select extract_time from {{ source('raw', 'deliveries') }} where seq = {{ since_seq }}
+    select min(extract_time) as extract_time
+    from {{ source('raw', 'deliveries') }} as deliveries
+    where deliveries.seq = (
+        select max(same_municipality.seq) from {{ source('raw', 'deliveries') }} as same_municipality
+        where same_municipality.status = 'loaded' and same_municipality.seq <= {{ since_seq }}
+            and same_municipality.municipality_code is not distinct from deliveries.municipality_code
+    )
+    having count(*) > 0 and max(case when deliveries.seq = {{ since_seq }} then 1 else 0 end) = 1
 ),
 
 {%- for name, spec in entities.items() %}
@@ -53,7 +62,7 @@ previous_delivery as (
 {%- for column in columns if column.name not in spec.key and not column.name.startswith('_') %}
 {%- do (dates if column.dtype | lower == 'date' else others).append(column.name) %}
 {%- endfor %}
-{%- set key_match %}{% for k in spec.key %}old_rows.{{ k }} = new_rows.{{ k }}{% if not loop.last %} and {% endif %}{% endfor %}{% endset %}
+{%- set key_match %}{% for k in spec.key %}old_rows.{{ k }} = new_rows.{{ k }} and {% endfor %}old_rows._municipality_code is not distinct from new_rows._municipality_code{% endset %}
 {{ name }}_changed as (
     select
         case
@@ -91,11 +100,12 @@ previous_delivery as (
 assessment_scores_changed as (
     select min(assessments.assessed_on) as touched_on
     from (
-        select assessment_id from {{ source('raw', 'assessment_scores') }}
+        select assessment_id, _municipality_code from {{ source('raw', 'assessment_scores') }}
         where ({{ was_current }}) or ({{ came_since }})
     ) as scores
     inner join {{ source('raw', 'assessments') }} as assessments
         on assessments.assessment_id = scores.assessment_id
+        and assessments._municipality_code is not distinct from scores._municipality_code
         and (assessments._last_seq is null or assessments._last_seq >= {{ since_seq }})
 ),
 

@@ -1,7 +1,7 @@
 -- The assessor's comment is free text and stays in the raw layer.
 with assessments as (
     select * from ({{ current_delivery_rows('assessments') }}) as current_rows
-    {{ only_changed_keys('assessment_id', ['assessments']) }}
+    {{ only_changed_keys('assessment_id', ['assessments'], of_raw_rows=true) }}
 ),
 
 pseudonyms as (
@@ -9,12 +9,13 @@ pseudonyms as (
 )
 
 select
-    assessments.assessment_id,
+    {{ municipal_number('assessments.assessment_id', 'assessments._municipality_code') }} as assessment_id,
     pseudonyms.citizen_key,
-    assessments.case_id,
+    {{ municipal_number('assessments.case_id', 'assessments._municipality_code') }} as case_id,
     assessments.instrument,
     assessments.assessed_on,
-    assessments.assessor_org_unit_id,
+    {{ municipal_name('assessments.assessor_org_unit_id', 'assessments._municipality_code') }} as assessor_org_unit_id,
+    assessments._municipality_code as municipality_code,
     assessments._delivery_id as delivery_id,
     assessments._source_row as source_row
 from assessments

@@ -6,7 +6,7 @@ with budgets as (
 
 select
     budget_year,
-    org_unit_id,
+    {{ municipal_name('org_unit_id') }} as org_unit_id,
     function,
     target_group,
     amount_dkk,

@@ -4,11 +4,11 @@ with followups as (
 )
 
 select
-    followup_id,
-    goal_id,
+    {{ municipal_number('followup_id') }} as followup_id,
+    {{ municipal_number('goal_id') }} as goal_id,
     followed_up_on,
     gas_score,
-    caseworker_id,
+    {{ municipal_name('caseworker_id') }} as caseworker_id,
     _delivery_id as delivery_id,
     _source_row as source_row
 from followups

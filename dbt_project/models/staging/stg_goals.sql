@@ -4,9 +4,9 @@ with goals as (
 )
 
 select
-    goal_id,
-    intervention_id,
-    parent_goal_id,
+    {{ municipal_number('goal_id') }} as goal_id,
+    {{ municipal_number('intervention_id') }} as intervention_id,
+    {{ municipal_number('parent_goal_id') }} as parent_goal_id,
     life_theme,
     sub_theme,
     goal_type,

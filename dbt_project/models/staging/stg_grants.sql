@@ -5,8 +5,8 @@ with grants as (
 )
 
 select
-    grant_id,
-    intervention_id,
+    {{ municipal_number('grant_id') }} as grant_id,
+    {{ municipal_number('intervention_id') }} as intervention_id,
     rate_dkk,
     rate_unit,
     hours_per_week,

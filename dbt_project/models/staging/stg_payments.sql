@@ -5,9 +5,9 @@ with payments as (
 )
 
 select
-    payment_id,
-    intervention_id,
-    grant_id,
+    {{ municipal_number('payment_id') }} as payment_id,
+    {{ municipal_number('intervention_id') }} as intervention_id,
+    {{ municipal_number('grant_id') }} as grant_id,
     period_from,
     period_to,
     amount_dkk,

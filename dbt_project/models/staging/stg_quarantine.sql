@@ -1,15 +1,22 @@
 -- Rows of the current delivery that the ingest quarantined, without anything personal:
 -- no CPR (a citizen's key is its CPR number, so it is left out), no free text, no record.
--- The unit and the row's main date are read from the record where the row has them.
-with quarantine as (
-    select *
-    from {{ source('raw', 'quarantine') }}
-    where delivery_id = (select delivery_id from {{ source('raw', 'current_delivery') }})
+-- The unit and the row's main date are read from the record where the row has them. Each
+-- municipality's current delivery; its units and record numbers as the warehouse names them
+-- (macros/municipalities.sql), `row_key` and `parent_key` as delivered, for people to look up.
+with current_deliveries as (
+    select * from {{ source('raw', 'current_deliveries') }}
+),
+
+quarantine as (
+    select quarantine.*, current_deliveries.municipality_code
+    from {{ source('raw', 'quarantine') }} as quarantine
+    inner join current_deliveries on current_deliveries.delivery_id = quarantine.delivery_id
 ),
 
 fields as (
     select
         delivery_id,
+        municipality_code,
         entity,
         source_file,
         source_row,
@@ -21,7 +28,7 @@ fields as (
             {{ json_text('record', 'provider_org_unit_id') }},
             {{ json_text('record', 'assessor_org_unit_id') }},
             {{ json_text('record', 'org_unit_id') }}
-        ) as org_unit_id,
+        ) as delivered_org_unit_id,
         coalesce(
             {{ json_text('record', 'opened_on') }},
             {{ json_text('record', 'started_on') }},
@@ -43,13 +50,16 @@ fields as (
 
 select
     delivery_id,
+    municipality_code,
     entity,
     source_file,
     source_row,
     reason,
     reason_columns,
     row_key,
-    org_unit_id,
+    {{ municipal_name('delivered_org_unit_id', 'municipality_code') }} as org_unit_id,
     {{ parse_date_any('row_date_text') }} as row_date,
-    parent_key
+    parent_key,
+    {{ municipal_number_text('row_key', 'municipality_code') }} as row_ref,
+    {{ municipal_number_text('parent_key', 'municipality_code') }} as parent_ref
 from fields
