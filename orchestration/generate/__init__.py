@@ -38,6 +38,9 @@ from orchestration.generate.defects import (
 from orchestration.generate.municipalities import (
     case_mix,
     municipality_name,
+    municipality_names,
+    split_citizens,
+    unknown_code_message,
 )
 from orchestration.generate.organisation import OrgUnit, build_organisation, unit_pools
 from orchestration.generate.population import (
@@ -62,6 +65,8 @@ EXTRACT_HOUR = 2  # case systems export at night
 TIMEZONE = ZoneInfo("Europe/Copenhagen")
 EPOCH = dt.date(1970, 1, 1)
 MUNICIPAL_CONTRACT = "1.2"  # the version that brought the manifest's municipality_code
+MOVERS_STREAM = 6  # the national generation's choice of movers: numpy's seed is [seed, 6]
+MOVED_AFTER_DAYS = 180  # a mover's first case in the new municipality: half a year or more later
 
 
 @dataclass(frozen=True)
@@ -328,3 +333,96 @@ def _spare_cprs(n: int, used: set[int], rng: np.random.Generator) -> np.ndarray:
     """Fresh fictitious CPR numbers for defective rows, unique against every citizen's."""
     born = avoid_new_year(rng.integers(_days(dt.date(1940, 1, 1)), _days(dt.date(2010, 1, 1)), n))
     return format_cprs(unique_cprs(born, rng.random(n) < 0.5, used, rng))
+
+
+@dataclass(frozen=True)
+class NationalGeneration:
+    deliveries: list[GeneratedDelivery]  # one per municipality, in the order of the codes
+    sizes: dict[str, int]  # citizens per municipality code
+    movers: int  # citizens in two municipalities' deliveries, with the same CPR number
+
+
+def generate_national(
+    codes: list[str],
+    citizens_total: int,
+    start: dt.date,
+    end: dt.date,
+    seed: int,
+    out: Path,
+    movers: float = 0.01,
+    **options,
+) -> NationalGeneration:
+    """One delivery per municipality under `out`, as a national body receives them.
+
+    `citizens_total` is split skewed over the municipalities, the first the largest
+    (`split_citizens`: a big city, then smaller towns). No CPR number is drawn twice across the
+    deliveries, but for `movers` (a share of `citizens_total`): citizens of one municipality who
+    moved to one later in the list, where their first case opens at least half a year after
+    their first case in the old one; both deliveries hold them, with the same CPR number (and so
+    the same birth date and sex). `options` are GeneratorConfig's (file_format, dialect,
+    defects, costs, extract_at, ...), the same for every municipality. Same arguments, same bytes.
+    """
+    codes = [str(c).strip() for c in codes]
+    unknown = [c for c in codes if c not in municipality_names()]
+    if unknown:
+        raise ValueError("; ".join(unknown_code_message(c) for c in unknown))
+    if len(set(codes)) < len(codes):
+        repeated = sorted({c for c in codes if codes.count(c) > 1})
+        raise ValueError(f"municipality code given twice: {', '.join(repeated)}")
+    if not 0 <= movers <= 0.1:
+        raise ValueError("movers must be a share between 0 and 0.1, e.g. 0.01")
+    sizes = split_citizens(citizens_total, len(codes))
+    configs = [
+        GeneratorConfig(
+            citizens=size, start=start, end=end, seed=seed, out=Path(out), municipality_code=code,
+            **options,
+        )
+        for code, size in zip(codes, sizes, strict=True)
+    ]  # fmt: skip
+    for cfg in configs:  # every problem before anything is written
+        cfg.check()
+    rng = np.random.default_rng([seed, MOVERS_STREAM])
+    plan = _plan_movers(sizes, round(movers * citizens_total), rng)
+    used: set[int] = set()  # every CPR number of the generation so far
+    arriving: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in codes]
+    deliveries, moved = [], 0
+    for i, cfg in enumerate(configs):
+        arrivals = None
+        if arriving[i]:
+            arrivals = (
+                np.concatenate([c for c, _ in arriving[i]]),
+                np.concatenate([e for _, e in arriving[i]]),
+            )
+        delivery, roster = _generate(cfg, used, arrivals)
+        deliveries.append(delivery)
+        # Who leaves for each later municipality: distinct citizens of this delivery's own.
+        wanted = plan[i]
+        take = min(int(wanted.sum()), len(roster.cprs))
+        picked = rng.choice(len(roster.cprs), take, replace=False)
+        taken = 0
+        for j, count in enumerate(wanted.tolist()):
+            count = min(count, take - taken)
+            if count > 0:
+                chosen = np.sort(picked[taken : taken + count])
+                arriving[j].append((roster.cprs[chosen], roster.entry[chosen] + MOVED_AFTER_DAYS))
+                taken += count
+        moved += taken
+    return NationalGeneration(deliveries, dict(zip(codes, sizes, strict=True)), moved)
+
+
+def _plan_movers(sizes: list[int], n: int, rng: np.random.Generator) -> np.ndarray:
+    """How many move from municipality i to a later j (plan[i, j], i < j): `n` in all, each
+    pair's chance by the product of the two sizes; at most half a municipality arrives."""
+    k = len(sizes)
+    size = np.array(sizes, dtype=np.int64)
+    plan = np.zeros((k, k), dtype=np.int64)
+    pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
+    if not pairs or n == 0:
+        return plan
+    weight = np.array([size[i] * size[j] for i, j in pairs], dtype=float)
+    for (i, j), count in zip(pairs, rng.multinomial(n, weight / weight.sum()), strict=True):
+        plan[i, j] = count
+    for j in range(k):
+        while plan[:, j].sum() > size[j] // 2:
+            plan[np.argmax(plan[:, j]), j] -= 1
+    return plan
