@@ -7,7 +7,7 @@ times are consistent snapshots of one simulated history.
 A delivery may name its municipality (`GeneratorConfig.municipality_code`, contract 1.2): it then
 has the municipality's own organisation and case-mix. `generate_national` writes one such
 delivery per municipality, of skewed sizes, with CPR numbers that never collide between them
-but for a share of citizens who moved (docs/extract-contract.md, "National generation").
+but for a share of citizens who moved (docs/extract-contract.md, "Several municipalities").
 """
 
 from __future__ import annotations
@@ -193,8 +193,8 @@ def _generate(
     window = Window(
         _days(cfg.start), _days(cfg.end), _days(cfg.extract_date), _days(contract.vum2_change_date)
     )
-    name = None if cfg.municipality_code is None else municipality_name(cfg.municipality_code)
-    units = build_organisation(cfg.citizens, window.start, window.end, cfg.rng(0), name)
+    town = None if cfg.municipality_code is None else municipality_name(cfg.municipality_code)
+    units = build_organisation(cfg.citizens, window.start, window.end, cfg.rng(0), town)
     pools = unit_pools(units)
     n_authorities = sum(1 for u in units if u.org_role == "authority")
     caseworkers = max(2, math.ceil(cfg.citizens * 0.5 / 35 / n_authorities))
@@ -236,7 +236,7 @@ def _generate(
     if arrivals is not None:  # movers take evenly spread places among the citizens
         moved_to = np.arange(len(arrivals[0])) * cfg.citizens // len(arrivals[0])
     chunks = range(math.ceil(cfg.citizens / CHUNK_CITIZENS))
-    desc = "generating" if name is None else f"generating {cfg.municipality_code} {name}"
+    desc = "generating" if town is None else f"generating {cfg.municipality_code} {town}"
     for index in tqdm(chunks, desc=desc, unit="chunk", disable=not cfg.progress):
         first = index * CHUNK_CITIZENS
         n = min(CHUNK_CITIZENS, cfg.citizens - first)
