@@ -34,28 +34,51 @@ def _rate(text: str) -> float:
     return value
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
-    from orchestration.generate import GeneratorConfig, generate_delivery
+def _codes(text: str) -> list[str]:
+    codes = [c.strip() for c in text.split(",") if c.strip()]
+    if not codes:
+        raise argparse.ArgumentTypeError("kommunekoder separated by commas, e.g. 101,751,461")
+    return codes
 
-    cfg = GeneratorConfig(
-        citizens=args.citizens,
-        start=args.start,
-        end=args.end,
-        seed=args.seed,
-        out=args.out,
-        file_format=args.format,
-        dialect=args.dialect,
-        defects=args.defects,
-        file_defects=tuple(args.file_defect or ()),
-        extract_at=args.extract_at,
-        costs=args.costs,
-        progress=not args.quiet,
-    )
-    result = generate_delivery(cfg)
-    rows = sum(f["rows"] for f in result.manifest["files"])
-    print(f"delivery  {result.path}  ({rows:,} rows in {len(result.manifest['files'])} files)")
-    if result.ground_truth:
-        print(f"ground truth of planted defects  {result.ground_truth}")
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from orchestration.generate import GeneratorConfig, generate_delivery, generate_national
+    from orchestration.generate.municipalities import pick_codes
+
+    options = {
+        "file_format": args.format,
+        "dialect": args.dialect,
+        "defects": args.defects,
+        "file_defects": tuple(args.file_defect or ()),
+        "extract_at": args.extract_at,
+        "costs": args.costs,
+        "progress": not args.quiet,
+    }
+    if args.movers is not None and not (args.municipalities or args.national):
+        raise ValueError("--movers needs --municipalities or --national")
+    if args.municipalities or args.national:
+        codes = args.municipalities or pick_codes(args.national, args.seed)
+        national = generate_national(
+            codes, args.citizens, args.start, args.end, args.seed, args.out,
+            movers=0.01 if args.movers is None else args.movers, **options,
+        )  # fmt: skip
+        deliveries = national.deliveries
+    else:
+        national = None
+        cfg = GeneratorConfig(
+            citizens=args.citizens, start=args.start, end=args.end, seed=args.seed, out=args.out,
+            **options,
+        )  # fmt: skip
+        deliveries = [generate_delivery(cfg)]
+    for result in deliveries:
+        rows = sum(f["rows"] for f in result.manifest["files"])
+        print(f"delivery  {result.path}  ({rows:,} rows in {len(result.manifest['files'])} files)")
+        if result.ground_truth:
+            print(f"ground truth of planted defects  {result.ground_truth}")
+    if national:
+        sizes = ", ".join(f"{code}: {n:,}" for code, n in national.sizes.items())
+        print(f"{len(deliveries)} municipalities ({sizes} citizens); "
+              f"{national.movers:,} citizens moved between two of them")  # fmt: skip
     return 0
 
 
@@ -462,6 +485,16 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--extract-at", type=_date, help="snapshot day (default: --end)")
     g.add_argument("--costs", action="store_true",
                    help="add the cost files of contract 1.1: grants, payments and budgets")  # fmt: skip
+    national = g.add_mutually_exclusive_group()
+    national.add_argument("--municipalities", type=_codes, metavar="CODES",
+                          help="one delivery per municipality (kommunekoder, e.g. 101,751,461, "
+                               "the first the largest); --citizens is then their total")  # fmt: skip
+    national.add_argument("--national", type=int, metavar="N",
+                          help="as --municipalities, for N municipalities: København and N-1 "
+                               "drawn by the seed")  # fmt: skip
+    g.add_argument("--movers", type=float, metavar="SHARE",
+                   help="share of the citizens who moved between two of the municipalities, "
+                        "with the same CPR number in both (default 0.01)")  # fmt: skip
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=cmd_generate)
 

@@ -8,6 +8,7 @@ consistent snapshots of the same history.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.contract import codelist
-from orchestration.contract.cpr import fictitious_cprs, format_cprs
+from orchestration.contract.cpr import fictitious_cprs, format_cprs, parse
 from orchestration.generate.organisation import UnitPool
 
 DAYS_PER_YEAR = 365.2425
+EPOCH = dt.date(1970, 1, 1)
 TARGET_GROUPS = np.array(["children", "youth", "adults"])
 ADULT_AREAS = np.array(["adult_disability", "adult_psychiatry_social"])
 LEGAL_BASES = {
@@ -70,6 +72,49 @@ GOAL_PHRASES = (
     ("", " vil deltage i fodbold to gange om ugen."),
 )
 CPR_IN_TEXT_SHARE = 0.03  # caseworkers do paste CPR numbers into free text
+
+
+@dataclass(frozen=True)
+class CaseMix:
+    """Who a municipality's citizens are and how they fare. The defaults are the one-municipality
+    delivery's; a municipality draws its own (`municipalities.case_mix`)."""
+
+    group_p: tuple[float, float, float] = (0.3, 0.15, 0.55)  # children, youth, adults
+    adult_age_max: int = 85  # adults are 18 to this (exclusive) when their first case opens
+    progress_mean: float = -0.45  # the citizens' tendency to reach their goals (GAS scale)
+    need_range: tuple[float, float] = (0.8, 3.4)  # first support need on the VUM scale
+    # Outcomes depend on target group and age, the same way in every municipality (the national
+    # model, STRATUM_PROGRESS and ELDERLY_NEED), so a standardised comparison has a case-mix to
+    # adjust for. Off for the one-municipality delivery, which keeps its data.
+    stratified: bool = False
+
+
+# The national model's strata effects: on the tendency to reach goals by target group, and on
+# both that and the support need for adults 65 or older at their first case.
+STRATUM_PROGRESS = np.array([0.15, -0.15, 0.0])  # children, youth, adults
+ELDERLY_AGE = 65
+ELDERLY_PROGRESS = -0.2
+ELDERLY_NEED = 0.35
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Citizens of another municipality who move into a chunk (a national generation's movers).
+
+    They keep their CPR number, and with it their birth date and sex; their first case here opens
+    no earlier than `earliest`.
+    """
+
+    index: np.ndarray  # positions in the chunk
+    cprs: np.ndarray  # int64 CPR digits, as `fictitious_cprs` gives them
+    earliest: np.ndarray  # days since 1970-01-01
+
+
+def born_and_sex(cprs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Birth days (since 1970-01-01) and is-male of int64 CPR numbers, by the CPR rules."""
+    parsed = [parse(str(c)) for c in format_cprs(cprs)]
+    born = np.array([(b - EPOCH).days for b, _, _ in parsed], dtype=np.int64)
+    return born, np.array([sex == "M" for _, sex, _ in parsed], dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -152,27 +197,52 @@ def simulate_chunk(
     ids: IdCounters,
     used_cprs: set[int],
     rng: np.random.Generator,
+    mix: CaseMix = CaseMix(),
+    arrivals: Arrivals | None = None,
+    roster: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[str, pa.Table]:
-    """Simulate `n` citizens and everything recorded about them up to the extract time."""
+    """Simulate `n` citizens and everything recorded about them up to the extract time.
+
+    `arrivals` replaces some of the chunk's citizens by movers from another municipality;
+    `roster`, if given, gets the CPR numbers and first-case days of the chunk's own citizens in
+    the extract, of whom a national generation picks the movers to other municipalities.
+    """
     w = window
     x = w.extract_at
 
     # Citizens: who they are and when their first case opened.
-    group = rng.choice(3, n, p=[0.3, 0.15, 0.55])
+    group = rng.choice(3, n, p=list(mix.group_p))
     entry = rng.integers(w.start - 730, w.end + 1, n)
     age_at_entry = np.select(
         [group == 0, group == 1], [rng.integers(1, 14, n), rng.integers(14, 18, n)],
-        rng.integers(18, 85, n),
+        rng.integers(18, mix.adult_age_max, n),
     )  # fmt: skip
     born = entry - (age_at_entry * DAYS_PER_YEAR).astype(np.int64) - rng.integers(0, 365, n)
     born = avoid_new_year(born)
     is_male = rng.random(n) < 0.5
-    cpr_numbers = unique_cprs(born, is_male, used_cprs, rng)
+    if arrivals is None:
+        cpr_numbers = unique_cprs(born, is_male, used_cprs, rng)
+        own = np.ones(n, bool)
+    else:
+        own = np.ones(n, bool)
+        own[arrivals.index] = False
+        group, entry, born, is_male = _arrive(arrivals, group, entry, born, is_male, x)
+        cpr_numbers = np.empty(n, np.int64)
+        cpr_numbers[own] = unique_cprs(born[own], is_male[own], used_cprs, rng)
+        cpr_numbers[~own] = arrivals.cprs
+    if roster is not None:
+        mine = own & (entry <= x)
+        roster.append((cpr_numbers[mine], entry[mine]))
     cprs = format_cprs(cpr_numbers)
     first_names = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), n)]
     adult_area = ADULT_AREAS[rng.integers(0, 2, n)]
-    progress = rng.normal(-0.45, 0.55, n)  # citizen's tendency to reach goals
-    need0 = rng.uniform(0.8, 3.4, n)  # support need on the VUM scale
+    if mix.stratified:
+        elderly = exact_age(born, entry) >= ELDERLY_AGE
+        progress_mean = mix.progress_mean + STRATUM_PROGRESS[group] + ELDERLY_PROGRESS * elderly
+    else:
+        progress_mean, elderly = mix.progress_mean, 0
+    progress = rng.normal(progress_mean, 0.55, n)  # citizen's tendency to reach goals
+    need0 = rng.uniform(*mix.need_range, n) + ELDERLY_NEED * elderly  # on the VUM scale
     need_drift = rng.normal(-0.12, 0.35, n)  # change per assessment
 
     citizens = pa.table({
@@ -339,6 +409,18 @@ def simulate_chunk(
         "goals": goals,
         "goal_followups": followups,
     }
+
+
+def _arrive(arrivals: Arrivals, group, entry, born, is_male, extract_at: int):
+    """Put the movers in their places: their own birth date and sex, a first case here no
+    earlier than `earliest` (and by the extract), and the target group of their age then."""
+    group, entry, born, is_male = group.copy(), entry.copy(), born.copy(), is_male.copy()
+    i = arrivals.index
+    born[i], is_male[i] = born_and_sex(arrivals.cprs)
+    entry[i] = np.minimum(np.maximum(entry[i], arrivals.earliest), extract_at)
+    age = exact_age(born[i], entry[i])
+    group[i] = np.where(age < 14, 0, np.where(age < 18, 1, 2))
+    return group, entry, born, is_male
 
 
 def _assessments(w, c_cit, c_id, c_open, c_end, c_unit, born, cprs, first_names, need0, drift,
