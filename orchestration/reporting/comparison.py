@@ -19,11 +19,29 @@ references: docs/comparison.md.
 
 from __future__ import annotations
 
+import html
+import shutil
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from scipy import stats
+
+from orchestration.files import atomic_folder
+from orchestration.reporting.factsheets import PLOTLY_BUNDLE, PLOTLY_JS, TEMPLATES
+from orchestration.reporting.formatting import fmt
+from orchestration.reporting.sections import (
+    Cell,
+    Heading,
+    Row,
+    Section,
+    Table,
+    figure_html,
+    headings,
+)
 
 # The two-sided normal quantiles of the two levels, as the SQL model writes them, so that this
 # module's intervals equal the model's to the last digit; other levels from scipy.
@@ -224,19 +242,595 @@ def funnel_limits(
     return limits
 
 
-def funnel_position(value: float, size: float, target: float, kind: str) -> str | None:
-    """Where a point (its ratio or proportion `value` at `size`) falls against the 95% and
-    99.8% limits: one of POSITIONS, or None without a value or size. A point on a limit is
+def funnel_positions(
+    values: Iterable[float], sizes: Iterable[float], target: float, kind: str
+) -> list[str | None]:
+    """Where each point (its ratio or proportion at its size) falls against the 95% and 99.8%
+    limits: one of POSITIONS, or None without a value or a positive size. A point on a limit is
     inside it."""
-    if value is None or size is None or pd.isna(value) or pd.isna(size) or size <= 0:
-        return None
-    limits = funnel_limits([size], target, kind).iloc[0]
-    if value < limits.lower_998:
-        return "below_998"
-    if value < limits.lower_95:
-        return "below_95"
-    if value > limits.upper_998:
-        return "above_998"
-    if value > limits.upper_95:
-        return "above_95"
-    return "within"
+    value = np.asarray(pd.to_numeric(pd.Series(list(values)), errors="coerce"), dtype=float)
+    size = np.asarray(pd.to_numeric(pd.Series(list(sizes)), errors="coerce"), dtype=float)
+    placed = ~np.isnan(value) & ~np.isnan(size) & (size > 0)
+    positions: list[str | None] = [None] * len(value)
+    if not placed.any():
+        return positions
+    limits = funnel_limits(size[placed], target, kind)
+    v = value[placed]
+    found = np.select(
+        [v < limits.lower_998, v < limits.lower_95, v > limits.upper_998, v > limits.upper_95],
+        ["below_998", "below_95", "above_998", "above_95"],
+        default="within",
+    )
+    for i, position in zip(np.flatnonzero(placed), found, strict=True):
+        positions[i] = str(position)
+    return positions
+
+
+def funnel_position(
+    value: float | None, size: float | None, target: float, kind: str
+) -> str | None:
+    """`funnel_positions` of one point."""
+    return funnel_positions([value], [size], target, kind)[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages: rows shaped as ind_case_mix in, HTML out.
+
+NATIONAL = "000"  # ind_case_mix's national row
+CASE_MIX_COLUMNS: tuple[str, ...] = (
+    "period_type", "period_label", "data_break", "municipality_code", "indicator", *FIGURES,
+    "is_suppressed",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """How the pages speak of an indicator of ind_case_mix."""
+
+    title: str  # Nåede mål
+    what: str  # what is counted, in a sentence: "nåede mål"
+    cases: str  # what it is counted among: "mål fulgt op"
+    strata: str  # what the expectation takes into account
+
+
+INDICATORS: dict[str, Indicator] = {
+    "goals_achieved": Indicator(
+        "Nåede mål", "nåede mål", "mål fulgt op", "målgruppe, aldersgruppe og måltype"
+    ),
+    "ability_improved": Indicator(
+        "Forbedret funktionsevne",
+        "forbedringer i funktionsevne",
+        "ændringer i funktionsevne (borger og tema)",
+        "målgruppe, aldersgruppe og redskab (VUM2008, VUM2, dialogredskabet)",
+    ),
+}
+
+POSITION_LABEL = {
+    "below_998": "Under 99,8\u00a0%-grænsen",
+    "below_95": "Under 95\u00a0%-grænsen",
+    "within": "Inden for grænserne",
+    "above_95": "Over 95\u00a0%-grænsen",
+    "above_998": "Over 99,8\u00a0%-grænsen",
+}
+POSITION_SENTENCE = {
+    "below_998": (
+        "ligger under den nederste 99,8\u00a0%-grænse: markant færre {what} end forventet. Så "
+        "stor en forskel opstår næsten aldrig ved tilfældigheder alene; det er værd at finde ud "
+        "af, hvorfor."
+    ),
+    "below_95": (
+        "ligger under den nederste 95\u00a0%-grænse, men inden for 99,8\u00a0%-grænsen: færre "
+        "{what} end forventet. Det kan være tilfældigt, men er et signal til at se nærmere efter."
+    ),
+    "within": (
+        "ligger inden for 95\u00a0%-grænserne: som forventet. Forskellen fra landsniveauet kan "
+        "skyldes tilfældigheder."
+    ),
+    "above_95": (
+        "ligger over den øverste 95\u00a0%-grænse, men inden for 99,8\u00a0%-grænsen: flere "
+        "{what} end forventet. Det kan være tilfældigt, men er et signal til at se nærmere efter."
+    ),
+    "above_998": (
+        "ligger over den øverste 99,8\u00a0%-grænse: markant flere {what} end forventet. Så stor "
+        "en forskel opstår næsten aldrig ved tilfældigheder alene."
+    ),
+}
+COLOURS = {"within": "#9e9e9e", "outside_95": "#ef6c00", "outside_998": "#6a1b9a",
+           "own": "#0d47a1", "limit": "#424242", "target": "#2e7d32"}  # fmt: skip
+
+TEXT_DA = {
+    "index_title": "Sammenligning af kommuner",
+    "subtitle": "Case-mix-justerede indikatorer, {period}",
+    "comparison_title": "{indicator}: kommunerne sammenlignet",
+    "municipality_title": "{name} blandt kommunerne",
+    "other": "Anden kommune",
+    "municipality": "Kommune",
+    "indicator": "Indikator",
+    "n_citizens": "Borgere",
+    "observed": "Observeret",
+    "expected": "Forventet",
+    "ratio": "Forhold (obs./forv.)",
+    "interval_95": "95\u00a0%-interval",
+    "interval_998": "99,8\u00a0%-interval",
+    "crude_pct": "Andel",
+    "adjusted_pct": "Standardiseret andel",
+    "national_pct": "Landsplan",
+    "position": "Placering",
+    "funnel": "Tragtplot",
+    "table": "Kommunerne efter forhold",
+    "figures": "Kommunens tal",
+    "x_axis": "Forventet antal {what}",
+    "y_axis": "Forhold mellem observeret og forventet",
+    "limit_95": "95\u00a0%-grænser",
+    "limit_998": "99,8\u00a0%-grænser",
+    "target": "Som landet (1)",
+    "points_within": "Inden for 95\u00a0%-grænserne",
+    "points_95": "Uden for 95\u00a0%-grænserne",
+    "points_998": "Uden for 99,8\u00a0%-grænserne",
+    "suppressed": "<5",
+    "too_few": "for få borgere",
+    "hidden_suppressed": (
+        "{n} kommune(r) har færre end fem borgere i tallet; deres tal vises ikke og er ikke i "
+        "tragten."
+    ),
+    "suppressed_own": (
+        "{name} har færre end fem borgere i tallet for {what}, så tallet vises ikke og kommunen "
+        "er ikke i tragten."
+    ),
+    "no_rows": "Ingen tal for perioden.",
+    "table_note": (
+        "Sorteret efter forholdet, højest først. Rækkefølgen er ikke en rangliste: kommuner inden "
+        "for grænserne kan ikke skelnes fra hinanden. \u201c<5\u201d: færre end fem borgere."
+    ),
+    "funnel_note": (
+        "Hvert punkt er en kommune: vandret det antal {what}, den kunne forvente, lodret forholdet "
+        "mellem det observerede og det forventede. De stiplede linjer er 95\u00a0%-grænserne, de "
+        "fuldt optrukne 99,8\u00a0%-grænserne."
+    ),
+    "anonymous_note": "Andre kommuner vises uden navn.",
+    "explain_standardisation": (
+        "Kommunerne har forskellige borgere, og nogle grupper af borgere klarer sig oftere godt "
+        "end andre. Derfor sammenlignes hver kommune ikke direkte med landsgennemsnittet, men med det "
+        "antal {what}, den kunne forvente, hvis dens borgere klarede sig som landets borgere i "
+        "samme {strata}: for hver gruppe ganges kommunens antal {cases} med landets andel, og "
+        "tallene lægges sammen (indirekte standardisering). Forholdet mellem observeret og "
+        "forventet er 1, når kommunen ligger som landet for borgere som dens egne; 1,10 betyder "
+        "10\u00a0% flere {what} end forventet, 0,90 10\u00a0% færre. Den standardiserede andel er "
+        "forholdet ganget med landets andel ({national})."
+    ),
+    "explain_limits": (
+        "Tragten viser, hvor langt fra 1 en kommune af samme størrelse kan ligge ved "
+        "tilfældigheder alene: er en kommune reelt som landet, ligger den inden for "
+        "95\u00a0%-grænserne 19 ud af 20 gange og inden for 99,8\u00a0%-grænserne 998 ud af "
+        "1.000 gange. Små kommuner har en bred tragt, fordi få borgere giver store udsving. Med "
+        "98 kommuner ligger omkring fem uden for 95\u00a0%-grænserne, selv om ingen af dem "
+        "reelt er anderledes: et punkt uden for 95\u00a0%-grænsen er et signal til at se "
+        "nærmere efter, ikke en dom. Uden for 99,8\u00a0%-grænsen er forskellen næppe tilfældig."
+    ),
+    "explain_caveat": (
+        "Hvad tallet ikke siger: standardiseringen tager kun højde for de grupper, der er nævnt "
+        "ovenfor, ikke for alt andet, der adskiller borgerne, og heller ikke for, hvordan kommunerne sætter mål og "
+        "følger op (registreringspraksis). En kommune uden for grænserne kan have borgere, der "
+        "er sværere eller lettere at hjælpe, end de grupper viser; en kommune inden for grænserne "
+        "er ikke nødvendigvis som landet, men tallene kan ikke vise forskellen."
+    ),
+    "data_break": (
+        "Perioden spænder over skiftet fra VUM2008 til VUM2 i maj 2017 (databrud): tallene skal "
+        "læses med forsigtighed."
+    ),
+    "own_sentence": (
+        "{name}: {observed} {what} mod {expected} forventet ud fra landets niveau for borgere som "
+        "kommunens; forholdet er {ratio} (95\u00a0%-interval {interval}). Kommunen "
+    ),
+    "back": "Til oversigten",
+    "how_to_read": "Sådan læses siden",
+    "index_intro": (
+        "Kommunerne sammenlignet på indikatorer, der er justeret for forskelle i borgernes "
+        "sammensætning (case-mix): hver kommune mod det, den kunne forvente ud fra landets "
+        "niveau for borgere som dens egne, i et tragtplot, der viser, hvor store forskelle "
+        "tilfældigheder alene kan give."
+    ),
+    "cases": "Tilfælde (mål / ændringer)",
+    "figures_note": (
+        "Forholdet og dets intervaller for hver indikator; placeringen er mod tragtens grænser "
+        "for en kommune med samme forventede antal. \u201c<5\u201d: færre end fem borgere."
+    ),
+    "indicators": "Indikatorer",
+    "municipalities": "Kommuner",
+    "footer": "Sammenligning af kommuner · {period} · metode: docs/comparison.md",
+}
+
+
+def _decimal(value, decimals: int) -> str:
+    return fmt(value, "da", decimals=decimals)
+
+
+def _interval(lower, upper) -> str:
+    if lower is None or upper is None or pd.isna(lower) or pd.isna(upper):
+        return "\u2013"
+    return f"{_decimal(lower, 2)}\u2013{_decimal(upper, 2)}"
+
+
+def _indicator(code: str) -> Indicator:
+    return INDICATORS.get(code, Indicator(code, code, "tilfælde", "de samme grupper"))
+
+
+def _check_frame(frame: pd.DataFrame) -> None:
+    missing = [c for c in CASE_MIX_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"not rows of ind_case_mix: missing {', '.join(missing)}")
+
+
+def latest_period(frame: pd.DataFrame) -> str:
+    """The period the pages show by default: the latest rolling four quarters (the latest
+    label when the frame holds none)."""
+    rolling = frame.loc[frame.period_type == "rolling_4q", "period_label"]
+    labels = rolling if len(rolling) else frame.period_label
+    if labels.empty:
+        raise ValueError("no rows to compare")
+    return str(labels.max())
+
+
+def _cells(frame: pd.DataFrame, indicator: str, period_label: str):
+    """The municipalities' rows of one indicator and period, each with its place against the
+    funnel (None when withheld or without an expectation), and the national row (or None)."""
+    _check_frame(frame)
+    rows = frame[(frame.indicator == indicator) & (frame.period_label == period_label)].copy()
+    rows["municipality_code"] = rows.municipality_code.astype(str)
+    national = rows[rows.municipality_code == NATIONAL]
+    rows = rows[rows.municipality_code != NATIONAL]
+    shown = ~rows.is_suppressed.astype(bool)
+    rows["position"] = funnel_positions(
+        rows.ratio.where(shown), rows.expected.where(shown), 1.0, "ratio"
+    )
+    return rows, (national.iloc[0] if len(national) else None)
+
+
+def _name(code: str, names: dict[str, str]) -> str:
+    return names.get(code, f"Kommune {code}")
+
+
+def funnel_figure(
+    rows: pd.DataFrame,
+    indicator: str,
+    *,
+    names: dict[str, str],
+    name_others: bool,
+    highlight: str | None = None,
+) -> go.Figure:
+    """The funnel plot of one indicator's municipalities (`_cells` rows): x the expected count,
+    y the ratio, the 95% and 99.8% limits (Spiegelhalter), the target line at 1. Withheld rows
+    are not drawn. Points outside the 95% limits are orange, outside 99.8% purple diamonds;
+    `highlight` is a blue star with its name. Without `name_others` no other point carries a
+    name or code, in its hover text or anywhere in the figure's data."""
+    t, ind = TEXT_DA, _indicator(indicator)
+    shown = rows[rows.position.notna()]
+    fig = go.Figure()
+    if not shown.empty:
+        lo, hi = float(shown.expected.min()), float(shown.expected.max())
+        grid = np.geomspace(max(lo * 0.7, 0.5), max(hi * 1.1, 1.0), 240)
+        limits = funnel_limits(grid, 1.0, "ratio")
+        for level, dash in (("998", "solid"), ("95", "dash")):
+            for side in ("lower", "upper"):
+                fig.add_trace(go.Scatter(
+                    x=grid, y=limits[f"{side}_{level}"], mode="lines", hoverinfo="skip",
+                    line={"color": COLOURS["limit"], "dash": dash, "width": 1.2},
+                    name=t[f"limit_{level}"], legendgroup=level, showlegend=side == "upper",
+                ))  # fmt: skip
+        fig.add_trace(go.Scatter(
+            x=[grid[0], grid[-1]], y=[1, 1], mode="lines", hoverinfo="skip", name=t["target"],
+            line={"color": COLOURS["target"], "width": 1.5},
+        ))  # fmt: skip
+
+    def hover(r) -> str:
+        shown_name = r.municipality_code == highlight or name_others
+        label = html.escape(_name(r.municipality_code, names)) if shown_name else t["other"]
+        return (
+            f"{label}<br>{t['ratio']}: {_decimal(r.ratio, 2)} "
+            f"({_interval(r.lower_95, r.upper_95)})<br>{t['observed']}: {_decimal(r.observed, 0)}"
+            f", {t['expected'].lower()}: {_decimal(r.expected, 1)}"
+        )
+
+    groups = (
+        ("within", ("within",), "circle", 8),
+        ("95", ("below_95", "above_95"), "circle", 9),
+        ("998", ("below_998", "above_998"), "diamond", 11),
+    )
+    others = shown[shown.municipality_code != highlight]
+    for key, positions, symbol, size in groups:
+        points = others[others.position.isin(positions)]
+        if points.empty:
+            continue
+        colour = COLOURS["within" if key == "within" else f"outside_{key}"]
+        extra = {"customdata": list(points.municipality_code)} if name_others else {}
+        fig.add_trace(go.Scatter(
+            x=points.expected.astype(float), y=points.ratio.astype(float), mode="markers",
+            name=t["points_within" if key == "within" else f"points_{key}"],
+            marker={"color": colour, "symbol": symbol, "size": size, "line": {"width": 0.5,
+                    "color": "white"}},
+            hovertext=[hover(r) for r in points.itertuples()], hoverinfo="text", **extra,
+        ))  # fmt: skip
+    own = shown[shown.municipality_code == highlight]
+    if not own.empty:
+        r = next(own.itertuples())
+        fig.add_trace(go.Scatter(
+            x=[float(r.expected)], y=[float(r.ratio)], mode="markers+text",
+            name=html.escape(_name(r.municipality_code, names)),
+            text=[html.escape(_name(r.municipality_code, names))], textposition="top center",
+            customdata=[r.municipality_code], hovertext=[hover(r)], hoverinfo="text",
+            marker={"color": COLOURS["own"], "symbol": "star", "size": 16},
+        ))  # fmt: skip
+    fig.update_layout(
+        height=460,
+        xaxis={"title": {"text": t["x_axis"].format(what=ind.what)}, "rangemode": "tozero"},
+        yaxis={"title": {"text": t["y_axis"]}, "rangemode": "tozero"},
+        separators=",.",
+    )
+    return fig
+
+
+@dataclass(frozen=True)
+class Paragraphs:
+    """A section of plain text: a title and its paragraphs (comparison.html)."""
+
+    title: str
+    paragraphs: list[str]
+
+
+def _explanation(items: list[tuple[str, object]]) -> Paragraphs:
+    """How to read the page: what standardisation did for each (indicator, national row), what
+    the limits mean, and what the figures do not say."""
+    t = TEXT_DA
+    paragraphs = []
+    for indicator, national in items:
+        ind = _indicator(indicator)
+        national_pct = (
+            "\u2013"
+            if national is None or bool(national.is_suppressed)
+            else fmt(national.crude_pct, "da", pct=True, decimals=1)
+        )
+        text = t["explain_standardisation"].format(
+            what=ind.what, strata=ind.strata, cases=ind.cases, national=national_pct
+        )
+        paragraphs.append(text if len(items) == 1 else f"{ind.title}: {text}")
+    return Paragraphs(t["how_to_read"], [*paragraphs, t["explain_limits"], t["explain_caveat"]])
+
+
+def _figures_row(r, key: str | None) -> list[Cell]:
+    """A row's cells: citizens, cases, observed, expected, ratio, intervals, shares, place."""
+    t = TEXT_DA
+    suppressed = "primary" if r.is_suppressed else None
+
+    def cell(measure: str, text: str) -> Cell:
+        return Cell(None if key is None else f"{key}|{measure}", text, suppression=suppressed)
+
+    if suppressed:
+        texts = [t["suppressed"]] * 9 + [t["too_few"]]
+    else:
+        texts = [
+            _decimal(r.n_citizens, 0),
+            _decimal(r.n_cases, 0),
+            _decimal(r.observed, 0),
+            _decimal(r.expected, 1),
+            _decimal(r.ratio, 2),
+            _interval(r.lower_95, r.upper_95),
+            _interval(r.lower_998, r.upper_998),
+            fmt(r.crude_pct, "da", pct=True, decimals=1),
+            fmt(r.adjusted_pct, "da", pct=True, decimals=1),
+            POSITION_LABEL.get(r.position, "\u2013"),
+        ]
+    measures = ("n_citizens", "n_cases", "observed", "expected", "ratio", "interval_95",
+                "interval_998", "crude_pct", "adjusted_pct", "position")  # fmt: skip
+    return [cell(m, text) for m, text in zip(measures, texts, strict=True)]
+
+
+def _head(first: str, cases: str) -> list[list[Heading]]:
+    t = TEXT_DA
+    return [
+        headings(
+            first, t["n_citizens"], cases, t["observed"],
+            t["expected"], t["ratio"], t["interval_95"], t["interval_998"], t["crude_pct"],
+            t["adjusted_pct"], t["position"],
+        )
+    ]  # fmt: skip
+
+
+def _render(title: str, subtitle: str, blocks: list, footer: str, back: bool) -> str:
+    return TEMPLATES.get_template("comparison.html").render(
+        lang="da", title=title, subtitle=subtitle, plotly_js=PLOTLY_JS, blocks=blocks,
+        footer=footer, back=TEXT_DA["back"] if back else None,
+    )  # fmt: skip
+
+
+def comparison_page(
+    frame: pd.DataFrame,
+    indicator: str,
+    period_label: str,
+    name_others: bool,
+    names: dict[str, str],
+    own_code: str | None = None,
+) -> str:
+    """One indicator's page for a period: the funnel plot of every municipality, the table of
+    them sorted by ratio with intervals and places, and what standardisation and the limits
+    mean. Without `name_others` the other municipalities are anonymous points and rows (no name,
+    no code), `own_code`'s is named; withheld ones are never drawn."""
+    t, ind = TEXT_DA, _indicator(indicator)
+    rows, national = _cells(frame, indicator, period_label)
+    blocks: list = []
+    own = rows[rows.municipality_code == own_code] if own_code else rows.iloc[0:0]
+    if not own.empty:
+        blocks.append(Paragraphs("", [_own_sentence(next(own.itertuples()), names, indicator)]))
+    note = t["funnel_note"].format(what=ind.what)
+    if not name_others:
+        note += " " + t["anonymous_note"]
+    if rows.data_break.fillna(False).astype(bool).any():
+        note += " " + t["data_break"]
+    if rows.empty:
+        blocks.append(Section(t["funnel"], "", css="table", no_data=t["no_rows"]))
+    else:
+        fig = funnel_figure(
+            rows, indicator, names=names, name_others=name_others, highlight=own_code
+        )
+        blocks.append(Section(t["funnel"], note, figure=figure_html(fig, f"funnel-{indicator}")))
+
+    body: list[Row] = []
+    shown = rows[~rows.is_suppressed.astype(bool)].sort_values("ratio", ascending=False)
+    withheld = rows[rows.is_suppressed.astype(bool)]
+    for r in pd.concat([shown, withheld]).itertuples():
+        named = name_others or r.municipality_code == own_code
+        if not named and r.is_suppressed:
+            continue  # an anonymous withheld row says nothing: counted in the note instead
+        name = _name(r.municipality_code, names) if named else t["other"]
+        key = f"ind_case_mix|{period_label}|{r.municipality_code}|{indicator}" if named else None
+        css = "own" if r.municipality_code == own_code else ""
+        body.append(Row(name, _figures_row(r, key), css=css))
+    table_note = t["table_note"]
+    hidden = int(sum(1 for r in withheld.itertuples() if r.municipality_code != own_code))
+    if not name_others and hidden:
+        table_note += " " + t["hidden_suppressed"].format(n=hidden)
+    blocks.append(Section(t["table"], table_note, css="table",
+                          table=Table(_head(t["municipality"], ind.cases.capitalize()), body, t["no_rows"])))  # fmt: skip
+    blocks.append(_explanation([(indicator, national)]))
+    return _render(
+        t["comparison_title"].format(indicator=ind.title),
+        t["subtitle"].format(period=period_label),
+        blocks,
+        t["footer"].format(period=period_label),
+        back=True,
+    )
+
+
+def _own_sentence(r, names: dict[str, str], indicator: str) -> str:
+    t, ind = TEXT_DA, _indicator(indicator)
+    name = _name(r.municipality_code, names)
+    if r.is_suppressed:
+        return t["suppressed_own"].format(name=name, what=ind.what)
+    start = t["own_sentence"].format(
+        name=name, observed=_decimal(r.observed, 0), what=ind.what,
+        expected=_decimal(r.expected, 1), ratio=_decimal(r.ratio, 2),
+        interval=_interval(r.lower_95, r.upper_95),
+    )  # fmt: skip
+    if r.position is None:
+        return start + "kan ikke placeres i tragten."
+    return start + POSITION_SENTENCE[r.position].format(what=ind.what)
+
+
+def municipality_page(
+    frame: pd.DataFrame,
+    code: str,
+    period_label: str,
+    names: dict[str, str],
+    name_others: bool = True,
+) -> str:
+    """One municipality's page for a period: its ratio per indicator with intervals, where it
+    falls against the funnel's limits in plain Danish, and each indicator's funnel plot with it
+    highlighted (the others named or not, as `name_others`)."""
+    t = TEXT_DA
+    code = str(code)
+    name = _name(code, names)
+    indicators = [i for i in INDICATORS if i in set(frame.indicator)]
+    indicators += sorted(set(frame.indicator) - set(indicators))
+    body, sections, explained = [], [], []
+    for indicator in indicators:
+        rows, national = _cells(frame, indicator, period_label)
+        own = rows[rows.municipality_code == code]
+        if own.empty:
+            continue
+        explained.append((indicator, national))
+        r = next(own.itertuples())
+        key = f"ind_case_mix|{period_label}|{code}|{indicator}"
+        body.append(Row(_indicator(indicator).title, _figures_row(r, key)))
+        note = _own_sentence(r, names, indicator)
+        if bool(r.data_break):
+            note += " " + t["data_break"]
+        fig = funnel_figure(rows, indicator, names=names, name_others=name_others, highlight=code)
+        sections.append(Section(_indicator(indicator).title, note,
+                                figure=figure_html(fig, f"funnel-{indicator}")))  # fmt: skip
+    table = Table(_head(t["indicator"], t["cases"]), body, t["no_rows"])
+    blocks = [Section(t["figures"], t["figures_note"], css="table", table=table), *sections,
+              _explanation(explained)]  # fmt: skip
+    return _render(
+        t["municipality_title"].format(name=name),
+        t["subtitle"].format(period=period_label),
+        blocks,
+        t["footer"].format(period=period_label),
+        back=True,
+    )
+
+
+def comparison_file(indicator: str) -> str:
+    return f"sammenligning-{indicator}.html"
+
+
+def municipality_file(code: str) -> str:
+    return f"kommune-{code}.html"
+
+
+def index_page(
+    indicators: list[str],
+    period_label: str,
+    municipalities: list[tuple[str, str]],
+) -> str:
+    """The folder's front page: a link per indicator's comparison and per municipality page
+    (`municipalities` as (code, name))."""
+    t = TEXT_DA
+    return TEMPLATES.get_template("comparison-index.html").render(
+        lang="da",
+        title=t["index_title"],
+        subtitle=t["subtitle"].format(period=period_label),
+        plotly_js=None,
+        t=t,
+        indicators=[(comparison_file(i), _indicator(i).title) for i in indicators],
+        municipalities=[(municipality_file(c), n) for c, n in municipalities],
+        intro=t["index_intro"],
+        footer=t["footer"].format(period=period_label),
+    )
+
+
+def write_comparison_pages(
+    frame: pd.DataFrame,
+    folder: Path,
+    names: dict[str, str],
+    name_others: bool,
+    own_code: str | None = None,
+    period_label: str | None = None,
+) -> dict:
+    """Write the comparison pages for one period (default: the latest rolling four quarters)
+    into `folder`, whole (orchestration.files.atomic_folder), with plotly.js once beside them:
+    index.html, a comparison page per indicator, and a page per municipality, or, without
+    `name_others`, only `own_code`'s (a page per municipality would name them all)."""
+    _check_frame(frame)
+    frame = frame.assign(municipality_code=frame.municipality_code.astype(str))
+    own_code = None if own_code is None else str(own_code)
+    period_label = period_label or latest_period(frame)
+    rows = frame[frame.period_label == period_label]
+    if rows.empty:
+        raise ValueError(f"no rows for the period {period_label!r}")
+    indicators = [i for i in INDICATORS if i in set(rows.indicator)]
+    indicators += sorted(set(rows.indicator) - set(indicators))
+    codes = sorted(set(rows.municipality_code) - {NATIONAL})
+    if own_code is not None and own_code not in codes:
+        raise ValueError(f"municipality {own_code!r} has no rows for {period_label}")
+    pages = codes if name_others else [c for c in codes if c == own_code]
+    folder = Path(folder)
+    with atomic_folder(folder) as incoming:
+        shutil.copyfile(PLOTLY_BUNDLE, incoming / PLOTLY_JS)
+        for indicator in indicators:
+            page = comparison_page(rows, indicator, period_label, name_others, names, own_code)
+            (incoming / comparison_file(indicator)).write_text(page, encoding="utf-8")
+        for code in pages:
+            page = municipality_page(rows, code, period_label, names, name_others)
+            (incoming / municipality_file(code)).write_text(page, encoding="utf-8")
+        listed = [(c, _name(c, names)) for c in pages]
+        listed.sort(key=lambda item: (item[0] != own_code, item[1]))
+        (incoming / "index.html").write_text(
+            index_page(indicators, period_label, listed), encoding="utf-8"
+        )
+    return {
+        "period_label": period_label,
+        "name_others": name_others,
+        "own_code": own_code,
+        "comparisons": [comparison_file(i) for i in indicators],
+        "municipalities": [municipality_file(c) for c in pages],
+        "index": str(folder / "index.html"),
+    }
