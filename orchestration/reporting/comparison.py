@@ -72,7 +72,7 @@ def byar_interval(
         lower = O (1 - 1/(9 O) - z/(3 sqrt O))^3 / E
         upper = (O+1) (1 - 1/(9 (O+1)) + z/(3 sqrt(O+1)))^3 / E
 
-    with lower = 0 when O = 0 (Breslow and Day 1987, vol. II, p. 69). Arrays broadcast; an
+    with lower = 0 when O = 0 (Breslow and Day 1987, vol. II). Arrays broadcast; an
     expected count of 0 (or missing) gives NaN."""
     o = np.asarray(observed, dtype=float)
     e = np.asarray(expected, dtype=float)
