@@ -371,7 +371,64 @@ TABLES = {
             ("year_complete", "boolean", "True when the payments reach the year's end."),
         ],
     ),
+    "ind_case_mix": (
+        "Fair comparison of municipalities by indirect standardisation (docs/comparison.md): per period, municipality and indicator, the cases observed against those expected had the municipality's own case mix the national rates (strata: target group, age group, and goal type or instrument), with Byar's interval of the ratio at 95% and 99.8%. goals_achieved: goals followed up in the period whose latest follow-up is GAS >= 0; ability_improved: a citizen's theme assessed in the period that improved on the assessment before (VUM2008's overall judgement left out). Municipality '000' is the nation. Not yet published: secondary suppression does not yet cover the nation as the sum of the municipalities.",
+        [
+            ("n_citizens", "bigint", "Distinct citizens behind the cases."),
+            (
+                "n_cases",
+                "bigint",
+                "Goals followed up (goals_achieved) or themes assessed against an earlier assessment (ability_improved).",
+            ),
+            ("observed", "bigint", "Of those, goals achieved or themes improved."),
+            (
+                "expected",
+                "double",
+                "The sum over the municipality's cases of their stratum's national rate (stratum: target group x age group under 18, 18-64, 65+ at the period's end x goal type or instrument).",
+            ),
+            (
+                "ratio",
+                "double",
+                "observed / expected: above 1 more than the case mix leads one to expect.",
+            ),
+            ("crude_pct", "double", "100 * observed / n_cases, unadjusted."),
+            (
+                "adjusted_pct",
+                "double",
+                "ratio times the national crude percentage: the municipality's rate on the nation's case mix, in the indirect sense.",
+            ),
+            (
+                "lower_95",
+                "double",
+                "Lower end of the ratio's 95% interval (Byar's approximation to the exact Poisson interval).",
+            ),
+            ("upper_95", "double", "Upper end of the ratio's 95% interval."),
+            ("lower_998", "double", "Lower end of the ratio's 99.8% interval."),
+            ("upper_998", "double", "Upper end of the ratio's 99.8% interval."),
+            SUPPRESSED,
+        ],
+        [
+            ("period_type", "varchar", "quarter, rolling_4q or year."),
+            ("period_label", "varchar", "2018Q4, 2018Q1-2018Q4 or 2018."),
+            (
+                "data_break",
+                "boolean",
+                "True when the period spans the 2017 change from VUM2008 to VUM2.",
+            ),
+            (
+                "municipality_code",
+                "varchar",
+                "The municipality's three-digit code; '000' the nation; null for deliveries that name none.",
+            ),
+            ("indicator", "varchar", "goals_achieved or ability_improved."),
+        ],
+    ),
 }
+
+# Tables about municipalities, not units: no organisation columns.
+WITHOUT_ORG = ("ind_case_mix",)
+# Tables built but not published (orchestration/tables.py): their access is restricted.
+NOT_PUBLISHED = ("ind_case_mix",)
 
 
 PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")
@@ -405,11 +462,13 @@ def render() -> str:
             {
                 "name": name,
                 "description": description,
-                "config": {"meta": {"access": "open"}},
+                "config": {"meta": {"access": "restricted" if name in NOT_PUBLISHED else "open"}},
                 "data_tests": _tests(columns, none_ok=name in ABOUT_NO_CITIZEN_OK),
                 "columns": [
                     _column(c, t, d)
-                    for c, t, d in (leading[0] if leading else PERIOD) + ORG + columns
+                    for c, t, d in (leading[0] if leading else PERIOD)
+                    + ([] if name in WITHOUT_ORG else ORG)
+                    + columns
                 ],
             }
         )

@@ -232,3 +232,78 @@ def test_a_manifest_must_name_its_municipality_by_code(tmp_path):
         (landed / "manifest.json").write_text(json.dumps(manifest), "utf-8")
         with pytest.raises(DeliveryRefused, match=says):
             ingest_delivery(settings, landed, KEY)
+
+
+def case_mix_cases(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per case, as docs/comparison.md defines them, read from the marts with pandas."""
+    periods = con.execute("select * from intermediate.int_periods").df()
+    citizens = con.execute(
+        "select citizen_key, target_group, birth_year from marts.dim_citizen"
+    ).df()
+    units = con.execute("select org_unit_id, municipality_code from marts.dim_org_unit").df()
+    goals = con.execute(
+        "select f.period_type, f.period_label, f.citizen_key, f.is_achieved, g.goal_type, "
+        "g.provider_org_unit_id as org_unit_id from intermediate.int_goal_period_followups f "
+        "join marts.fct_goals g using (goal_id)"
+    ).df()
+    goals = goals.assign(indicator="goals_achieved", stratum=goals["goal_type"],
+                         outcome=goals["is_achieved"])  # fmt: skip
+    changes = con.execute(
+        "select * from marts.fct_functional_ability_change where theme <> 'overall'"
+    ).df()
+    changes["assessed_on"] = pd.to_datetime(changes["assessed_on"])
+    in_periods = []
+    for period in periods.itertuples():
+        inside = changes[changes["assessed_on"].between(period.period_start, period.period_end)]
+        latest = (
+            inside.sort_values(["assessed_on", "assessment_id"])
+            .groupby(["citizen_key", "instrument_family", "theme"])
+            .tail(1)
+        )
+        in_periods.append(latest.assign(period_type=period.period_type,
+                                        period_label=period.period_label))  # fmt: skip
+    ability = pd.concat(in_periods)
+    ability = ability.assign(indicator="ability_improved", stratum=ability["instrument"],
+                             outcome=ability["change_class"] == "improved",
+                             org_unit_id=ability["authority_org_unit_id"])  # fmt: skip
+    columns = ["indicator", "period_type", "period_label", "citizen_key", "stratum", "outcome",
+               "org_unit_id"]  # fmt: skip
+    cases = pd.concat([goals[columns], ability[columns]]).merge(units, on="org_unit_id")
+    cases = cases.merge(citizens, on="citizen_key").merge(
+        periods[["period_type", "period_label", "period_end"]]
+    )
+    age = pd.to_datetime(cases["period_end"]).dt.year - cases["birth_year"]
+    cases["age_group"] = pd.cut(age, [-1, 17, 64, 200], labels=["under_18", "18_64", "65_plus"])
+    cases["age_group"] = cases["age_group"].astype(str)
+    return cases
+
+
+def test_case_mix_ratios_equal_the_pandas_standardisation(warehouses):
+    """ind_case_mix (SQL) against orchestration.reporting.comparison.indirect_standardisation
+    (pandas, tested on a hand-computed example) on the same cases: every municipality and the
+    nation, every period, both indicators."""
+    from orchestration.reporting.comparison import indirect_standardisation
+
+    with duckdb.connect(str(warehouses.national.warehouse), read_only=True) as con:
+        cases = case_mix_cases(con)
+        published = con.execute("select * from indicators.ind_case_mix").df()
+    expected = indirect_standardisation(
+        cases, "municipality_code", ["target_group", "age_group", "stratum"], "outcome",
+        by=["indicator", "period_type", "period_label"], citizen="citizen_key",
+        min_cell_citizens=5, national_code="000",
+    )  # fmt: skip
+    keys = ["indicator", "period_type", "period_label", "municipality_code"]
+    merged = published.merge(expected, on=keys, how="outer", suffixes=("", "_pandas"),
+                             indicator=True)  # fmt: skip
+    assert (merged["_merge"] == "both").all(), merged[merged["_merge"] != "both"][keys].head()
+    assert set(published["municipality_code"]) == {*MUNICIPALITIES, "000"}
+    for column in ("n_citizens", "n_cases", "observed"):
+        assert (merged[column].astype("Int64") == merged[f"{column}_pandas"]).fillna(True).all()
+    for column, places in [("expected", 4), ("ratio", 4), ("crude_pct", 2), ("adjusted_pct", 2),
+                           ("lower_95", 4), ("upper_95", 4), ("lower_998", 4), ("upper_998", 4)]:  # fmt: skip
+        ours, theirs = merged[column].astype(float), merged[f"{column}_pandas"].astype(float)
+        both = ours.notna() & theirs.notna()
+        assert (ours.isna() == theirs.isna()).all(), column
+        assert ((ours[both] - theirs[both].round(places)).abs() <= 10**-places).all(), column
+    nation = published[published["municipality_code"] == "000"]
+    assert (nation["ratio"].dropna() == 1.0).all() and len(nation) > 10
