@@ -440,9 +440,10 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
     for side, coef in (("at", 1.0), ("at_year", -1.0)):
         pieces.append(pd.DataFrame({"equation": "budget_year:" + paired["at"].astype(str),
                                     "at": paired[side], "coef": coef}))  # fmt: skip
-    # Pairs that are equal: the administration in both roles, and the two goal tables' totals.
+    # Pairs that are equal: the administration (each municipality's, and the nation) in both
+    # roles, and the two goal tables' totals.
     both_roles = counts[
-        (counts["org_level"] == 1)
+        (counts["org_level"] <= 1)
         & (
             counts["table"].isin(["ind_goal_attainment", "ind_goal_type_achievement"])
             | (
@@ -458,8 +459,8 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
             | counts["table"].isin([*COST_TABLES, "ind_cost_forecast"])
         )
     ]
-    _equal(pieces, both_roles, [*period, "table", "cat1", "cat2", "count_name"], "org_role",
-           "authority", "roles")  # fmt: skip
+    _equal(pieces, both_roles, [*period, "org_unit_id", "table", "cat1", "cat2", "count_name"],
+           "org_role", "authority", "roles")  # fmt: skip
     totals = counts[
         counts["count_name"].isin(["n_goals", "n_citizens"])
         & (

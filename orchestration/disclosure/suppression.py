@@ -329,11 +329,12 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
         + " union all ".join(f"select * from ({p})" for p in parts)
         + f"""
         union all
-        -- The administration counts the same goals, interventions and citizens in both roles.
-        select 'role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
-            case when org_role = 'authority' then 1.0 else -1.0 end
+        -- The administration (each municipality's, and the nation) counts the same goals,
+        -- interventions and citizens in both roles.
+        select 'role=' || tbl || measure || period_type || period_label || c1 || c2 || org_unit_id,
+            qid, case when org_role = 'authority' then 1.0 else -1.0 end
         from quantities
-        where org_level = 1 and (
+        where org_level <= 1 and (
             tbl in ('ind_goal_attainment', 'ind_goal_type_achievement')
             or (tbl = 'ind_key_figures' and c1 not in ('active_cases', 'new_cases', 'closed_cases',
                                                        'cases_per_caseworker'))
@@ -341,10 +342,11 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
                                                          'goals_without_due_followup')))
         union all
         -- The administration's spending (forecast) is every payment's (grant's), in either role.
-        select 'cost_role=' || tbl || measure || period_type || period_label || c1 || c2, qid,
-            case when org_role = 'authority' then 1.0 else -1.0 end
+        select 'cost_role=' || tbl || measure || period_type || period_label || c1 || c2
+                || org_unit_id,
+            qid, case when org_role = 'authority' then 1.0 else -1.0 end
         from quantities
-        where org_level = 1 and (tbl in {COST_CELLS} or tbl = 'ind_cost_forecast')
+        where org_level <= 1 and (tbl in {COST_CELLS} or tbl = 'ind_cost_forecast')
         union all
         -- Cost next to effect counts the citizens and spending of ind_costs' cells.
         select 'cost_effect=' || effect_qid, qid, coef from (
@@ -421,7 +423,7 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
                 + coalesce(max(value), 0))
             * case when any_value(cells.org_level) < 3 or any_value(cells.c1) = 'all'
                 or any_value(cells.c2) = 'all' then 100 else 1 end as cost,
-            any_value(cells.org_level) = 1 as headline
+            any_value(cells.org_level) <= 1 as headline
         from cells left join quantities using (cell_id)
         group by cells.cell_id, cells.is_primary order by cells.cell_id
         """
