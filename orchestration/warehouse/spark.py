@@ -1,0 +1,66 @@
+"""The raw layer for the Spark engine: its tables as Parquet, which Spark reads.
+
+Spark cannot open the raw layer's DuckDB file, so before a build on Spark every table the dbt
+sources name (dbt_project/models/staging/_sources.yml) is written as Parquet into
+`Settings.spark_sources_dir`, one folder per table; dbt's on-run-start hook
+(macros/spark.sql, `register_raw_sources`) registers each folder as a table of the schema `raw`,
+so that the models' `source('raw', ...)` read the same rows on both engines. The folder is below
+the restricted raw folder by default: the files hold CPR numbers, as the raw layer does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from orchestration.settings import Settings
+
+SOURCES_YAML = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging"
+SOURCES_YAML = SOURCES_YAML / "_sources.yml"
+
+
+def raw_source_tables() -> list[str]:
+    """The raw layer's tables and views that the dbt project reads, as its sources list them."""
+    spec = yaml.safe_load(SOURCES_YAML.read_text(encoding="utf-8"))
+    return [t["name"] for s in spec["sources"] if s["name"] == "raw" for t in s["tables"]]
+
+
+def export_raw_sources(settings: Settings) -> Path:
+    """Write each raw source table as Parquet into `settings.spark_sources_dir/<table>/`; the
+    folder is written beside and renamed into place, so a build never reads half of it. JSON
+    columns are written as text (Spark's `get_json_object` reads text)."""
+    target = settings.spark_sources_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    os.chmod(scratch, 0o700)  # CPR numbers, as in the raw layer: owner only
+    try:
+        with duckdb.connect(str(settings.raw_database), read_only=True) as raw:
+            for table in raw_source_tables():
+                columns = raw.execute(
+                    "select column_name, data_type from information_schema.columns "
+                    "where table_schema = 'raw' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+                select = ", ".join(
+                    f'cast("{name}" as varchar) as "{name}"' if kind == "JSON" else f'"{name}"'
+                    for name, kind in columns
+                )
+                (scratch / table).mkdir()
+                raw.execute(
+                    f"copy (select {select} from raw.{table}) "
+                    f"to '{scratch / table / 'part-0.parquet'}' (format parquet)"
+                )
+        if target.exists():
+            old = target.with_name(f".{target.name}-old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(target, old)
+            shutil.rmtree(old, ignore_errors=True)
+        os.replace(scratch, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
