@@ -70,7 +70,7 @@ leaf_spending as (
     {%- for role, column in roles.items() %}
     select
         origins.origin_date, '{{ role }}' as org_role, shares.{{ column }} as leaf_org_unit_id,
-        cast(null as varchar) as citizen_key,
+        cast(null as {{ dbt.type_string() }}) as citizen_key,
         cast(0 as bigint) as forecast_ore,
         case when shares.period_id = origins.origin_period_id then shares.amount_ore else 0 end
             as window_ore,
