@@ -64,3 +64,9 @@ def export_raw_sources(settings: Settings) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def spark_table_files(settings: Settings, schema: str, table: str) -> list[str]:
+    """The Parquet files of a table the local Spark built (its warehouse folder's layout)."""
+    folder = settings.spark_dir / "tables" / f"{schema}.db" / table
+    return sorted(str(p) for p in folder.glob("*.parquet"))
