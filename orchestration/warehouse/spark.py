@@ -20,8 +20,9 @@ import yaml
 
 from orchestration.settings import Settings
 
-SOURCES_YAML = Path(__file__).resolve().parents[2] / "dbt_project" / "models" / "staging"
-SOURCES_YAML = SOURCES_YAML / "_sources.yml"
+SOURCES_YAML = Path(__file__).resolve().parents[2] / "dbt_project/models/staging/_sources.yml"
+# In the exported folder: the state of the raw layer's files it was exported from.
+EXPORTED_FROM = ".exported-from"
 
 
 def raw_source_tables() -> list[str]:
@@ -33,8 +34,13 @@ def raw_source_tables() -> list[str]:
 def export_raw_sources(settings: Settings) -> Path:
     """Write each raw source table as Parquet into `settings.spark_sources_dir/<table>/`; the
     folder is written beside and renamed into place, so a build never reads half of it. JSON
-    columns are written as text (Spark's `get_json_object` reads text)."""
+    columns are written as text (Spark's `get_json_object` reads text). Nothing is written when
+    the folder was exported from the raw layer as it is (its file and write-ahead log
+    unchanged since)."""
     target = settings.spark_sources_dir
+    state = _raw_layer_state(settings)
+    if (target / EXPORTED_FROM).exists() and (target / EXPORTED_FROM).read_text() == state:
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
     os.chmod(scratch, 0o700)  # CPR numbers, as in the raw layer: owner only
@@ -55,6 +61,7 @@ def export_raw_sources(settings: Settings) -> Path:
                     f"copy (select {select} from raw.{table}) "
                     f"to '{scratch / table / 'part-0.parquet'}' (format parquet)"
                 )
+        (scratch / EXPORTED_FROM).write_text(state)
         if target.exists():
             old = target.with_name(f".{target.name}-old")
             shutil.rmtree(old, ignore_errors=True)
@@ -64,6 +71,16 @@ def export_raw_sources(settings: Settings) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def _raw_layer_state(settings: Settings) -> str:
+    """The raw layer's file and write-ahead log, by size and time of last change."""
+    parts = []
+    for path in (settings.raw_database, settings.raw_database.with_name("raw_layer.duckdb.wal")):
+        if path.exists():
+            stat = path.stat()
+            parts.append(f"{path.name} {stat.st_size} {stat.st_mtime_ns}")
+    return "\n".join(parts)
 
 
 def spark_table_files(settings: Settings, schema: str, table: str) -> list[str]:
