@@ -29,13 +29,14 @@ lint: setup
 # so its module fixtures are built once. PYTEST_WORKERS=0 runs them in this process.
 PYTEST_WORKERS ?= auto
 
-# What the tests need from Debian: headless Chromium for the browser tests, and PostgreSQL's
-# server binaries (the tests start a server of their own). Installed as root when missing;
+# What the tests need from Debian: headless Chromium for the browser tests, PostgreSQL's
+# server binaries (the tests start a server of their own) and Java for the local Spark of the
+# Spark engine's tests (pyspark brings Spark, not Java). Installed as root when missing;
 # elsewhere those tests are skipped, or fail under CI=true.
-DEBIAN_PACKAGES := chromium chromium-driver postgresql
+DEBIAN_PACKAGES := chromium chromium-driver postgresql openjdk-17-jre-headless
 system-packages:
 	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-	    && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	    && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v java >/dev/null; then :; \
 	elif [ "$$(id -u)" -eq 0 ]; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 	        $(DEBIAN_PACKAGES) >/dev/null; \

@@ -29,6 +29,10 @@ class SettingsResource(dg.ConfigurableResource):
     ingest_memory_limit: str | None = None
     duckdb_memory_limit: str | None = None
     dbt_threads: int | None = None
+    warehouse_engine: str | None = None
+    spark_dir: str | None = None
+    spark_sources_dir: str | None = None
+    spark_driver_memory: str | None = None
     writer_lock_timeout: float | None = None
     ui_url: str | None = None
     gate_max_drop: float | None = None

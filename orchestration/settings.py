@@ -22,6 +22,10 @@
 | EFFEKT_INGEST_MEMORY_LIMIT | 3GB | DuckDB's memory cap while a delivery is checked and merged (it spills into the raw folder past it) |
 | EFFEKT_DUCKDB_MEMORY_LIMIT | 3GB | DuckDB's memory cap in dbt's build (orchestration/warehouse) |
 | EFFEKT_DBT_THREADS | one per core | dbt's threads |
+| EFFEKT_WAREHOUSE_ENGINE | duckdb | what dbt builds the warehouse on: `duckdb` (the warehouse file), `spark` (a local Spark in dbt's process, dbt-spark's session method) or `spark_cluster` (a Spark Thrift server, dbt_project/profiles.yml); docs/spark.md |
+| EFFEKT_SPARK_DIR | $DATA/warehouse/spark | the local Spark's tables (`tables/`) and metastore (`metastore/`) |
+| EFFEKT_SPARK_SOURCES_DIR | $RAW/spark-sources | the raw layer's tables as Parquet for Spark (restricted: they hold CPR numbers); for a cluster, a folder its nodes read too |
+| EFFEKT_SPARK_DRIVER_MEMORY | 4g | the local Spark's memory (Java's size syntax) |
 | EFFEKT_AMOUNT_PROTECTION_DKK | 1000 | narrowest range a primary cell's amount in DKK may be worked out to |
 | EFFEKT_BAROMETER_TARGETS | orchestration/reporting/targets.yaml | the barometer's targets per indicator |
 | EFFEKT_POSTGRES_DSN | (none: no PostgreSQL target) | a libpq connection string for the PostgreSQL publication target (a secret: it may hold a password) |
@@ -59,6 +63,8 @@ from typing import Any
 DEFAULT_MEMORY_LIMIT = "3GB"
 DEFAULT_LOCK_TIMEOUT_S = 6 * 3600.0  # a 100,000-citizen build takes minutes; hours: something hangs
 DEFAULT_AMOUNT_PROTECTION_DKK = 1_000.0
+# What dbt can build the warehouse on: the profile output of each (dbt_project/profiles.yml).
+WAREHOUSE_ENGINES = ("duckdb", "spark", "spark_cluster")
 # Never in run config or in another process's environment made from the settings.
 SECRETS = ("pseudonym_key", "alert_webhook", "postgres_dsn")
 
@@ -88,6 +94,10 @@ class Settings:
     ingest_memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's size syntax: 3GB, 512MB, 80%
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT  # the same, for dbt's build
     dbt_threads: int | None = None  # None: one per core
+    warehouse_engine: str = "duckdb"  # one of WAREHOUSE_ENGINES: dbt's target
+    spark_dir: Path | None = None  # None: the warehouse's folder, spark/
+    spark_sources_dir: Path | None = None  # None: the raw folder's spark-sources/
+    spark_driver_memory: str = "4g"
     writer_lock_timeout: float = DEFAULT_LOCK_TIMEOUT_S
     alert_webhook: str | None = field(default=None, repr=False)
     ui_url: str = "http://localhost:3000"
@@ -118,8 +128,17 @@ class Settings:
             "barometer_targets": _path(self.barometer_targets),
             "postgres_dsn_file": _path(self.postgres_dsn_file),
         }
+        derived["spark_dir"] = Path(self.spark_dir or derived["warehouse"].parent / "spark")
+        derived["spark_sources_dir"] = Path(
+            self.spark_sources_dir or derived["raw_dir"] / "spark-sources"
+        )
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+        if self.warehouse_engine not in WAREHOUSE_ENGINES:
+            raise ValueError(
+                f"EFFEKT_WAREHOUSE_ENGINE={self.warehouse_engine!r}: expected one of "
+                + ", ".join(WAREHOUSE_ENGINES)
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -174,6 +193,11 @@ class Settings:
     @property
     def thresholds(self) -> Thresholds:
         return Thresholds(self.gate_max_drop, self.gate_bunching, self.gate_gas_jump)
+
+    @property
+    def on_spark(self) -> bool:
+        """dbt builds on Spark (locally or on a cluster), not into the DuckDB warehouse file."""
+        return self.warehouse_engine != "duckdb"
 
     @property
     def build_threads(self) -> int:

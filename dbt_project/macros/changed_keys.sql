@@ -2,9 +2,10 @@
     it; none when it builds everything. Read when the build runs from main.build_plan, which
     effekt writes before each build (orchestration/warehouse: planned_build), not passed as a
     dbt var: a var that changes with every build made dbt parse the whole project again each
-    time (partial parsing keys on vars). Without the table (dbt run by hand) none. -#}
+    time (partial parsing keys on vars). Without the table (dbt run by hand) none; on Spark
+    none, where every build computes everything (dbt_project.yml). -#}
 {% macro since_seq() -%}
-    {%- if execute %}
+    {%- if execute and target.type != 'spark' %}
     {%- set plan = adapter.get_relation(database=target.database, schema='main', identifier='build_plan') %}
     {%- if plan is not none %}
     {%- set found = run_query('select since_seq from ' ~ plan) %}

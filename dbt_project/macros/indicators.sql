@@ -11,14 +11,14 @@
     the dialogue ruler 1-10 means less need as it rises. -#}
 {% macro support_need(instrument_family, score) -%}
     case {{ instrument_family }}
-        when 'VUM' then {{ score }} / 4.0
-        when 'DIALOG' then (10 - {{ score }}) / 9.0
+        when 'VUM' then {{ divide(score, '4') }}
+        when 'DIALOG' then {{ divide('10 - ' ~ score, '9') }}
     end
 {%- endmacro %}
 
 {#- One step of the instrument's scale on the support-need scale. -#}
 {% macro scale_step(instrument_family) -%}
-    case {{ instrument_family }} when 'VUM' then 1 / 4.0 when 'DIALOG' then 1 / 9.0 end
+    case {{ instrument_family }} when 'VUM' then {{ divide('1', '4') }} when 'DIALOG' then {{ divide('1', '9') }} end
 {%- endmacro %}
 
 {#- A figure about fewer than var('min_cell_citizens') distinct citizens is suppressed. -#}

@@ -49,3 +49,37 @@
 {%- endmacro %}
 {% macro spark__not_materialized() -%}
 {%- endmacro %}
+
+{#- numerator / denominator in double precision on every engine. DuckDB divides in doubles
+    whatever the operands; Spark divides a decimal (100.0 * n) in decimals, rounded at its own
+    scale, and PostgreSQL whole numbers in whole numbers: each a different last digit. -#}
+{% macro divide(numerator, denominator) -%}
+    {{ return(adapter.dispatch('divide', 'effekt')(numerator, denominator)) }}
+{%- endmacro %}
+{% macro default__divide(numerator, denominator) -%}
+    (cast({{ numerator }} as double) / {{ denominator }})
+{%- endmacro %}
+{% macro postgres__divide(numerator, denominator) -%}
+    (cast({{ numerator }} as double precision) / {{ denominator }})
+{%- endmacro %}
+
+{#- The mean of exact decimals as a double: their exact sum over their count. DuckDB's avg() of
+    decimals is a double and Spark's a decimal rounded at its own scale; this is one double on
+    both, the same whatever order the rows are added in. -#}
+{% macro exact_mean(value) -%}
+    {{ divide('sum(' ~ value ~ ')', 'count(' ~ value ~ ')') }}
+{%- endmacro %}
+
+{#- A double rounded to `places` decimals, half away from zero, as DuckDB rounds: the value
+    times 10^places rounded to a whole number, divided back. Spark's round() of a double rounds
+    the shortest decimal that prints it, which differs where that product is just below a half
+    (82020.285 to 82020.29, where DuckDB gives 82020.28). -#}
+{% macro round_double(value, places) -%}
+    {{ return(adapter.dispatch('round_double', 'effekt')(value, places)) }}
+{%- endmacro %}
+{% macro default__round_double(value, places) -%}
+    round({{ value }}, {{ places }})
+{%- endmacro %}
+{% macro spark__round_double(value, places) -%}
+    (round(({{ value }}) * 1e{{ places }}) / 1e{{ places }})
+{%- endmacro %}

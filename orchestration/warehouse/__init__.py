@@ -19,6 +19,7 @@ import duckdb
 from filelock import FileLock
 
 from orchestration.settings import Settings, child_environment
+from orchestration.warehouse.spark import export_raw_sources
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # The parsed project: models, columns and their descriptions (ensure_manifest keeps it current).
@@ -45,6 +46,12 @@ def dbt_variables(settings: Settings) -> dict[str, str]:
 
 def describe_build_resources(settings: Settings) -> str:
     """One line for the log: what the build runs with."""
+    if settings.on_spark:
+        return (
+            f"dbt builds on {settings.warehouse_engine} with {settings.build_threads} threads "
+            f"(EFFEKT_WAREHOUSE_ENGINE, EFFEKT_DBT_THREADS; the local Spark's memory "
+            f"{settings.spark_driver_memory}, EFFEKT_SPARK_DRIVER_MEMORY)"
+        )
     return (
         f"dbt builds with {settings.build_threads} threads and DuckDB's memory capped at "
         f"{settings.duckdb_memory_limit} (EFFEKT_DBT_THREADS, EFFEKT_DUCKDB_MEMORY_LIMIT)"
@@ -61,9 +68,16 @@ def dbt_executable() -> str:
     return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
 
 
+# dbt commands that do not read the warehouse: no raw tables to export for Spark first.
+OFFLINE_COMMANDS = {"parse", "compile", "deps", "clean", "debug", "list", "ls"}
+
+
 def run_dbt(settings: Settings, args: list[str]) -> str:
-    """Run a dbt command on the project with the pipeline's paths; return its output."""
+    """Run a dbt command on the project with the pipeline's paths; return its output. On Spark
+    the raw layer is exported as Parquet first (warehouse/spark.py)."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if settings.on_spark and args[0] not in OFFLINE_COMMANDS:
+        export_raw_sources(settings)
     env = child_environment(dbt_variables(settings))
     done = subprocess.run(
         [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR)],
@@ -122,6 +136,11 @@ def plan_build(settings: Settings, rebuild: bool = False) -> BuildPlan:
     periods and keys that the deliveries since it changed. Everything again (`--full-refresh`)
     when asked, on a first build, when the rules changed, or when the history is not the one
     built on (a raw layer restored from an older copy)."""
+    if settings.on_spark:
+        return BuildPlan(
+            ["--full-refresh"], None,
+            f"on {settings.warehouse_engine}: everything, from the raw layer exported as Parquet",
+        )  # fmt: skip
     if rebuild:
         return BuildPlan(["--full-refresh"], None, "a rebuild was asked for: everything again")
     if not settings.warehouse.exists():
@@ -177,9 +196,14 @@ def planned_build(settings: Settings, rebuild: bool = False) -> Iterator[BuildPl
     """Plan a build (`plan_build`) for the caller to run with `plan.args`, and record it
     (`main.build_state`) when the block ends without an error. The record is deleted before the
     build starts, so a build that fails half way (some models already written from the new
-    state) or is killed makes the next one build everything again."""
+    state) or is killed makes the next one build everything again. On Spark the raw layer is
+    exported for the build, which computes everything, and nothing is recorded."""
     plan = plan_build(settings, rebuild=rebuild)
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    if settings.on_spark:  # no build state there: every build computes everything
+        export_raw_sources(settings)
+        yield plan
+        return
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(f"drop table if exists {BUILD_STATE}")
         # What the models build on (macro since_seq()): read when dbt runs, not passed as a var.

@@ -60,7 +60,7 @@ year_payments as (
         '{{ role }}' as org_role,
         shares.{{ column }} as leaf_org_unit_id,
         shares.function,
-        cast(shares.citizen_number as varchar) as citizen_key,
+        cast(shares.citizen_number as {{ dbt.type_string() }}) as citizen_key,
         cast(shares.amount_ore / 100.0 as decimal(18, 2)) as amount_dkk
     from {{ ref('int_payment_periods') }} as shares
     inner join {{ ref('int_periods') }} as periods
@@ -115,9 +115,9 @@ ancestors as (
 -- Everything at every unit it rolls up to, per function and for all functions.
 {#- Amounts spent and remaining stay exact decimals (sums of øre), whatever order they add in. -#}
 {%- set amount = 'decimal(38, 2)' %}
-{%- set sources = [('budget_lines', 'budget_dkk, adopted_budget_dkk, cast(null as ' ~ amount ~ ') as spent_dkk, cast(null as ' ~ amount ~ ') as remaining_dkk, cast(null as varchar) as citizen_key'),
+{%- set sources = [('budget_lines', 'budget_dkk, adopted_budget_dkk, cast(null as ' ~ amount ~ ') as spent_dkk, cast(null as ' ~ amount ~ ') as remaining_dkk, cast(null as ' ~ dbt.type_string() ~ ') as citizen_key'),
                    ('leaf_spending', 'cast(null as double), cast(null as double), amount_dkk, cast(null as ' ~ amount ~ '), citizen_key'),
-                   ('leaf_remaining', 'cast(null as double), cast(null as double), cast(null as ' ~ amount ~ '), amount_dkk, cast(null as varchar)')] %}
+                   ('leaf_remaining', 'cast(null as double), cast(null as double), cast(null as ' ~ amount ~ '), amount_dkk, cast(null as ' ~ dbt.type_string() ~ ')')] %}
 unit_rows as (
     {%- for relation, columns in sources %}
     select {{ relation }}.budget_year, ancestors.org_role, ancestors.org_unit_id, {{ relation }}.function, {{ columns }}

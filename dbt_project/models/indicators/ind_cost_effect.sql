@@ -76,12 +76,12 @@ figures as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_citizens,
-        sum(amount_ore) / 100.0 as spending_dkk,
+        {{ divide('sum(amount_ore)', '100') }} as spending_dkk,
         sum(n_goals) as n_goals,
         sum(n_achieved) as n_goals_achieved,
         -- Each citizen's share as an exact decimal, so that the mean does not depend on the
         -- order the engine adds them in (the same figures from build to build).
-        avg(case when n_goals > 0 then cast(1.0 * n_achieved / n_goals as decimal(18, 12)) end)
+        {{ exact_mean("case when n_goals > 0 then cast(" ~ divide('n_achieved', 'n_goals') ~ " as decimal(18, 12)) end") }}
             as mean_share_achieved,
         sum(case when n_goals > 0 then 1 else 0 end) as n_citizens_with_goals,
         sum(is_assessed) as n_citizens_assessed,
@@ -113,20 +113,20 @@ select
     cells.breakdown_by,
     cells.breakdown,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cast({{ unless_suppressed('round(spending_dkk, 2)') }} as double) as spending_dkk,
-    cast({{ unless_suppressed('round(spending_dkk / n_citizens, 2)') }} as double) as cost_per_citizen_dkk,
+    cast({{ unless_suppressed(round_double('spending_dkk', 2)) }} as double) as spending_dkk,
+    cast({{ unless_suppressed(round_double('spending_dkk / n_citizens', 2)) }} as double) as cost_per_citizen_dkk,
     cast({{ unless_suppressed('n_citizens_with_goals', 'goals_suppressed') }} as bigint) as n_citizens_with_goals,
     cast({{ unless_suppressed('n_goals', 'goals_suppressed') }} as bigint) as n_goals,
     cast({{ unless_suppressed('n_goals_achieved', 'goals_suppressed') }} as bigint) as n_goals_achieved,
     cast({{ unless_suppressed('100 * mean_share_achieved', 'goals_suppressed') }} as double)
         as avg_goal_attainment_pct,
-    cast({{ unless_suppressed('round(spending_dkk / nullif(n_goals_achieved, 0), 2)', 'goals_suppressed') }} as double)
+    cast({{ unless_suppressed(round_double('spending_dkk / nullif(n_goals_achieved, 0)', 2), 'goals_suppressed') }} as double)
         as spending_per_achieved_goal_dkk,
     cast({{ unless_suppressed('n_citizens_assessed', 'ability_suppressed') }} as bigint) as n_citizens_assessed,
     cast({{ unless_suppressed('n_citizens_improved', 'ability_suppressed') }} as bigint) as n_citizens_improved,
-    cast({{ unless_suppressed('100.0 * n_citizens_improved / nullif(n_citizens_assessed, 0)', 'ability_suppressed') }} as double)
+    cast({{ unless_suppressed(divide('100 * n_citizens_improved', 'nullif(n_citizens_assessed, 0)'), 'ability_suppressed') }} as double)
         as pct_citizens_improved,
-    cast({{ unless_suppressed('round(spending_dkk / nullif(n_citizens_improved, 0), 2)', 'ability_suppressed') }} as double)
+    cast({{ unless_suppressed(round_double('spending_dkk / nullif(n_citizens_improved, 0)', 2), 'ability_suppressed') }} as double)
         as spending_per_improved_citizen_dkk,
     {{ suppression_columns('cells') }},
     -- Each part's own status, for the open copies' secondary suppression to mark as well.

@@ -44,7 +44,7 @@ figures as (
     select
         {{ key_columns | join(', ') }},
         count(*) as n_citizens,
-        sum(amount_ore) / 100.0 as spending_dkk,
+        {{ divide('sum(amount_ore)', '100') }} as spending_dkk,
         sum(intervention_days) as intervention_days
     from citizen_cells
     group by {{ key_columns | join(', ') }}
@@ -60,10 +60,10 @@ select
     cells.breakdown_by,
     cells.breakdown,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cast({{ unless_suppressed('round(spending_dkk, 2)') }} as double) as spending_dkk,
-    cast({{ unless_suppressed('round(spending_dkk / n_citizens, 2)') }} as double) as cost_per_citizen_dkk,
+    cast({{ unless_suppressed(round_double('spending_dkk', 2)) }} as double) as spending_dkk,
+    cast({{ unless_suppressed(round_double('spending_dkk / n_citizens', 2)) }} as double) as cost_per_citizen_dkk,
     cast({{ unless_suppressed('intervention_days') }} as bigint) as intervention_days,
-    cast({{ unless_suppressed('round(spending_dkk / intervention_days, 2)') }} as double)
+    cast({{ unless_suppressed(round_double('spending_dkk / intervention_days', 2)) }} as double)
         as cost_per_intervention_day_dkk,
     {{ suppression_columns('cells') }}
 from cells

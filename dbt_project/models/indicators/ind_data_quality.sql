@@ -152,11 +152,11 @@ select
     {{ indicator_key_columns('cells') }},
     cast({{ unless_suppressed('rows_loaded') }} as bigint) as rows_loaded,
     cast({{ unless_suppressed('rows_quarantined') }} as bigint) as rows_quarantined,
-    cast({{ unless_suppressed('100.0 * rows_quarantined / nullif(rows_loaded + rows_quarantined, 0)') }} as double)
+    cast({{ unless_suppressed(divide('100 * rows_quarantined', 'nullif(rows_loaded + rows_quarantined, 0)')) }} as double)
         as pct_rows_quarantined,
     cast({{ unless_suppressed('goals_due_followup') }} as bigint) as goals_due_followup,
     cast({{ unless_suppressed('goals_without_due_followup') }} as bigint) as goals_without_due_followup,
-    cast({{ unless_suppressed('100.0 * goals_without_due_followup / nullif(goals_due_followup, 0)') }} as double)
+    cast({{ unless_suppressed(divide('100 * goals_without_due_followup', 'nullif(goals_due_followup, 0)')) }} as double)
         as pct_goals_without_due_followup,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     {{ suppression_columns('cells') }}

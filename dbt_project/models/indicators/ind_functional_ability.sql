@@ -172,9 +172,9 @@ select
     cells.instrument_family,
     cells.theme,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
-    cast({{ unless_suppressed('100.0 * n_improved / n_comparisons') }} as double) as pct_improved,
-    cast({{ unless_suppressed('100.0 * n_unchanged / n_comparisons') }} as double) as pct_unchanged,
-    cast({{ unless_suppressed('100.0 * n_worsened / n_comparisons') }} as double) as pct_worsened,
+    cast({{ unless_suppressed(divide('100 * n_improved', 'n_comparisons')) }} as double) as pct_improved,
+    cast({{ unless_suppressed(divide('100 * n_unchanged', 'n_comparisons')) }} as double) as pct_unchanged,
+    cast({{ unless_suppressed(divide('100 * n_worsened', 'n_comparisons')) }} as double) as pct_worsened,
     {{ suppression_columns('cells') }},
     periods.spans_data_break or cells.any_crossing as data_break
 from cells

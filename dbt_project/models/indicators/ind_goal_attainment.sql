@@ -102,8 +102,8 @@ counted_cells as (
         sum(n_goals) as n_goals,
         -- Averaged as fixed-point numbers: a float sum depends on the order rows arrive in, and
         -- the same data must publish the same figures to the last digit.
-        avg(cast(100.0 * n_achieved / n_goals as {{ dbt.type_numeric() }})) as avg_goal_attainment_pct,
-        avg(cast({{ gas_t_score('sum_wx', 'sum_w2', 'sum_w') }} as {{ dbt.type_numeric() }})) as avg_gas_t_score
+        {{ exact_mean('cast(' ~ divide('100 * n_achieved', 'n_goals') ~ ' as ' ~ dbt.type_numeric() ~ ')') }} as avg_goal_attainment_pct,
+        {{ exact_mean('cast(' ~ gas_t_score('sum_wx', 'sum_w2', 'sum_w') ~ ' as ' ~ dbt.type_numeric() ~ ')') }} as avg_gas_t_score
     from per_citizen
     group by {{ key_columns | join(', ') }}, life_theme, sub_theme
 ),

@@ -78,8 +78,8 @@ select
     cells.goal_type,
     cast({{ unless_suppressed('n_goals') }} as bigint) as n_goals,
     cast({{ unless_suppressed('n_achieved') }} as bigint) as n_achieved,
-    cast({{ unless_suppressed('100.0 * n_achieved / n_goals') }} as double) as pct_achieved,
-    cast({{ unless_suppressed('100.0 - 100.0 * n_achieved / n_goals') }} as double) as pct_not_achieved,
+    cast({{ unless_suppressed(divide('100 * n_achieved', 'n_goals')) }} as double) as pct_achieved,
+    cast({{ unless_suppressed('100 - ' ~ divide('100 * n_achieved', 'n_goals')) }} as double) as pct_not_achieved,
     cast({{ unless_suppressed('n_citizens') }} as bigint) as n_citizens,
     {{ suppression_columns('cells') }}
 from cells

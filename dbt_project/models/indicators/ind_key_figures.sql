@@ -78,7 +78,7 @@ case_figures as (
     from case_counts
     union all
     select {{ key_columns | join(', ') }}, 'cases_per_caseworker', 'all',
-        1.0 * n_active / n_caseworkers, 'cases_per_caseworker', n_citizens_active
+        {{ divide('n_active', 'n_caseworkers') }}, 'cases_per_caseworker', n_citizens_active
     from case_counts
 ),
 
@@ -187,7 +187,7 @@ intervention_figures as (
     inner join intervention_counts as counts using ({{ key_columns | join(', ') }})
     union all
     select {{ key_columns | join(', ') }}, 'share_interventions_with_goals', 'all',
-        100.0 * n_with_goals / n_can_have_goals, 'percent', n_citizens_can_have_goals
+        {{ divide('100 * n_with_goals', 'n_can_have_goals') }}, 'percent', n_citizens_can_have_goals
     from intervention_counts where n_can_have_goals > 0
 ),
 
@@ -198,7 +198,7 @@ goal_event_citizens as {{ not_materialized() }} (
 
 goal_figures as (
     select {{ key_columns | join(', ') }}, 'share_followups_on_time' as figure, 'all' as breakdown,
-        100.0 * sum(n_hits) / sum(n_events) as value, 'percent' as unit, count(*) as n_citizens
+        {{ divide('100 * sum(n_hits)', 'sum(n_events)') }} as value, 'percent' as unit, count(*) as n_citizens
     from goal_event_citizens where kind = 'on_time' group by {{ key_columns | join(', ') }}
     union all
     select {{ key_columns | join(', ') }}, 'overdue_followups', 'all',

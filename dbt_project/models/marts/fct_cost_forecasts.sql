@@ -70,7 +70,7 @@ leaf_spending as (
     {%- for role, column in roles.items() %}
     select
         origins.origin_date, '{{ role }}' as org_role, shares.{{ column }} as leaf_org_unit_id,
-        cast(null as varchar) as citizen_key,
+        cast(null as {{ dbt.type_string() }}) as citizen_key,
         cast(0 as bigint) as forecast_ore,
         case when shares.period_id = origins.origin_period_id then shares.amount_ore else 0 end
             as window_ore,
@@ -99,9 +99,9 @@ figures as (
         unit_rows.org_level,
         unit_rows.org_unit_id,
         count(distinct unit_rows.citizen_key) as n_citizens,
-        sum(unit_rows.forecast_ore) / 100.0 as forecast_by_grants_dkk,
-        sum(unit_rows.window_ore) / 100.0 as window_dkk,
-        sum(unit_rows.actual_ore) / 100.0 as actual_dkk
+        {{ divide('sum(unit_rows.forecast_ore)', '100') }} as forecast_by_grants_dkk,
+        {{ divide('sum(unit_rows.window_ore)', '100') }} as window_dkk,
+        {{ divide('sum(unit_rows.actual_ore)', '100') }} as actual_dkk
     from unit_rows
     group by unit_rows.origin_date, unit_rows.org_role, unit_rows.org_level, unit_rows.org_unit_id
 ),
@@ -127,7 +127,7 @@ select
     org_unit_id,
     cast(n_citizens as bigint) as n_citizens,
     cast(forecast_by_grants_dkk as double) as forecast_by_grants_dkk,
-    cast(round(forecast_by_run_rate_dkk, 2) as double) as forecast_by_run_rate_dkk,
+    cast({{ round_double('forecast_by_run_rate_dkk', 2) }} as double) as forecast_by_run_rate_dkk,
     cast(case when is_over then actual_dkk end as double) as actual_dkk,
     cast(case when is_over and actual_dkk > 0
         then 100 * (forecast_by_grants_dkk - actual_dkk) / actual_dkk end as double)
