@@ -149,11 +149,11 @@
     expected at the normal quantile z (1.959964: 95%, 3.090232: 99.8%); 0 below when nothing was
     observed (docs/comparison.md). -#}
 {% macro byar_lower(observed, expected, z) -%}
-    case when {{ observed }} = 0 then 0.0
-        else {{ observed }} * power(1 - 1.0 / (9 * {{ observed }}) - {{ z }} / (3 * sqrt({{ observed }})), 3)
+    case when {{ observed }} = 0 then {{ divide(0, 1) }}
+        else {{ observed }} * power(1 - {{ divide(1, '(9 * ' ~ observed ~ ')') }} - {{ z }} / (3 * sqrt({{ observed }})), 3)
             / nullif({{ expected }}, 0) end
 {%- endmacro %}
 {% macro byar_upper(observed, expected, z) -%}
-    ({{ observed }} + 1) * power(1 - 1.0 / (9 * ({{ observed }} + 1)) + {{ z }} / (3 * sqrt({{ observed }} + 1)), 3)
+    ({{ observed }} + 1) * power(1 - {{ divide(1, '(9 * (' ~ observed ~ ' + 1))') }} + {{ z }} / (3 * sqrt({{ observed }} + 1)), 3)
         / nullif({{ expected }}, 0)
 {%- endmacro %}

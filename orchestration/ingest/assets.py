@@ -60,7 +60,14 @@ LOG_SPECS = [
         group_name=INGEST_GROUP,
         kinds={"duckdb"},
         skippable=True,
-        description="A view: the loaded delivery with the newest extract, the current state.",
+        description="A view: the delivery loaded last, of any municipality.",
+    ),
+    dg.AssetSpec(
+        ["raw", "current_deliveries"],
+        group_name=INGEST_GROUP,
+        kinds={"duckdb"},
+        skippable=True,
+        description="A view: each municipality's current delivery (the state of its history).",
     ),
     dg.AssetSpec(
         ["raw", "citizen_pseudonyms"],
@@ -250,6 +257,7 @@ def _materialise(
         asset_key=["raw", "deliveries"], metadata={"deliveries": deliveries} | extra
     )
     yield dg.MaterializeResult(asset_key=["raw", "current_delivery"], metadata=extra)
+    yield dg.MaterializeResult(asset_key=["raw", "current_deliveries"], metadata=extra)
     yield dg.MaterializeResult(asset_key=["raw", "citizen_pseudonyms"])
     yield dg.MaterializeResult(
         asset_key=["raw", "ingest_log"],

@@ -98,7 +98,7 @@ stratified as (
 national_rates as (
     select
         indicator, period_type, period_label, target_group, age_group, stratum,
-        avg(cast(outcome as {{ dbt.type_float() }})) as stratum_rate
+        {{ exact_mean('outcome') }} as stratum_rate
     from stratified
     group by indicator, period_type, period_label, target_group, age_group, stratum
 ),
@@ -125,7 +125,7 @@ by_unit as (
 ),
 
 national_crude as (
-    select indicator, period_type, period_label, avg(cast(outcome as {{ dbt.type_float() }})) as crude_rate
+    select indicator, period_type, period_label, {{ exact_mean('outcome') }} as crude_rate
     from with_expectation
     group by indicator, period_type, period_label
 ),
@@ -147,10 +147,10 @@ observed_expected as (
 figures as (
     select
         observed_expected.*,
-        observed_expected.observed / nullif(observed_expected.expected, 0) as ratio,
-        100.0 * observed_expected.observed / observed_expected.n_cases as crude_pct,
-        100.0 * national_crude.crude_rate * observed_expected.observed
-            / nullif(observed_expected.expected, 0) as adjusted_pct,
+        {{ divide('observed_expected.observed', 'nullif(observed_expected.expected, 0)') }} as ratio,
+        100 * {{ divide('observed_expected.observed', 'observed_expected.n_cases') }} as crude_pct,
+        100 * national_crude.crude_rate
+            * {{ divide('observed_expected.observed', 'nullif(observed_expected.expected, 0)') }} as adjusted_pct,
         {{ byar_lower('observed_expected.observed', 'observed_expected.expected', 1.959964) }} as lower_95,
         {{ byar_upper('observed_expected.observed', 'observed_expected.expected', 1.959964) }} as upper_95,
         {{ byar_lower('observed_expected.observed', 'observed_expected.expected', 3.090232) }} as lower_998,
@@ -172,14 +172,14 @@ select
     {{ unless_suppressed('figures.n_citizens') }} as n_citizens,
     {{ unless_suppressed('figures.n_cases') }} as n_cases,
     {{ unless_suppressed('figures.observed') }} as observed,
-    {{ unless_suppressed('round(figures.expected, 4)') }} as expected,
-    {{ unless_suppressed('round(figures.ratio, 4)') }} as ratio,
-    {{ unless_suppressed('round(figures.crude_pct, 2)') }} as crude_pct,
-    {{ unless_suppressed('round(figures.adjusted_pct, 2)') }} as adjusted_pct,
-    {{ unless_suppressed('round(figures.lower_95, 4)') }} as lower_95,
-    {{ unless_suppressed('round(figures.upper_95, 4)') }} as upper_95,
-    {{ unless_suppressed('round(figures.lower_998, 4)') }} as lower_998,
-    {{ unless_suppressed('round(figures.upper_998, 4)') }} as upper_998,
+    {{ unless_suppressed(round_double('figures.expected', 4)) }} as expected,
+    {{ unless_suppressed(round_double('figures.ratio', 4)) }} as ratio,
+    {{ unless_suppressed(round_double('figures.crude_pct', 2)) }} as crude_pct,
+    {{ unless_suppressed(round_double('figures.adjusted_pct', 2)) }} as adjusted_pct,
+    {{ unless_suppressed(round_double('figures.lower_95', 4)) }} as lower_95,
+    {{ unless_suppressed(round_double('figures.upper_95', 4)) }} as upper_95,
+    {{ unless_suppressed(round_double('figures.lower_998', 4)) }} as lower_998,
+    {{ unless_suppressed(round_double('figures.upper_998', 4)) }} as upper_998,
     figures.is_suppressed
 from figures
 inner join periods
