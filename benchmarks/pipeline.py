@@ -429,6 +429,14 @@ def _busy_cpu_s() -> float | None:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+class StageFailed(RuntimeError):
+    """A stage's child failed; `figures` are what was measured of it."""
+
+    def __init__(self, message: str, figures: dict) -> None:
+        super().__init__(message)
+        self.figures = figures
+
+
 def measure(stage: str, *args: str, log: Path) -> dict:
     """Run one stage in a child process: its wall and CPU time, peak RSS, rows in and out, and
     the machine's load meanwhile (the CPU time other work took, the 1-minute load average)."""
@@ -443,11 +451,14 @@ def measure(stage: str, *args: str, log: Path) -> dict:
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
         busy_after, load_after = _busy_cpu_s(), os.getloadavg()[0]
+    cpu = usage.ru_utime + usage.ru_stime
     if os.waitstatus_to_exitcode(status) != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
-        raise RuntimeError(f"stage {stage} failed; the end of {log}:\n{tail}")
+        raise StageFailed(f"stage {stage} failed; the end of {log}:\n{tail}", {
+            "stage": stage, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "log_tail": tail,
+        })  # fmt: skip
     figures = json.loads(result_file.read_text())
-    cpu = usage.ru_utime + usage.ru_stime
     load = {"load_1m": [round(load_before, 2), round(load_after, 2)]}  # at start and end
     if busy_before is not None and busy_after is not None:
         # What the rest of the machine used while the stage ran (other work, this parent).
@@ -490,11 +501,22 @@ def municipalities(deliveries: list[Path]) -> dict[str, int]:
 
 
 def run_tier(tier: str, workdir: Path, cache: Path) -> dict:
+    """The tier's report; if a stage fails, what was measured up to it (and of it) is written to
+    the workdir's partial-report.json before the error goes on."""
+    report: dict = {"tier": tier, **TIERS[tier], "full_run": {}, "daily_run": {}}
+    report.pop("municipalities", None)  # the tier's count; the report names them
+    try:
+        return _run_tier(tier, workdir, cache, report)
+    except StageFailed as failed:
+        report["failed"] = failed.figures
+        (workdir / "partial-report.json").write_text(json.dumps(report, indent=2))
+        raise
+
+
+def _run_tier(tier: str, workdir: Path, cache: Path, report: dict) -> dict:
     full, daily = tier_data(tier, cache)
     data = workdir / "data"
     log = workdir / "benchmark.log"
-    report: dict = {"tier": tier, **TIERS[tier], "full_run": {}, "daily_run": {}}
-    report.pop("municipalities", None)  # the tier's count; the report names them
     os.environ.update(TIERS[tier].get("env", {}))  # the stages' children inherit it
     for stage in FULL_STAGES:
         print(f"{tier} full run: {stage} ...", flush=True)
