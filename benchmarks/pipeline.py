@@ -1,11 +1,16 @@
 """The whole pipeline at a tier's scale, stage by stage, against the I/O floor and a pandas baseline.
 
     python benchmarks/pipeline.py --tier M   # S: 2,000 citizens, M: 100,000, L: 250,000, XL: 1,000,000
+    python benchmarks/pipeline.py --tier national   # 10 municipalities, 1,000,000 citizens in all
 
 For the tier: generate its data (cached in benchmarks/.cache/), run ingest, dbt build, quality
 gate, publish and fact sheets from an empty data folder, then a second run with one new daily
 delivery on top. Each stage runs in its own process, so wall time, CPU time and peak RSS are that
-stage's own (dbt's subprocess included). In the same run, on the same data:
+stage's own (dbt's subprocess included), and the machine's load meanwhile is recorded. A
+national tier generates one delivery per municipality (generate_national); its ingest loads them
+all before the one build, as a warehouse of several municipalities takes every delivery in
+landing (docs/operations.md), and it reports the indicator rows per level and the sizes on disk.
+In the same run, on the same data:
 
 - the floor: DuckDB reading every input file once and writing the published tables once;
 - the pandas baseline (benchmarks/pandas_baseline.py): goal attainment and functional ability
@@ -53,6 +58,20 @@ TIERS = {
         # and DuckDB still spreads each model over every core.
         "env": {"EFFEKT_DBT_THREADS": "1"},
     },
+    # Several municipalities in one warehouse (contract 1.2): XL's citizens and dates, split
+    # skewed over ten municipalities (København first), 1% of them movers found in two. As XL:
+    # no pandas baseline (nor does it compute the national level), no daily run, one dbt thread.
+    "national": {
+        "citizens": 1_000_000,
+        "municipalities": 10,
+        "start": "2016-01-01",
+        "end": "2019-06-30",
+        "baseline": False,
+        "no_baseline": "No pandas baseline at this tier (as at XL it would not fit in memory, "
+        "and it does not compute the national level).",
+        "daily": False,
+        "env": {"EFFEKT_DBT_THREADS": "1"},
+    },
 }
 TARGETS = {  # issues 8 and 18: reported, never asserted in timed tests
     "M": {"run_s": 180, "gate_share": 0.25, "peak_rss_gb": 4, "daily_share": 0.25, "vs_floor": 15},
@@ -65,34 +84,43 @@ DAILY_STAGES = ("ingest", "dbt_build", "gate", "suppression", "audit", "publish"
 # ------------------------------------------------------------------ data
 
 
-def tier_data(tier: str, cache: Path) -> tuple[Path, Path | None]:
-    """The tier's full delivery (extract the day before the end) and the next day's, cached.
+def tier_data(tier: str, cache: Path) -> tuple[list[Path], list[Path] | None]:
+    """The tier's full deliveries (extract the day before the end) and the next day's, cached:
+    one delivery, or one per municipality for a national tier.
 
     A tier without a daily run gets no next day's delivery (at XL it would take as long to
     generate as the full one)."""
-    from orchestration.generate import GeneratorConfig, generate_delivery
+    from orchestration.generate import GeneratorConfig, generate_delivery, generate_national
+    from orchestration.generate.municipalities import pick_codes
 
     spec = TIERS[tier]
     end = dt.date.fromisoformat(spec["end"])
+    municipalities = spec.get("municipalities")
     # With contract 1.1's cost files: the build includes the cost models.
-    folder = cache / f"{tier}-{spec['citizens']}-{spec['start']}-{spec['end']}-costs"
-    deliveries: list[Path | None] = []
+    name = f"{tier}-{spec['citizens']}-{spec['start']}-{spec['end']}-costs"
+    if municipalities:
+        name = f"{tier}-{municipalities}x-{spec['citizens']}-{spec['start']}-{spec['end']}-costs"
+    folder = cache / name
+    deliveries: list[list[Path] | None] = []
     wanted = [("full", end - dt.timedelta(days=1))]
     if spec.get("daily", True):
         wanted.append(("daily", end))
-    for name, extract_at in wanted:
-        target = folder / name
-        if not any(target.glob("*/manifest.json")):
+    for run, extract_at in wanted:
+        target = folder / run
+        # A generation stopped part way has fewer manifests (each is written last): again.
+        if len(list(target.glob("*/manifest.json"))) != (municipalities or 1):
             shutil.rmtree(target, ignore_errors=True)
-            print(
-                f"generating {tier} {name} delivery ({spec['citizens']:,} citizens) ...", flush=True
-            )
-            generate_delivery(GeneratorConfig(
-                citizens=spec["citizens"], start=dt.date.fromisoformat(spec["start"]), end=end,
-                seed=8, out=target, file_format="parquet", extract_at=extract_at, costs=True,
-                progress=False,
-            ))  # fmt: skip
-        deliveries.append(next(p.parent for p in target.glob("*/manifest.json")))
+            what = f"{municipalities} municipalities' deliveries" if municipalities else "delivery"
+            print(f"generating {tier} {run} {what} ({spec['citizens']:,} citizens) ...", flush=True)
+            options = dict(
+                start=dt.date.fromisoformat(spec["start"]), end=end, seed=8, out=target,
+                file_format="parquet", extract_at=extract_at, costs=True, progress=False,
+            )  # fmt: skip
+            if municipalities:
+                generate_national(pick_codes(municipalities, 8), spec["citizens"], **options)
+            else:
+                generate_delivery(GeneratorConfig(citizens=spec["citizens"], **options))
+        deliveries.append(sorted(p.parent for p in target.glob("*/manifest.json")))
     deliveries.append(None)
     return deliveries[0], deliveries[1]
 
@@ -123,15 +151,28 @@ def _count(database: Path, schemas: tuple[str, ...]) -> int:
         con.close()
 
 
-def stage_ingest(data_dir: str, delivery: str) -> dict:
+def stage_ingest(data_dir: str, *deliveries: str) -> dict:
+    """Land and load the deliveries one after the other, as the pipeline's ingest takes every
+    delivery in landing (a national tier's: one per municipality)."""
     from orchestration.ingest.load import ingest_delivery
 
     settings = _settings(data_dir)
-    target = settings.landing_dir / Path(delivery).name
-    shutil.copytree(delivery, target)
-    result = ingest_delivery(settings, target, KEY)
-    return {"rows_in": sum(f.rows_read for f in result.files),
-            "rows_out": sum(f.rows_loaded + f.rows_quarantined for f in result.files)}  # fmt: skip
+    rows_in = rows_out = 0
+    each = {}
+    for delivery in deliveries:
+        target = settings.landing_dir / Path(delivery).name
+        shutil.copytree(delivery, target)
+        started = time.perf_counter()
+        result = ingest_delivery(settings, target, KEY)
+        if result.status != "loaded":
+            raise RuntimeError(f"{target.name} was not loaded: {result.status}")
+        rows_in += sum(f.rows_read for f in result.files)
+        rows_out += sum(f.rows_loaded + f.rows_quarantined for f in result.files)
+        each[target.name] = round(time.perf_counter() - started, 2)
+    figures = {"rows_in": rows_in, "rows_out": rows_out}
+    if len(deliveries) > 1:
+        figures["deliveries_s"] = each
+    return figures
 
 
 def stage_dbt_build(data_dir: str) -> dict:
@@ -262,7 +303,7 @@ def stage_fact_sheets(data_dir: str) -> dict:
             "quarter": quarter.label}  # fmt: skip
 
 
-def stage_floor(data_dir: str, delivery: str) -> dict:
+def stage_floor(data_dir: str, *deliveries: str) -> dict:
     """The least I/O any implementation needs: read every input once, write every output once."""
     import duckdb
 
@@ -273,7 +314,7 @@ def stage_floor(data_dir: str, delivery: str) -> dict:
     out.mkdir(exist_ok=True)
     con = duckdb.connect()
     rows_in = 0
-    for f in sorted(Path(delivery).glob("*.parquet")):
+    for f in sorted(f for d in deliveries for f in Path(d).glob("*.parquet")):
         con.execute(f"create or replace table t as select * from read_parquet('{f}')")
         rows_in += con.execute("select count(*) from t").fetchone()[0]
     rows_out = 0
@@ -334,16 +375,74 @@ def stage_dbt_same_tables(data_dir: str) -> dict:
             "rows_out": _count(settings.warehouse, ("indicators",)), "models": models}  # fmt: skip
 
 
+def stage_levels(data_dir: str) -> dict:
+    """Several municipalities: each indicator table's rows at the national level (org_level 0)
+    and below it (the municipalities, level 1, and their units), `ind_case_mix`'s rows for the
+    nation ('000') and for the municipalities, and the citizens the warehouse counts once."""
+    import duckdb
+
+    settings = _settings(data_dir)
+    con = duckdb.connect(str(settings.warehouse), read_only=True)
+    try:
+        tables = [t for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'indicators' "
+            "order by table_name").fetchall()]  # fmt: skip
+        levels = {}
+        for table in tables:
+            columns = {c for (c,) in con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = 'indicators' and table_name = ?", [table]).fetchall()}  # fmt: skip
+            if "org_level" in columns:
+                total, national, municipal = con.execute(
+                    "select count(*), count(*) filter (where org_level = 0), "
+                    f"count(*) filter (where org_level = 1) from indicators.{table}"
+                ).fetchone()
+            elif "municipality_code" in columns:
+                total, national, municipal = con.execute(
+                    "select count(*), count(*) filter (where municipality_code = '000'), "
+                    f"count(*) filter (where municipality_code <> '000') from indicators.{table}"
+                ).fetchone()
+            else:
+                continue
+            levels[table] = {"rows": total, "national": national, "municipality": municipal}
+        citizens = con.execute("select count(*) from marts.dim_citizen").fetchone()[0]
+    finally:
+        con.close()
+    return {"rows_in": sum(t["rows"] for t in levels.values()),
+            "rows_out": sum(t["national"] for t in levels.values()),
+            "tables": levels, "citizens_in_warehouse": citizens}  # fmt: skip
+
+
 STAGES = {name[6:]: fn for name, fn in globals().items() if name.startswith("stage_")}
 
 
 # ------------------------------------------------------------------ measuring (in the parent)
 
 
+def _busy_cpu_s() -> float | None:
+    """CPU seconds every process on the machine has used since boot (/proc/stat), if known."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+class StageFailed(RuntimeError):
+    """A stage's child failed; `figures` are what was measured of it."""
+
+    def __init__(self, message: str, figures: dict) -> None:
+        super().__init__(message)
+        self.figures = figures
+
+
 def measure(stage: str, *args: str, log: Path) -> dict:
-    """Run one stage in a child process: its wall and CPU time, peak RSS, rows in and out."""
+    """Run one stage in a child process: its wall and CPU time, peak RSS, rows in and out, and
+    the machine's load meanwhile (the CPU time other work took, the 1-minute load average)."""
     result_file = log.with_suffix(f".{stage}.json")
     with log.open("a") as out:
+        busy_before, load_before = _busy_cpu_s(), os.getloadavg()[0]
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, __file__, "--stage", stage, str(result_file), *args],
@@ -351,44 +450,101 @@ def measure(stage: str, *args: str, log: Path) -> dict:
         )  # fmt: skip
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
+        busy_after, load_after = _busy_cpu_s(), os.getloadavg()[0]
+    cpu = usage.ru_utime + usage.ru_stime
     if os.waitstatus_to_exitcode(status) != 0:
         tail = "".join(log.read_text(errors="replace").splitlines(keepends=True)[-25:])
-        raise RuntimeError(f"stage {stage} failed; the end of {log}:\n{tail}")
+        raise StageFailed(f"stage {stage} failed; the end of {log}:\n{tail}", {
+            "stage": stage, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024), "log_tail": tail,
+        })  # fmt: skip
     figures = json.loads(result_file.read_text())
+    load = {"load_1m": [round(load_before, 2), round(load_after, 2)]}  # at start and end
+    if busy_before is not None and busy_after is not None:
+        # What the rest of the machine used while the stage ran (other work, this parent).
+        load["others_cpu_s"] = round(max(0.0, busy_after - busy_before - cpu), 1)
     return {
         "wall_s": round(wall, 2),
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "cpu_s": round(cpu, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # the stage's largest process, dbt included
         **figures,
+        **load,
     }
 
 
+def _mb(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return round(sum(p.stat().st_size for p in files) / 1e6, 1)
+
+
+def sizes(deliveries: list[Path], data: Path) -> dict:
+    """MB on disk: the deliveries as generated, the raw layer, the warehouse, the published
+    version (open and restricted DuckDB files, Parquet copies, docs)."""
+    from orchestration.settings import Settings
+
+    settings = Settings(data_dir=data)
+    return {
+        "deliveries_mb": round(sum(_mb(d) for d in deliveries), 1),
+        "raw_layer_mb": _mb(settings.raw_database),
+        "warehouse_mb": _mb(settings.warehouse),
+        "published_mb": _mb(settings.published_current.resolve()),
+    }
+
+
+def municipalities(deliveries: list[Path]) -> dict[str, int]:
+    """Citizens generated per municipality code, from the deliveries' manifests."""
+    out = {}
+    for delivery in deliveries:
+        manifest = json.loads((delivery / "manifest.json").read_text(encoding="utf-8"))
+        out[manifest["municipality_code"]] = int(manifest["generator"]["citizens"])
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
+
+
 def run_tier(tier: str, workdir: Path, cache: Path) -> dict:
+    """The tier's report; if a stage fails, what was measured up to it (and of it) is written to
+    the workdir's partial-report.json before the error goes on."""
+    report: dict = {"tier": tier, **TIERS[tier], "full_run": {}, "daily_run": {}}
+    report.pop("municipalities", None)  # the tier's count; the report names them
+    try:
+        return _run_tier(tier, workdir, cache, report)
+    except StageFailed as failed:
+        report["failed"] = failed.figures
+        (workdir / "partial-report.json").write_text(json.dumps(report, indent=2))
+        raise
+
+
+def _run_tier(tier: str, workdir: Path, cache: Path, report: dict) -> dict:
     full, daily = tier_data(tier, cache)
     data = workdir / "data"
     log = workdir / "benchmark.log"
-    report: dict = {"tier": tier, **TIERS[tier], "full_run": {}, "daily_run": {}}
     os.environ.update(TIERS[tier].get("env", {}))  # the stages' children inherit it
     for stage in FULL_STAGES:
         print(f"{tier} full run: {stage} ...", flush=True)
-        args = [str(data), str(full)] if stage == "ingest" else [str(data)]
+        args = [str(data), *map(str, full)] if stage == "ingest" else [str(data)]
         report["full_run"][stage] = measure(stage, *args, log=log)
     report["disclosure"] = json.loads(
         (data / "reports" / "benchmark" / "suppression.json").read_text(encoding="utf-8")
     )
+    if TIERS[tier].get("municipalities"):  # not timed as part of the run
+        report["municipalities"] = municipalities(full)
+        report["levels"] = measure("levels", str(data), log=log)
+        report["sizes"] = sizes(full, data)
     print(f"{tier}: the floor and the pandas baseline ...", flush=True)
-    report["floor"] = measure("floor", str(data), str(full), log=log)
+    report["floor"] = measure("floor", str(data), *map(str, full), log=log)
     if TIERS[tier].get("baseline", True):
         report["pandas_baseline"] = measure("baseline", str(data), log=log)
         report["dbt_same_tables"] = measure("dbt_same_tables", str(data), log=log)
     for stage in DAILY_STAGES if TIERS[tier].get("daily", True) else ():
         print(f"{tier} daily delivery on top: {stage} ...", flush=True)
-        args = [str(data), str(daily)] if stage == "ingest" else [str(data)]
+        args = [str(data), *map(str, daily)] if stage == "ingest" else [str(data)]
         report["daily_run"][stage] = measure(stage, *args, log=log)
     full_s = sum(s["wall_s"] for s in report["full_run"].values())
     report["summary"] = {
         "full_run_s": round(full_s, 1),
         "full_run_cpu_s": round(sum(s["cpu_s"] for s in report["full_run"].values()), 1),
+        "others_cpu_s": round(
+            sum(s.get("others_cpu_s", 0) for s in report["full_run"].values()), 1
+        ),
         "peak_rss_mb": max(s["peak_rss_mb"] for s in report["full_run"].values()),
         "gate_share": round(report["full_run"]["gate"]["wall_s"] / full_s, 3),
         "vs_floor": round(full_s / report["floor"]["wall_s"], 1),
@@ -448,8 +604,11 @@ def _threads(build: dict) -> str:
 def markdown(report: dict, info: dict, when: str) -> str:
     s = report["summary"]
     build = report["full_run"]["dbt_build"]
+    title = f"{report['citizens']:,} citizens, {report['start']} to {report['end']}"
+    if report.get("municipalities"):
+        title = f"{len(report['municipalities'])} municipalities, {title}"
     lines = [
-        f"### Tier {report['tier']}: {report['citizens']:,} citizens, {report['start']} to {report['end']}",
+        f"### Tier {report['tier']}: {title}",
         "",
         f"Measured {when} on {info['cores']} cores, {info['memory_gb']} GB RAM, Python {info['python']}. "
         "Each stage in its own process; peak RSS is the stage's largest process (dbt included). "
@@ -485,8 +644,18 @@ def markdown(report: dict, info: dict, when: str) -> str:
             "of `ind_goal_attainment` and `ind_functional_ability`."
         )
     else:
-        summary += " No pandas baseline at this tier (it would not fit in memory)."
+        summary += " " + report.get(
+            "no_baseline", "No pandas baseline at this tier (it would not fit in memory)."
+        )
     lines += ["", summary]
+    if loads := [v for m in report["full_run"].values() for v in m.get("load_1m", [])]:
+        lines += ["", f"The machine is shared: other work used {s.get('others_cpu_s', 0):,} CPU s "
+                  f"while the full run's stages ran (their {s['full_run_s']} s on "
+                  f"{info['cores']} cores offer {s['full_run_s'] * info['cores']:,.0f}); the "
+                  f"1-minute load average was {min(loads)} to {max(loads)} at the stages' "
+                  "starts and ends."]  # fmt: skip
+    if report.get("municipalities"):
+        lines += ["", *national_lines(report)]
     disclosure = report.get("disclosure")
     if disclosure:
         full = report["full_run"]
@@ -515,6 +684,33 @@ def markdown(report: dict, info: dict, when: str) -> str:
         lines += [f"| {k} | {v['target']} | {v['value']} | {'yes' if v['met'] else '**no**'} |"
                   for k, v in report["targets"].items()]  # fmt: skip
     return "\n".join(lines)
+
+
+def national_lines(report: dict) -> list[str]:
+    """A national tier's municipalities, sizes on disk, and indicator rows per level."""
+    sizes, levels = report["sizes"], report["levels"]
+    people = report["municipalities"]
+    lines = [
+        "Citizens generated per municipality (kommunekode): "
+        + ", ".join(f"{code} {n:,}" for code, n in people.items())
+        + f"; {sum(people.values()):,} in the deliveries. A mover is in two of them under the same "
+        f"CPR number, so the warehouse counts {levels['citizens_in_warehouse']:,} citizens "
+        "(`dim_citizen`).",
+        "",
+        f"Sizes on disk: the deliveries {sizes['deliveries_mb']:,} MB (Parquet), the raw layer "
+        f"{sizes['raw_layer_mb']:,} MB, the warehouse {sizes['warehouse_mb']:,} MB, the "
+        f"published version {sizes['published_mb']:,} MB.",
+        "",
+        "Indicator rows in the warehouse (schema `indicators`, before secondary suppression): "
+        "the national level (`org_level` 0; for `ind_case_mix` municipality code '000'), the "
+        "municipalities (level 1; for `ind_case_mix` their own rows), and every row.",
+        "",
+        "| table | national | municipalities | all rows |",
+        "|---|---:|---:|---:|",
+    ]
+    for table, t in levels["tables"].items():
+        lines.append(f"| `{table}` | {t['national']:,} | {t['municipality']:,} | {t['rows']:,} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
