@@ -40,8 +40,9 @@ def test_materialising_loads_the_delivery_and_reports_row_counts(settings, gener
         for m in result.asset_materializations_for_node("ingest_deliveries")
     }
     assert set(materialised) == {s.key.to_user_string() for s in ENTITY_SPECS + LOG_SPECS}
-    # one per entity, quarantine, ingest log, deliveries, current delivery, pseudonyms
-    assert len(materialised) == 11 + 5  # every entity (cost files too, empty) and the logs
+    # one per entity, quarantine, ingest log, deliveries, current delivery (of any
+    # municipality, and each municipality's), pseudonyms
+    assert len(materialised) == 11 + 6  # every entity (cost files too, empty) and the logs
     citizens = materialised["raw/citizens"]
     read, loaded, quarantined = (
         citizens[k].value for k in ("rows_read", "rows_loaded", "rows_quarantined")
