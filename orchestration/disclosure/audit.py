@@ -350,8 +350,9 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
         & counts["theme"].ne("all")
     )
     summable = counts[additive]
-    # The hierarchy: a unit is the sum of the units whose parent it is.
-    children = summable[summable["org_level"] > 1].rename(
+    # The hierarchy: a unit is the sum of the units whose parent it is (with several
+    # municipalities, the nation of their administrations).
+    children = summable[summable["parent_org_unit_id"].notna()].rename(
         columns={"org_unit_id": "child", "parent_org_unit_id": "org_unit_id"}
     )
     on = [*period, "org_role", "table", "cat1", "cat2", "count_name"]
