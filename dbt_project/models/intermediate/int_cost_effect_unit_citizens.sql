@@ -33,7 +33,8 @@ goal_results as (
     group by periods.period_id, goals.intervention_id
 ),
 
-leaf_facts as (
+-- Not materialised, as int_cost_unit_citizens' leaf_amounts: read once per role below.
+leaf_facts as {{ not_materialized() }} (
     select
         spending.*,
         coalesce(goal_results.n_goals, 0) as n_goals,
