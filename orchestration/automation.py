@@ -3,7 +3,8 @@
 - `daily_refresh` (06:00 Europe/Copenhagen, and for every new delivery via `landing_sensor`):
   ingest, dbt build, quality gate, publish.
 - `quarterly_reporting` (on the 5th after each quarter, for the quarter just ended; backfill past
-  quarters from the UI or with `effekt backfill`): quarter snapshots and fact sheets.
+  quarters from the UI or with `effekt backfill`): quarter snapshots, fact sheets and, with
+  several municipalities, the comparison pages.
 - `alert_on_run_failure`: an alert for every failed run of these jobs (see alerts.py).
 """
 
@@ -34,7 +35,10 @@ daily_refresh = dg.define_asset_job(
 quarterly_reporting = dg.define_asset_job(
     QUARTERLY_JOB,
     selection=dg.AssetSelection.groups(REPORTING_GROUP),
-    description="Quarter snapshots of the published indicators and the fact sheets, per quarter.",
+    description=(
+        "Quarter snapshots of the published indicators, the fact sheets and, with several "
+        "municipalities, the comparison pages, per quarter."
+    ),
 )
 
 

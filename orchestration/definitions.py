@@ -15,7 +15,7 @@ from orchestration.disclosure.assets import disclosure_audit, open_indicators
 from orchestration.ingest.assets import PseudonymKey, ingest_deliveries
 from orchestration.publish.assets import published
 from orchestration.quality.assets import build_gate, delivery_gate
-from orchestration.reporting.assets import fact_sheets, quarter_indicators
+from orchestration.reporting.assets import comparison_pages, fact_sheets, quarter_indicators
 from orchestration.resources import SETTINGS_RESOURCE, SettingsResource
 from orchestration.run_logs import file_logger
 from orchestration.settings import Settings
@@ -33,6 +33,7 @@ defs = dg.Definitions(
         published,
         quarter_indicators,
         fact_sheets,
+        comparison_pages,
     ],
     asset_checks=[delivery_gate, build_gate, disclosure_audit],
     jobs=[daily_refresh, quarterly_reporting],

@@ -48,6 +48,7 @@ class SettingsResource(dg.ConfigurableResource):
     postgres_schema_prefix: str | None = None
     postgres_switch_timeout: float | None = None
     municipality_code: str | None = None
+    comparison_name_others: bool | None = None
 
     def get(self) -> Settings:
         """The settings: this resource's config over the environment's."""

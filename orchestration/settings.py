@@ -32,7 +32,8 @@
 | EFFEKT_POSTGRES_DSN_FILE | (none) | or a file holding it |
 | EFFEKT_POSTGRES_SCHEMA_PREFIX | effekt | its schemas `<prefix>_open`, `<prefix>_restricted` and reader roles `<prefix>_open_reader`, `<prefix>_restricted_reader` |
 | EFFEKT_POSTGRES_SWITCH_TIMEOUT | 600 | seconds the switch to a new version waits for readers of the old one |
-| EFFEKT_MUNICIPALITY_CODE | (none) | the municipality (three-digit kommunekode) of deliveries before contract 1.2, which do not name theirs |
+| EFFEKT_MUNICIPALITY_CODE | (none) | the municipality (three-digit kommunekode) of deliveries before contract 1.2, which do not name theirs; the comparison pages mark it as one's own |
+| EFFEKT_COMPARISON_NAME_OTHERS | on | the comparison pages name every municipality (on) or only EFFEKT_MUNICIPALITY_CODE's, the others anonymous (off); docs/comparison.md |
 
 This module is the only reader of the environment, and `Settings` the only owner of the data
 folder's layout: every path below the data folder is a property here. Dagster's assets get the
@@ -115,6 +116,7 @@ class Settings:
     postgres_schema_prefix: str = "effekt"
     postgres_switch_timeout: float = 600.0
     municipality_code: str | None = None  # a delivery of contract 1.2 names its own
+    comparison_name_others: bool = True  # off: the comparison pages name only municipality_code
 
     def __post_init__(self) -> None:
         root = Path(self.data_dir)

@@ -178,6 +178,11 @@ def codelist(name: str) -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(f))
 
 
+def municipality_names() -> dict[str, str]:
+    """Kommunekode -> Danish name, in the code list's order (municipalities.csv)."""
+    return {row["municipality_code"]: row["name_da"] for row in codelist("municipalities")}
+
+
 def codelist_values(ref: str) -> list[str]:
     """Distinct values of `file.column` in their file order."""
     file, column = ref.split(".")

@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestration.contract import CODELIST_DIR, codelist
+from orchestration.contract import CODELIST_DIR, municipality_names
 from orchestration.generate.population import CaseMix
 
 CODELIST = "municipalities"
 CODELIST_FILE = CODELIST_DIR / f"{CODELIST}.csv"
 BIG_CITY = "101"  # København: `pick_codes` always starts with it
 PROFILE_STREAM = 22  # the case-mix's random stream: numpy's seed is [PROFILE_STREAM, code]
-
-
-def municipality_names() -> dict[str, str]:
-    """Kommunekode -> Danish name, in the code list's order."""
-    return {row["municipality_code"]: row["name_da"] for row in codelist(CODELIST)}
 
 
 def unknown_code_message(code: object) -> str:

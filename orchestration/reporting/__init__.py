@@ -6,6 +6,7 @@ a fact sheet for 2019Q2 keeps showing what was published for 2019Q2 after later 
 
     reporting/<2019Q2>/indicators/ind_*.parquet, snapshot.json
     reporting/<2019Q2>/factsheets/index.html (the barometer) and one page per level
+    reporting/<2019Q2>/comparison/index.html, with several municipalities (comparison.py)
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from orchestration.settings import Settings
 from orchestration.tables import COST_TABLES as COST_TABLES  # the fact sheets' cost sections
 from orchestration.tables import EFFECT_TABLES as INDICATOR_TABLES
 
+# The case-mix adjusted comparison of municipalities: snapshotted when the published version
+# holds it (versions published before it was do not).
+COMPARISON_TABLE = "ind_case_mix"
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -88,6 +92,10 @@ def fact_sheet_dir(settings: Settings, quarter: Quarter) -> Path:
     return quarter_dir(settings, quarter) / "factsheets"
 
 
+def comparison_dir(settings: Settings, quarter: Quarter) -> Path:
+    return quarter_dir(settings, quarter) / "comparison"
+
+
 def write_quarter_snapshot(settings: Settings, quarter: Quarter) -> dict:
     """Copy the published rows for the quarter to Parquet; replace an earlier snapshot whole."""
     version = current_version(settings)
@@ -98,7 +106,17 @@ def write_quarter_snapshot(settings: Settings, quarter: Quarter) -> dict:
         con = duckdb.connect(str(version / "indicators.duckdb"), read_only=True)
         try:
             rows = {}
-            for table in INDICATOR_TABLES:
+            published = {
+                name
+                for (name,) in con.execute(
+                    "select table_name from duckdb_tables() where schema_name = 'main'"
+                ).fetchall()
+            }
+            tables = [
+                *INDICATOR_TABLES,
+                *([COMPARISON_TABLE] if COMPARISON_TABLE in published else []),
+            ]
+            for table in tables:
                 query = (
                     f"select * from main.{table} "
                     f"where period_end = date '{quarter.end.isoformat()}' "

@@ -8,11 +8,13 @@ from orchestration.publish import current_version
 from orchestration.reporting import (
     NothingToReport,
     Quarter,
+    comparison_dir,
     fact_sheet_dir,
     snapshot_dir,
     write_quarter_snapshot,
 )
 from orchestration.reporting.barometer import load_targets
+from orchestration.reporting.comparison import write_quarter_comparison
 from orchestration.reporting.factsheets import write_fact_sheets
 from orchestration.resources import SettingsResource
 
@@ -105,5 +107,50 @@ def fact_sheets(
             "units_without_sheet": ", ".join(written["units_without_sheet"]) or "none",
             "barometer": dg.MetadataValue.path(written["index"]),
             "published_version": written["published_version"],
+        }
+    )
+
+
+@dg.asset(
+    key=["reporting", "comparison_pages"],
+    deps=[quarter_indicators],
+    partitions_def=quarters,
+    group_name=REPORTING_GROUP,
+    kinds={"html", "plotly"},
+    description=(
+        "With several municipalities in the warehouse: the case-mix adjusted comparison of the "
+        "quarter's rolling four quarters, a funnel plot per indicator and a page per "
+        "municipality (EFFEKT_COMPARISON_NAME_OTHERS: the others named or anonymous)."
+    ),
+)
+def comparison_pages(
+    context: dg.AssetExecutionContext, settings: SettingsResource
+) -> dg.MaterializeResult:
+    run_settings = settings.get()
+    quarter = partition_quarter(context.partition_key)
+    out = comparison_dir(run_settings, quarter)
+    try:
+        result = write_quarter_comparison(
+            snapshot_dir(run_settings, quarter),
+            out,
+            name_others=run_settings.comparison_name_others,
+            own_code=run_settings.municipality_code,
+        )
+    except ValueError as e:
+        raise dg.Failure(description=f"{quarter.label}: {e}") from None
+    if result.written is None:
+        context.log.info(f"{quarter.label}: no comparison pages: {result.reason}")
+        return dg.MaterializeResult(
+            metadata={"quarter": quarter.label, "pages": 0, "why_none": result.reason}
+        )
+    written = result.written
+    return dg.MaterializeResult(
+        metadata={
+            "quarter": quarter.label,
+            "period": written["period_label"],
+            "pages": 1 + len(written["comparisons"]) + len(written["municipalities"]),
+            "others_named": written["name_others"],
+            "own_municipality": written["own_code"] or "none",
+            "index": dg.MetadataValue.path(written["index"]),
         }
     )

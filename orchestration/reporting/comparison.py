@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
+from orchestration.contract import municipality_names
 from orchestration.files import atomic_folder
 from orchestration.reporting.factsheets import PLOTLY_BUNDLE, PLOTLY_JS, TEMPLATES
 from orchestration.reporting.formatting import fmt
@@ -834,3 +835,43 @@ def write_comparison_pages(
         "municipalities": [municipality_file(c) for c in pages],
         "index": str(folder / "index.html"),
     }
+
+
+@dataclass(frozen=True)
+class QuarterComparison:
+    """What `write_quarter_comparison` did: the pages written, or why there are none."""
+
+    written: dict | None
+    reason: str | None = None  # why nothing was written (one municipality, no case-mix rows)
+
+
+def write_quarter_comparison(
+    snapshot: Path,
+    folder: Path,
+    name_others: bool,
+    own_code: str | None,
+) -> QuarterComparison:
+    """The comparison pages of a quarter's snapshot (reporting/<quarter>/indicators): its
+    rolling four quarters, every municipality named or, without `name_others`, only `own_code`.
+    Nothing is written, and the reason returned, when the snapshot holds no `ind_case_mix`
+    (published before it was) or fewer than two municipalities (nothing to compare); the
+    folder of an earlier run is then removed, so no page outlives the figures it showed."""
+    if not name_others and own_code is None:
+        raise ValueError(
+            "EFFEKT_COMPARISON_NAME_OTHERS=off names only one's own municipality: set "
+            "EFFEKT_MUNICIPALITY_CODE to its kommunekode"
+        )
+    source = Path(snapshot) / "ind_case_mix.parquet"
+    frame = pd.read_parquet(source) if source.exists() else None
+    reason = None
+    if frame is None:
+        reason = "the published version holds no ind_case_mix (published before it was)"
+    elif len(set(frame.municipality_code.astype(str)) - {NATIONAL}) < 2:
+        reason = "the warehouse holds one municipality: nothing to compare"
+    if reason:
+        shutil.rmtree(folder, ignore_errors=True)
+        return QuarterComparison(None, reason)
+    written = write_comparison_pages(
+        frame, folder, municipality_names(), name_others, own_code=own_code
+    )
+    return QuarterComparison(written)
