@@ -6,13 +6,16 @@ to the quarter reported.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from orchestration.contract import municipality_names
 from orchestration.reporting import COST_TABLES, INDICATOR_TABLES, NothingToReport, Quarter
 from orchestration.reporting.text import TEXT
 
@@ -25,29 +28,52 @@ CODE_TABLES = (
 )
 
 
+# A unit id safe as it is in a file name and a relative link; any other gets a readable stem
+# and a digest, so that '751:ORG-1' (several municipalities) links as a file, not a URL scheme.
+SAFE_ID = re.compile(r"[A-Za-z0-9_.-]+")
+NATIONAL_LEVEL = 0  # the nation above several municipalities' administrations
+
+
+def file_stem(org_unit_id: str) -> str:
+    if SAFE_ID.fullmatch(org_unit_id) and not org_unit_id.startswith("."):
+        return org_unit_id
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "-", org_unit_id).strip("-.")
+    digest = hashlib.sha256(org_unit_id.encode("utf-8")).hexdigest()[:8]
+    return f"{readable}-{digest}"
+
+
 @dataclass(frozen=True)
 class Subject:
-    """Whom a fact sheet is about: the administration, an operating area, or one unit."""
+    """Whom a fact sheet is about: the nation (several municipalities), a municipality's
+    administration, an operating area, or one unit. `municipality` names the municipality when
+    the version holds several, so that their administrations and units are told apart."""
 
-    kind: str  # administration, area or unit
+    kind: str  # nation, administration, area or unit
     org_role: str
     org_level: int
     org_unit_id: str
     org_unit_name: str
+    municipality: str | None = None
 
     @property
     def file_name(self) -> str:
-        return "administration.html" if self.kind == "administration" else (
-            f"{self.kind}-{self.org_unit_id}.html"
-        )  # fmt: skip
+        if self.kind == "nation":
+            return "national.html"
+        if self.kind == "administration" and self.municipality is None:
+            return "administration.html"
+        return f"{self.kind}-{file_stem(self.org_unit_id)}.html"
 
     def title(self, lang: str) -> str:
         t = TEXT[lang]
+        if self.kind == "nation":
+            return self.org_unit_name
         if self.kind == "administration":
-            return f"{self.org_unit_name}: {t['administration']}"
-        if self.kind == "area":
-            return f"{t['area']}: {self.org_unit_name}"
-        return f"{self.org_unit_name} ({t['unit_' + self.org_role]})"
+            title = f"{self.org_unit_name}: {t['administration']}"
+        elif self.kind == "area":
+            title = f"{t['area']}: {self.org_unit_name}"
+        else:
+            title = f"{self.org_unit_name} ({t['unit_' + self.org_role]})"
+        return f"{self.municipality} · {title}" if self.municipality else title
 
 
 @dataclass
@@ -136,20 +162,39 @@ def year_ago(quarter: Quarter) -> Quarter:
 
 
 def subjects(published: Published, targets: dict) -> tuple[list[Subject], list[Subject]]:
-    """Who gets a fact sheet, and the units with too few citizens for one."""
+    """Who gets a fact sheet, and the units with too few citizens for one: the nation first
+    when the version holds several municipalities, then each municipality's administration,
+    areas and units."""
     ga = published.tables["ind_goal_attainment"]
     rolling = ga[(ga.period_label == rolling_label(published.quarter)) & (ga.life_theme == "all")
                  & (ga.sub_theme == "all")]  # fmt: skip
     units = ga[ga.period_label == published.quarter.label][
         ["org_role", "org_level", "org_unit_id", "org_unit_name"]
     ].drop_duplicates()
+    several = bool((units.org_level == NATIONAL_LEVEL).any())
+    names = municipality_names() if several else {}
+
+    def municipality(org_unit_id: str) -> str | None:
+        if not several:
+            return None
+        code = org_unit_id.split(":", 1)[0]
+        return names.get(code, code)
+
+    units = units.assign(municipality=units.org_unit_id.map(municipality))
+    order = (
+        ["municipality", "org_role", "org_unit_name"] if several else ["org_role", "org_unit_name"]
+    )
     sheets, too_few = [], []
-    for level, kind in ((1, "administration"), (2, "area")):
-        for row in units[(units.org_level == level) & (units.org_role == "provider")].itertuples():
-            sheets.append(Subject(kind, "provider", level, row.org_unit_id, row.org_unit_name))
+    for level, kind in ((NATIONAL_LEVEL, "nation"), (1, "administration"), (2, "area")):
+        chosen = units[(units.org_level == level) & (units.org_role == "provider")]
+        for row in chosen.sort_values(order).itertuples():
+            sheets.append(Subject(kind, "provider", level, row.org_unit_id, row.org_unit_name,
+                                  None if kind == "nation" else row.municipality))  # fmt: skip
     minimum = targets.get("min_citizens_for_unit_sheet", 20)
-    for row in units[units.org_level == 3].sort_values(["org_role", "org_unit_name"]).itertuples():
-        subject = Subject("unit", row.org_role, 3, row.org_unit_id, row.org_unit_name)
+    for row in units[units.org_level == 3].sort_values(order).itertuples():
+        subject = Subject(
+            "unit", row.org_role, 3, row.org_unit_id, row.org_unit_name, row.municipality
+        )
         cell = rolling[
             (rolling.org_role == row.org_role) & (rolling.org_unit_id == row.org_unit_id)
         ]
