@@ -23,7 +23,7 @@ from orchestration.ingest.load import (
 from orchestration.ingest.pseudonyms import load_key
 from orchestration.instance import WRITER_POOL
 from orchestration.locking import writer_lock
-from orchestration.publish import published_delivery
+from orchestration.publish import published_deliveries
 from orchestration.resources import SettingsResource
 from orchestration.settings import Settings
 
@@ -202,7 +202,7 @@ def _ingest(
                           "delivery": result.delivery_id,
                           "archive": dg.MetadataValue.path(str(result.archive_path))},
             )  # fmt: skip
-    for pruned in prune_archive(settings, keep_delivery=published_delivery(settings)):
+    for pruned in prune_archive(settings, keep=published_deliveries(settings).values()):
         context.log.info(f"archive: delivered files of {pruned} deleted (EFFEKT_ARCHIVE_KEEP_DAYS)")
     if result is not None and result.status == "loaded":
         yield from _materialise([result], run_id)

@@ -28,7 +28,7 @@ import logging
 import os
 import shutil
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -629,10 +629,10 @@ def _already_loaded(
 
 
 def prune_archive(
-    settings: Settings, keep_delivery: str | None = None, now: dt.datetime | None = None
+    settings: Settings, keep: Iterable[str] = (), now: dt.datetime | None = None
 ) -> list[str]:
     """Delete delivered files loaded more than `settings.archive_keep_days` ago, never those of
-    the current delivery or of `keep_delivery` (the published one), nor a superseded delivery's
+    a current delivery (one per municipality) or of `keep` (the published ones), nor a superseded delivery's
     (its only copy). Their rows stay in the history; `raw.deliveries.archive_pruned_at` records
     when the files went. Returns the ids."""
     if settings.archive_keep_days is None or not settings.raw_database.exists():
@@ -641,10 +641,10 @@ def prune_archive(
     with raw_connection(settings) as con:
         due = con.execute(
             "select delivery_id from raw.deliveries where loaded_at < ? and status = 'loaded' "
-            "and archive_pruned_at is null and delivery_id is distinct from ? "
+            "and archive_pruned_at is null and not list_contains(?::varchar[], delivery_id) "
             "and delivery_id not in (select delivery_id from raw.current_deliveries) "
             "order by loaded_at",
-            [cutoff, keep_delivery],
+            [cutoff, list(keep)],
         ).fetchall()
         pruned = []
         for (delivery_id,) in due:

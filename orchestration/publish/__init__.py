@@ -62,14 +62,20 @@ def current_version(settings: Settings) -> Path | None:
     return current.resolve() if current.exists() else None
 
 
-def published_delivery(settings: Settings) -> str | None:
-    """The delivery that was current in the published version, from its manifest."""
+def published_deliveries(settings: Settings) -> dict[str | None, str]:
+    """Per municipality (None: unnamed, before contract 1.2), the delivery that was current in
+    the published version, from its manifest (one entry in a version of one municipality)."""
     version = current_version(settings)
     manifest = version / "manifest.json" if version else None
     if manifest is None or not manifest.exists():
-        return None
+        return {}
     deliveries = json.loads(manifest.read_text(encoding="utf-8")).get("deliveries", [])
-    return next((d["delivery_id"] for d in deliveries if d.get("is_current")), None)
+    return {d.get("municipality_code"): d["delivery_id"] for d in deliveries if d.get("is_current")}
+
+
+def published_delivery(settings: Settings, municipality_code: str | None = None) -> str | None:
+    """The municipality's delivery that was current in the published version."""
+    return published_deliveries(settings).get(municipality_code)
 
 
 def publish(
@@ -209,25 +215,28 @@ def _describe(
 
 
 def _deliveries(settings: Settings) -> list[dict]:
+    """Every delivery in the raw layer; `is_current` marks each municipality's current one."""
     con = duckdb.connect(str(settings.raw_database), read_only=True)
     try:
         rows = con.execute(
-            "select delivery_id, cast(extract_time as varchar), rows_loaded, rows_quarantined, "
-            "delivery_id = (select delivery_id from raw.current_delivery), status "
-            "from raw.deliveries order by extract_time"
+            "select delivery_id, municipality_code, cast(extract_time as varchar), rows_loaded, "
+            "rows_quarantined, "
+            "delivery_id in (select delivery_id from raw.current_deliveries), status "
+            "from raw.deliveries order by extract_time, seq"
         ).fetchall()
     finally:
         con.close()
     return [
         {
             "delivery_id": d,
+            "municipality_code": m,
             "extract_time": t,
             "rows_loaded": loaded,
             "rows_quarantined": q,
             "is_current": c,
             "status": status,
         }
-        for d, t, loaded, q, c, status in rows
+        for d, m, t, loaded, q, c, status in rows
     ]
 
 

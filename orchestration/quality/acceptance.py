@@ -77,18 +77,23 @@ def current_delivery(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 def baseline(settings: Settings, con: duckdb.DuckDBPyConnection, current: str | None) -> Baseline:
-    """What `current` is compared with: the published delivery if the raw layer still holds it,
-    else the newest other loaded delivery."""
+    """What `current` is compared with: its municipality's delivery in the published version if
+    the raw layer still holds it, else that municipality's newest other loaded delivery. Another
+    municipality's delivery is never a baseline (their units are not the same units)."""
     from orchestration.publish import published_delivery
 
-    published = published_delivery(settings)
+    municipality = _first(
+        con, f"select municipality_code from {RAW}.deliveries where delivery_id = ?", [current]
+    )
+    published = published_delivery(settings, municipality)
     if published is not None and _loaded(con, published):
         return Baseline(published, "published")
     previous = _first(
         con,
         f"select delivery_id from {RAW}.deliveries where delivery_id is distinct from ? "
-        "and status = 'loaded' order by seq desc limit 1",
-        [current],
+        "and municipality_code is not distinct from ? and status = 'loaded' "
+        "order by seq desc limit 1",
+        [current, municipality],
     )
     return Baseline(previous, "previous loaded") if previous else Baseline(None, "none")
 

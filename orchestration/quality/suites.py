@@ -155,10 +155,12 @@ def _first(table: str, key: str) -> str:
 
 def _as_of(sql: str) -> str:
     """Spell out AS_OF(t): the versions of raw table t that the compared delivery `c` (with its
-    `seq`) held. The raw layer keeps one row per version, not a copy per delivery."""
+    `seq` and `municipality_code`) held. The raw layer keeps one row per version, not a copy per
+    delivery, and a history per municipality."""
     return re.sub(
         r"AS_OF\((\w+)\)",
-        r"\1._first_seq <= c.seq and (\1._last_seq is null or \1._last_seq >= c.seq)",
+        r"\1._first_seq <= c.seq and (\1._last_seq is null or \1._last_seq >= c.seq)"
+        r" and \1._municipality_code is not distinct from c.municipality_code",
         sql,
     )
 
@@ -324,7 +326,7 @@ DELIVERY = [
           _as_of("""with current as (select {current} as delivery_id),
           baseline as (select {baseline} as delivery_id),
           accepted as (select * from {accepted}),
-          compared as (select delivery_id as d, seq from {raw}.deliveries
+          compared as (select delivery_id as d, seq, municipality_code from {raw}.deliveries
                        where delivery_id in (select delivery_id from current union all select delivery_id from baseline)),
           goal_units as (select c.d, i.provider_org_unit_id as unit, count(*) as goals
                          from compared c join {raw}.goals g on AS_OF(g) join {raw}.interventions i
@@ -357,9 +359,12 @@ DELIVERY = [
              column_A="followups_ratio", column_B="allowed_ratio", or_equal=True),
     ]),
     Suite("delivery_followup_days", ("raw", "deliveries"),
-          """with current as (select delivery_id from {raw}.current_delivery),
+          """with current as (select delivery_id, municipality_code from {raw}.deliveries
+                           where delivery_id = (select delivery_id from {raw}.current_delivery)),
           days as (select followed_up_on, count(*) as n from {raw}.goal_followups
-                   where _last_seq is null and followed_up_on >= (
+                   where _last_seq is null
+                     and _municipality_code is not distinct from (select municipality_code from current)
+                     and followed_up_on >= (
                        select cast(extract_time as date) - interval 365 day from {raw}.deliveries
                        where delivery_id = (select delivery_id from current))
                    group by 1)
@@ -376,7 +381,7 @@ DELIVERY = [
     Suite("delivery_gas_shares", ("raw", "deliveries"),
           _as_of("""with current as (select {current} as delivery_id),
           baseline as (select {baseline} as delivery_id),
-          compared as (select delivery_id as d, seq from {raw}.deliveries
+          compared as (select delivery_id as d, seq, municipality_code from {raw}.deliveries
                        where delivery_id in (select delivery_id from current union all select delivery_id from baseline)),
           shares as (select c.d, f.gas_score, count(*) / sum(count(*)) over (partition by c.d) as share
                      from compared c join {raw}.goal_followups f on AS_OF(f) group by 1, 2)

@@ -28,16 +28,16 @@ def test_old_delivered_files_go_and_their_rows_stay(settings, generated, tmp_pat
 
     assert prune_archive(settings, now=later) == []  # no setting: everything is kept
     keeping = dataclasses.replace(settings, archive_keep_days=30)
-    assert prune_archive(keeping, keep_delivery=ids[1], now=dt.datetime.now(dt.UTC)) == []
+    assert prune_archive(keeping, keep=[ids[1]], now=dt.datetime.now(dt.UTC)) == []
     # 40 days on: all but the current (ids[3]) and the published (ids[1]) delivery's files go.
-    assert prune_archive(keeping, keep_delivery=ids[1], now=later) == [ids[0], ids[2]]
+    assert prune_archive(keeping, keep=[ids[1]], now=later) == [ids[0], ids[2]]
     assert sorted(p.name for p in settings.archive_dir.iterdir()) == sorted([ids[1], ids[3]])
     pruned = dict(
         query(settings, "select delivery_id, archive_pruned_at is not null from raw.deliveries")
     )
     assert pruned == {ids[0]: True, ids[1]: False, ids[2]: True, ids[3]: False}
     assert _history(settings) == history
-    assert prune_archive(keeping, keep_delivery=ids[1], now=later) == []  # once only
+    assert prune_archive(keeping, keep=[ids[1]], now=later) == []  # once only
 
     # The first delivery again: it was loaded, so the copy is discarded, not archived again.
     again = ingest_delivery(settings, drop(settings, first.path, name="again"), KEY)

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 
+import duckdb
 import pytest
 
 from orchestration.cli import main
@@ -46,12 +47,19 @@ def _gate(settings, run_id: str):
                     gate_name="delivery")  # fmt: skip
 
 
-def _publish_manifest(settings, current: str) -> None:
+def _publish_manifest(settings, current: str, municipality_code: str | None = None,
+                      others: list[tuple[str, str]] = ()) -> None:  # fmt: skip
     """What a publication leaves for the gate: published/current/manifest.json naming the
-    delivery it was built from (the rest of a version is not read by the gate)."""
+    delivery it was built from, and other municipalities' (the rest of a version is not read
+    by the gate)."""
     version = settings.data_dir / "published" / "versions" / "20190401T000000000000Z"
     version.mkdir(parents=True)
     deliveries = [{"delivery_id": current, "is_current": True}]
+    if municipality_code is not None:
+        deliveries[0]["municipality_code"] = municipality_code
+    deliveries += [
+        {"delivery_id": d, "municipality_code": m, "is_current": True} for d, m in others
+    ]
     (version / "manifest.json").write_text(json.dumps({"deliveries": deliveries}))
     os.symlink(version.relative_to(version.parents[1]), settings.data_dir / "published" / "current")
 
@@ -145,3 +153,43 @@ def test_what_cannot_be_accepted_is_refused_with_a_message_and_nothing_is_record
     assert record["units"] and all(u["org_unit_id"] in out for u in record["units"])
     assert "010190-1234" not in acceptances_file(settings).read_text()
     assert record["reason"].endswith("flyttet; enheden lukket")
+
+
+def test_each_municipality_is_compared_with_its_own_deliveries(tmp_path, make_delivery):
+    """Two municipalities whose case systems name their units alike (ORG-...): a delivery is
+    compared with its own municipality's published or previous delivery, never the other's,
+    and its units' counts with its own units' only."""
+    from orchestration.quality.acceptance import unit_drops
+
+    settings = Settings(data_dir=tmp_path / "data")
+
+    def load(code: str, citizens: int, seed: int, extract_at: dt.date, keep_every: int = 1) -> str:
+        delivery = make_delivery(citizens=citizens, seed=seed, file_format="parquet",
+                                 extract_at=extract_at, municipality_code=code)  # fmt: skip
+        folder = settings.landing_dir / delivery.path.name
+        shutil.copytree(delivery.path, folder)
+        if keep_every > 1:
+            _cut_goals_in_half(folder, AREA, keep_every)
+        return ingest_delivery(settings, folder, KEY).delivery_id
+
+    big = load("101", 900, 5, dt.date(2019, 3, 31))
+    small = load("751", 300, 6, dt.date(2019, 4, 30))
+    first_of_751 = _gate(settings, "751")
+    assert first_of_751.baseline == {"delivery_id": None, "source": "none"}
+    assert first_of_751.passed  # before: 751's units against 101's, the same names, far fewer goals
+
+    halved = load("101", 900, 5, dt.date(2019, 5, 31), keep_every=2)
+    result = _gate(settings, "halved")
+    assert result.baseline == {"delivery_id": big, "source": "previous loaded"}
+    assert _dropped_units(result)
+
+    # Published: each municipality's current delivery is its baseline.
+    _publish_manifest(settings, big, municipality_code="101", others=[(small, "751")])
+    again = load("751", 300, 6, dt.date(2019, 6, 30))
+    assert _gate(settings, "751 again").baseline == {"delivery_id": small, "source": "published"}
+    with duckdb.connect() as con:
+        con.execute(f"attach '{settings.raw_database}' as raw_layer (read_only)")
+        # Not one of 751's units fell or rose against its own earlier delivery; counted with
+        # 101's rows (as every version row of the raw layer up to the delivery), they would.
+        assert unit_drops(con, again, small, max_drop=0.0) == []
+        assert unit_drops(con, halved, big, max_drop=0.3) != []
