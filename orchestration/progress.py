@@ -53,6 +53,11 @@ def _write(settings: Settings, records: dict[str, dict[str, Any]]) -> None:
     os.replace(tmp, path)
 
 
+def now() -> str:
+    """A moment precise enough to order two deliveries loaded in one run."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -75,13 +80,20 @@ def record(settings: Settings, delivery_id: str, stage: str, run_id: str, **deta
 
 
 def current_delivery(settings: Settings) -> dict | None:
-    """The newest loaded delivery (by extract time): the current state."""
+    """The delivery loaded last: the one a run builds, gates and publishes. With one
+    municipality it is also the newest extract (an older one is superseded); with several, a
+    municipality's delivery may be older than another's and still the one just loaded.
+    Records written before `loaded_at` was recorded are ordered by extract time, before any
+    that has it."""
     loaded = [
         r for r in read_progress(settings).values() if r["stage"] not in ("refused", "superseded")
     ]
     if not loaded:
         return None
-    return max(loaded, key=lambda r: (r.get("extract_time") or "", r["delivery_id"]))
+    return max(
+        loaded,
+        key=lambda r: (r.get("loaded_at") or "", r.get("extract_time") or "", r["delivery_id"]),
+    )
 
 
 def advance_current(settings: Settings, stage: str, run_id: str, **details: Any) -> dict | None:

@@ -100,6 +100,7 @@ def test_a_refused_later_delivery_does_not_keep_the_good_one_from_being_publishe
     assert [d["delivery_id"] for d in manifest["deliveries"]] == [good.name]
     progress = read_progress(settings)
     assert progress[good.name]["stage"] == "published"
+    assert progress[good.name]["loaded_at"]  # what orders the deliveries a run works on
     assert progress[deliveries["damaged"].name]["stage"] == "refused"
     assert "failed in ingest_deliveries" in published.err and "goals" in published.err
     # Calm: no stack traces on the terminal (they are in the log), no colour codes in the log.

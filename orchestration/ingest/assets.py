@@ -189,6 +189,7 @@ def _ingest(
                 settings, result.delivery_id, result.status, run_id,
                 folder=landed_as, extract_time=result.extract_time,
                 rows_quarantined=sum(f.rows_quarantined for f in result.files),
+                **({"loaded_at": progress.now()} if result.status == "loaded" else {}),
             )  # fmt: skip
         if result.status == "superseded":
             # Nothing changed, but someone should ask the case system why it sent an old extract.
