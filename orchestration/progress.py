@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from orchestration.settings import Settings
 
 STAGES = ("loaded", "built", "gated", "published")
@@ -102,6 +104,23 @@ def advance_current(settings: Settings, stage: str, run_id: str, **details: Any)
     if current is None:
         return None
     return record(settings, current["delivery_id"], stage, run_id, **details)
+
+
+def blocked_but_current(settings: Settings) -> list[dict]:
+    """Deliveries a gate blocked that are still their municipality's current delivery in the
+    raw layer, other than the delivery a run works on (its own gate judged that one again).
+    With several municipalities every build includes them, so a publication would publish them
+    with another municipality's delivery; with one, a blocked delivery is either the one the
+    run gates or superseded by a newer one."""
+    own = (current_delivery(settings) or {}).get("delivery_id")
+    records = read_progress(settings)
+    blocked = {d: r for d, r in records.items() if r["stage"] == "blocked" and d != own}
+    if not blocked or not settings.raw_database.exists():
+        return []
+    with duckdb.connect(str(settings.raw_database), read_only=True) as con:
+        rows = con.execute("select delivery_id from raw.current_deliveries").fetchall()
+    current = {d for (d,) in rows}
+    return [r for d, r in sorted(blocked.items()) if d in current]
 
 
 def needs_build(settings: Settings) -> dict | None:

@@ -64,6 +64,19 @@ def _publish(context: dg.AssetExecutionContext, settings: Settings) -> dg.Materi
         raise dg.Failure(
             f"{', '.join(sorted(failed))} failed in run {run_id}; nothing is published"
         )
+    held_back = progress.blocked_but_current(settings)
+    if held_back:
+        raise dg.Failure(
+            "; ".join(
+                f"delivery {r['delivery_id']} was blocked by the {r.get('gate', 'quality')} gate "
+                f"(run {str(r.get('run_id', ''))[:8]}) and is still its municipality's current "
+                "delivery"
+                for r in held_back
+            )
+            + ": this build includes it, so publishing now would publish it. Check it and "
+            "`effekt accept` it, or wait for that municipality's next delivery; nothing is "
+            "published"
+        )
     report_dir = settings.run_reports_dir(run_id)
     summary = gate_result(checks.values(), run_id, report_dir).summary()
     summary["disclosure_audit"] = checks[AUDIT_CHECK].metadata[AUDIT_SUMMARY].value

@@ -78,7 +78,7 @@ def current_delivery(con: duckdb.DuckDBPyConnection) -> str | None:
 
 def baseline(settings: Settings, con: duckdb.DuckDBPyConnection, current: str | None) -> Baseline:
     """What `current` is compared with: its municipality's delivery in the published version if
-    the raw layer still holds it, else that municipality's newest other loaded delivery. Another
+    the raw layer still holds it, else that municipality's newest loaded delivery before it. Another
     municipality's delivery is never a baseline (their units are not the same units)."""
     from orchestration.publish import published_delivery
 
@@ -92,8 +92,9 @@ def baseline(settings: Settings, con: duckdb.DuckDBPyConnection, current: str | 
         con,
         f"select delivery_id from {RAW}.deliveries where delivery_id is distinct from ? "
         "and municipality_code is not distinct from ? and status = 'loaded' "
+        f"and seq < coalesce((select seq from {RAW}.deliveries where delivery_id = ?), {2**62}) "
         "order by seq desc limit 1",
-        [current, municipality],
+        [current, municipality, current],
     )
     return Baseline(previous, "previous loaded") if previous else Baseline(None, "none")
 
@@ -190,8 +191,8 @@ def accept(
                 + (", ".join(r[0] for r in con.execute(
                     f"select delivery_id from {RAW}.deliveries where status = 'loaded' order by seq").fetchall()) or "none")
             )  # fmt: skip
-        current = current_delivery(con)
-        base = baseline(settings, con, current)
+        # Compared with its own municipality's baseline, as the gate compared it.
+        base = baseline(settings, con, delivery_id)
         if base.delivery_id is None or base.delivery_id == delivery_id:
             raise AcceptanceError(
                 f"delivery {delivery_id} has no drop to accept: there is no other delivery to "
@@ -230,13 +231,14 @@ def accept(
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
-    record["reopened"] = _reopen(settings, current, record)
+    record["reopened"] = _reopen(settings, delivery_id, record)
     return record
 
 
 def _reopen(settings: Settings, current: str | None, record: dict) -> str | None:
-    """Let the next run gate the current delivery again; None when the progress records
-    cannot (no resume mechanism, or they do not know the delivery), with the reason."""
+    """Let the next run gate the accepted delivery again (and, with several municipalities,
+    publish it with the others); None when the progress records cannot (no resume mechanism,
+    or they do not know the delivery), with the reason."""
     try:
         from orchestration.progress import reopen
     except ImportError:

@@ -8,6 +8,7 @@ import shutil
 import duckdb
 import pytest
 
+from orchestration import progress
 from orchestration.cli import main
 from orchestration.ingest.load import ingest_delivery
 from orchestration.quality.acceptance import (
@@ -155,12 +156,10 @@ def test_what_cannot_be_accepted_is_refused_with_a_message_and_nothing_is_record
     assert record["reason"].endswith("flyttet; enheden lukket")
 
 
-def test_each_municipality_is_compared_with_its_own_deliveries(tmp_path, make_delivery):
-    """Two municipalities whose case systems name their units alike (ORG-...): a delivery is
-    compared with its own municipality's published or previous delivery, never the other's,
-    and its units' counts with its own units' only."""
-    from orchestration.quality.acceptance import unit_drops
-
+@pytest.fixture
+def named(tmp_path, make_delivery):
+    """A data folder and `load(code, citizens, seed, extract_at, keep_every)`: ingest a delivery
+    of municipality `code` (contract 1.2) and record it loaded, as the ingest asset does."""
     settings = Settings(data_dir=tmp_path / "data")
 
     def load(code: str, citizens: int, seed: int, extract_at: dt.date, keep_every: int = 1) -> str:
@@ -170,8 +169,20 @@ def test_each_municipality_is_compared_with_its_own_deliveries(tmp_path, make_de
         shutil.copytree(delivery.path, folder)
         if keep_every > 1:
             _cut_goals_in_half(folder, AREA, keep_every)
-        return ingest_delivery(settings, folder, KEY).delivery_id
+        delivery_id = ingest_delivery(settings, folder, KEY).delivery_id
+        progress.record(settings, delivery_id, "loaded", "test", loaded_at=progress.now())
+        return delivery_id
 
+    return settings, load
+
+
+def test_each_municipality_is_compared_with_its_own_deliveries(named):
+    """Two municipalities whose case systems name their units alike (ORG-...): a delivery is
+    compared with its own municipality's published or previous delivery, never the other's,
+    and its units' counts with its own units' only."""
+    from orchestration.quality.acceptance import unit_drops
+
+    settings, load = named
     big = load("101", 900, 5, dt.date(2019, 3, 31))
     small = load("751", 300, 6, dt.date(2019, 4, 30))
     first_of_751 = _gate(settings, "751")
@@ -193,3 +204,28 @@ def test_each_municipality_is_compared_with_its_own_deliveries(tmp_path, make_de
         # 101's rows (as every version row of the raw layer up to the delivery), they would.
         assert unit_drops(con, again, small, max_drop=0.0) == []
         assert unit_drops(con, halved, big, max_drop=0.3) != []
+
+
+def test_a_blocked_municipality_holds_back_publishing_until_accepted(named):
+    """101's delivery is blocked; 751's next delivery passes its own gate, but the build holds
+    101's blocked rows too, so nothing may be published until 101's drop is accepted (against
+    101's own baseline) or 101 delivers again."""
+    settings, load = named
+    big = load("101", 900, 5, dt.date(2019, 3, 31))
+    load("751", 300, 6, dt.date(2019, 4, 30))
+    halved = load("101", 900, 5, dt.date(2019, 5, 31), keep_every=2)
+    progress.record(settings, halved, "blocked", "run-of-halved", gate="delivery")
+    assert progress.blocked_but_current(settings) == []  # the run's own delivery: its gate's
+    load("751", 300, 6, dt.date(2019, 6, 30))
+    [held] = progress.blocked_but_current(settings)
+    assert held["delivery_id"] == halved
+
+    record = accept(settings, halved, by="kvalitet", reason="omlagt afdeling", all_units=True)
+    assert record["baseline_delivery_id"] == big  # 101's own, not 751's loaded since
+    assert progress.read_progress(settings)[halved]["stage"] == "loaded"
+    assert progress.blocked_but_current(settings) == []
+
+    # Blocked again, then superseded by 101's next delivery: no longer held back.
+    progress.record(settings, halved, "blocked", "run-of-halved", gate="delivery")
+    load("101", 900, 5, dt.date(2019, 6, 30))
+    assert progress.blocked_but_current(settings) == []
