@@ -38,3 +38,10 @@
 {#- The national level (0) above the municipalities' administrations, in a warehouse of several. -#}
 {% macro national_unit_id() -%}'national'{%- endmacro %}
 {% macro national_unit_name() -%}'Hele landet'{%- endmacro %}
+
+{#- Whether the units (a relation with municipality_code) are several municipalities', and so
+    get the national level above their administrations: one row, has_national_level. -#}
+{% macro has_national_level(units) -%}
+    select count(distinct coalesce(municipality_code, '')) > 1 as has_national_level
+    from {{ units }}
+{%- endmacro %}

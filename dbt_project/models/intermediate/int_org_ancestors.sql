@@ -7,8 +7,7 @@ with units as (
 ),
 
 nation as (
-    select count(distinct coalesce(municipality_code, '')) > 1 as has_national_level
-    from units
+    {{ has_national_level('units') }}
 ),
 
 leaves as (

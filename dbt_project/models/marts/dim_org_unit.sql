@@ -13,8 +13,7 @@ municipalities as (
 ),
 
 nation as (
-    select count(distinct coalesce(municipality_code, '')) > 1 as has_national_level
-    from units
+    {{ has_national_level('units') }}
 ),
 
 municipal_units as (
