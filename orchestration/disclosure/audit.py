@@ -101,21 +101,32 @@ class Finding:
     # Set when the finding is not a range but a published cell that gives a withheld one away
     # through the periods (a year beside a withheld quarter): what it says.
     reason: str = ""
+    # The range is as narrow with every figure withheld: it follows from which rows exist and
+    # what their labels say, not from a published figure, so no suppression can widen it.
+    structural: bool = False
 
     def describe(self) -> str:
         where = ", ".join(f"{k}={v}" for k, v in self.cell.items())
         if self.reason:
             return f"{self.table} [{where}]: {self.reason}"
         largest = "unbounded" if math.isinf(self.largest) else f"{self.largest:g}"
-        return (
+        text = (
             f"{self.table} [{where}]: {self.count} lies in {self.smallest:g}..{largest}, "
             f"narrower than the required {self.required_width:g}"
         )
+        if self.structural:
+            text += " (from which rows exist and their labels alone, with every figure withheld)"
+        return text
 
 
 @dataclass
 class AuditResult:
+    """`findings` fail the gate; `structural` ones are narrow with every figure withheld (from
+    which rows exist and their labels alone), which no suppression can change: reported, and
+    they do not fail it (docs/disclosure-control.md, "Structural ranges")."""
+
     findings: list[Finding] = field(default_factory=list)
+    structural: list[Finding] = field(default_factory=list)
     suppressed_counts: int = 0
     checked_counts: int = 0
     relations: int = 0
@@ -126,20 +137,24 @@ class AuditResult:
         return not self.findings
 
     def summary(self) -> dict:
+        def listed(findings: list[Finding]) -> list[dict]:
+            return [
+                {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
+                 "largest": None if math.isinf(f.largest) else f.largest,
+                 "required_width": f.required_width, "reason": f.reason or None,
+                 "text": f.describe()}
+                for f in findings
+            ]  # fmt: skip
+
         return {
             "passed": self.passed,
             "suppressed_counts": self.suppressed_counts,
             "primary_counts_checked": self.checked_counts,
             "relations": self.relations,
             "seconds": round(self.seconds, 2),
-            "findings": [
-                {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
-                 "largest": None if math.isinf(f.largest) else f.largest,
-                 "required_width": f.required_width, "reason": f.reason or None,
-                 "text": f.describe()}
-                for f in self.findings
-            ],
-        }  # fmt: skip
+            "findings": listed(self.findings),
+            "structural": listed(self.structural),
+        }
 
 
 def read_open_tables(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, pd.DataFrame]:
@@ -167,19 +182,47 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
     )
     primary = counts[counts["primary"]]
     result.checked_counts = len(primary)
-    for row in primary.itertuples():
+    narrow = [
+        i for i in primary.index if ranges[i][1] - ranges[i][0] < float(required[i])
+    ]  # fmt: skip
+    structural = _structural(counts, rules, narrow, required)
+    for row in counts.loc[narrow].itertuples():
         smallest, largest = ranges[row.Index]
         width = float(required[row.Index])
-        if largest - smallest < width:
-            cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table.split(":")[0]]}
-            scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
-            result.findings.append(
-                Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
-                        width / scale)
-            )  # fmt: skip
+        cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table.split(":")[0]]}
+        scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
+        finding = Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
+                          width / scale, structural=row.Index in structural)  # fmt: skip
+        (result.structural if finding.structural else result.findings).append(finding)
     result.findings.extend(_period_findings(tables))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _structural(
+    counts: pd.DataFrame, rules: DisclosureRules, narrow: list[int], required: np.ndarray
+) -> set[int]:
+    """Of the counts found too narrow, those that are as narrow when every figure is withheld:
+    a reader who saw no figure at all, only which rows exist and their labels (a primary cell
+    has 1 to 4 citizens, a published or secondary one at least the threshold), would narrow
+    them as far. An administration labelled primary with four units that exist below it has
+    exactly one citizen in each. No choice of cells to withhold changes that."""
+    if not narrow:
+        return set()
+    blind = counts.copy()
+    published = ~blind["suppressed"]
+    per_citizen = blind["count_name"].isin(["n_citizens", "n_goals", "value"])
+    whole_row = ~blind["table"].str.contains(":")
+    blind.loc[published & per_citizen & whole_row, "lowest"] = float(rules.threshold)
+    blind["suppressed"] = True
+    blind["primary"] = False
+    blind.loc[narrow, "primary"] = True  # only these are solved for
+    equations = _equations(blind)
+    # A pair whose other side is no row (the tables' totals where one table has no cell) holds
+    # against a published count in truth, not against zero: left out, which only widens.
+    terms = equations.groupby("equation")["at"].transform("size")
+    ranges = _ranges(blind, equations[terms > 1])
+    return {i for i in narrow if ranges[i][1] - ranges[i][0] < float(required[i])}
 
 
 def _plain(value):

@@ -15,6 +15,7 @@ open copies in schema `open`, with `suppression = 'secondary'` where a cell was 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -108,6 +109,9 @@ class SuppressionResult:
     secondary: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
     unprotected: int = 0
+    # Primary counts narrow from which rows exist and their labels alone: no cell withheld
+    # widens them, so the rounds leave them be (docs/disclosure-control.md, "Structural ranges").
+    structural: int = 0
     seconds: float = 0.0
 
     def summary(self) -> dict:
@@ -118,6 +122,7 @@ class SuppressionResult:
             },
             "rounds": self.rounds,
             "unprotected_after_rounds": self.unprotected,
+            "structural": self.structural,
             "seconds": round(self.seconds, 2),
         }  # fmt: skip
 
@@ -137,7 +142,9 @@ def suppress(
     _build_relations(con)
     secondary: set[int] = set()
     if rules.secondary:
-        secondary, result.rounds, result.unprotected = _protect(con, rules, max_rounds, log)
+        secondary, result.rounds, result.unprotected, result.structural = _protect(
+            con, rules, max_rounds, log
+        )
     con.execute("create or replace temp table secondary_cells (cell_id bigint)")
     if secondary:
         frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
@@ -466,9 +473,13 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
 
 def _protect(
     con: duckdb.DuckDBPyConnection, rules: DisclosureRules, max_rounds: int, log
-) -> tuple[set[int], int, int]:
-    """Add secondary cells until every primary count's range is wide enough."""
+) -> tuple[set[int], int, int, int]:
+    """Add secondary cells until every primary count's range is wide enough (but for those
+    narrow from the rows' existence alone, which no cell withheld widens)."""
     system = _system(con)
+    structural = _structural(system, rules)
+    if len(structural):
+        log(f"disclosure: {len(structural)} primary counts narrow from which rows exist alone")
     suppressed_cell = system.is_primary_cell.copy()
     secondary_cell = np.zeros_like(suppressed_cell)
     # First the cheap part: no relation may hold exactly one withheld cell.
@@ -483,6 +494,7 @@ def _protect(
     # Withholding more only widens every range (a withheld cell's values stay possible), so a
     # count protected once stays protected: later rounds check only the ones exposed before.
     unsettled = np.ones(len(system.value), dtype=bool)
+    unsettled[structural] = False
     exposed: list[int] = []
     round_number = 0
     for round_number in range(1, max_rounds + 1):
@@ -505,7 +517,34 @@ def _protect(
         dirty[system.cell[exposed]] = True
         suppressed_cell[list(added)] = True
         secondary_cell[list(added)] = True
-    return set(np.nonzero(secondary_cell)[0].tolist()), round_number, len(exposed)
+    return (
+        set(np.nonzero(secondary_cell)[0].tolist()),
+        round_number,
+        len(exposed),
+        len(structural),
+    )
+
+
+def _structural(system: _System, rules: DisclosureRules) -> np.ndarray:
+    """Primary counts too narrow even with every cell withheld: what a reader knows from which
+    rows exist and their labels alone (a primary cell has 1 to 4 citizens, a published one at
+    least the threshold) pins them, e.g. an administration labelled primary with four units
+    below it, each with at least one citizen. Withholding more cannot widen them, and trying
+    withholds cells for nothing. Only citizens are bounded above by a label, so only their
+    counts can be pinned so: the others are not solved for."""
+    # A pair whose other side is no row (one table's total without the other's) holds against
+    # a published count in truth, not zero: left out here, which only widens.
+    sizes = np.bincount(system.rel, minlength=system.n_rel)
+    kept = sizes[system.rel] > 1
+    _, rel = np.unique(system.rel[kept], return_inverse=True)
+    blind = dataclasses.replace(
+        system, rel=rel, qid=system.qid[kept], coef=system.coef[kept], n_rel=int(rel.max()) + 1
+    ) if kept.any() else system  # fmt: skip
+    everything = np.ones(len(system.cost), dtype=bool)
+    citizens = np.isin(system.measure.astype(str), ["n_citizens", "n_citizens_improved"])
+    targets = citizens & system.is_primary_cell[system.cell]
+    pinned = _exposed(blind, rules, everything, ~system.is_primary_cell, everything, targets)
+    return np.asarray(sorted(pinned), dtype=np.int64)
 
 
 def _twins(system: _System, suppressed_cell: np.ndarray, added: set[int]) -> set[int]:

@@ -20,6 +20,10 @@ UNITS = {
     "ORG-10": (2, "ORG-1"),
     "U1": (3, "ORG-10"), "U2": (3, "ORG-10"), "U3": (3, "ORG-10"),
     "P1": (3, "ORG-10"), "P2": (3, "ORG-10"), "P3": (3, "ORG-10"),
+    # Three municipalities under the national level (contract 1.2), ids as the warehouse has them.
+    "national": (0, None),
+    "101:ORG-1": (1, "national"), "751:ORG-1": (1, "national"), "461:ORG-1": (1, "national"),
+    "461:U1": (3, "461:ORG-1"), "461:U2": (3, "461:ORG-1"),
 }  # fmt: skip
 
 
