@@ -67,3 +67,91 @@ def test_the_nation_is_the_sum_of_the_municipalities_and_row_pins_do_not_block(i
         ("mobility", "461:U1"),
         *((t, u) for t, u, _ in pinned),
     }
+
+
+GA, GT, CM = "ind_goal_attainment", "ind_goal_type_achievement", "ind_case_mix"
+# Goals followed up by provider at each administration and the nation: (citizens, goals,
+# achieved); ind_case_mix's goals_achieved row counts the same goals.
+GOALS = {"national": (23, 34, 23), "101:ORG-1": (12, 20, 15), "751:ORG-1": (8, 10, 6),
+         "461:ORG-1": (3, 4, 2)}  # fmt: skip
+# Functional-ability comparisons in 461 by theme (authority: citizens add up to the cases).
+ABILITY = {"mobility": 2, "health": 6}
+CASES = {"101": (15, 20, 11), "751": (7, 10, 4), "461": (6, 8, 3)}  # citizens, cases, improved
+
+
+def case_mix_and_what_it_equals() -> list[tuple]:
+    cells = []
+    for unit, (citizens, goals, achieved) in GOALS.items():
+        primary = "primary" if citizens < 5 else None
+        counts = {"n_citizens": citizens, "n_goals": goals, "n_achieved": achieved}
+        for role in ("authority", "provider"):  # the administrations count them in both roles
+            cells.append((GT, role, unit, ("all",), counts, primary))
+            cells.append((GA, role, unit, ("all", "all"), counts, primary))
+        code = "000" if unit == "national" else unit.split(":")[0]
+        mix = {"n_citizens": citizens, "n_cases": goals, "observed": achieved}
+        cells.append((CM, None, code, ("goals_achieved",), mix, primary))
+    for theme, citizens in ABILITY.items():
+        primary = "primary" if citizens < 5 else None
+        counts = {"n_citizens": citizens}
+        cells.append((FA, "authority", "461:ORG-1", ("VUM", theme), counts, primary))
+    for code, (citizens, cases, improved) in {**CASES, "000": (28, 38, 18)}.items():
+        mix = {"n_citizens": citizens, "n_cases": cases, "observed": improved}
+        cells.append((CM, None, code, ("ability_improved",), mix, None))
+    return cells
+
+
+def test_the_case_mix_rows_are_the_nations_sum_and_the_unit_tables_cells(indicator_schema):
+    con = indicator_schema(case_mix_and_what_it_equals())
+    before = audit(read_open_tables(con, "indicators"), RULES)
+    found = {(f.table, f.cell.get("org_unit_id", f.cell.get("municipality_code")), f.count,
+              f.smallest) for f in before.findings}  # fmt: skip
+    # 461's goals: the nation's minus 101's and 751's (in either table); its mobility citizens:
+    # its ability cases (8) minus its health citizens (6).
+    assert {(CM, "461", "n_cases", 4), (CM, "461", "observed", 2), (GT, "461:ORG-1", "n_goals", 4),
+            (FA, "461:ORG-1", "n_citizens", 2)} <= found  # fmt: skip
+    assert not before.structural
+
+    result = suppress(con, RULES)
+    assert (result.unprotected, result.structural) == (0, 0)
+    tables = read_open_tables(con, "open")
+    after = audit(tables, RULES)
+    assert after.passed, [f.describe() for f in after.findings]
+    mix, goals = tables[CM], tables[GT]
+    withheld_mix = set(mix.loc[mix["is_suppressed"], ["municipality_code", "indicator"]].itertuples(
+        index=False, name=None))  # fmt: skip
+    assert ("461", "ability_improved") in withheld_mix or tables[FA]["is_suppressed"].all()
+    # A municipality's goals row and its administration's goal-type cell are withheld together:
+    # one published beside the other withheld would give it away.
+    provider = goals[goals["org_role"] == "provider"]
+    for row in provider.itertuples():
+        code = "000" if row.org_unit_id == "national" else row.org_unit_id.split(":")[0]
+        assert row.is_suppressed == ((code, "goals_achieved") in withheld_mix), row.org_unit_id
+    # The audit uses that link: publish the case-mix twins of the withheld goal-type cells
+    # (101's and 751's), and 461's goals are the nation's minus theirs again.
+    reopened = {**tables, CM: mix.copy()}
+    for unit in ("101:ORG-1", "751:ORG-1"):
+        assert provider.loc[provider["org_unit_id"] == unit, "suppression"].eq("secondary").all()
+        twin = (mix["municipality_code"] == unit[:3]) & (mix["indicator"] == "goals_achieved")
+        reopened[CM].loc[twin, ["n_citizens", "n_cases", "observed"]] = list(GOALS[unit])
+        reopened[CM].loc[twin, ["is_suppressed", "suppression"]] = [False, None]
+    exposed = {(f.table, f.count, f.smallest, f.largest) for f in audit(reopened, RULES).findings}
+    assert {(GT, "n_goals", 4, 4), (CM, "n_cases", 4, 4)} <= exposed
+
+
+def test_publishing_the_case_mix_changes_no_cell_of_the_other_tables(indicator_schema):
+    """The unit tables are protected first, as if ind_case_mix were not published; its rows are
+    fitted around them, withholding only its own: here 461's ability row (its cases minus its
+    health citizens would give its mobility citizens)."""
+    cells = case_mix_and_what_it_equals()
+    con = indicator_schema(cells)
+    suppress(con, RULES)
+    with_mix = read_open_tables(con, "open")
+    con = indicator_schema([c for c in cells if c[0] != CM])
+    suppress(con, RULES)
+    without = read_open_tables(con, "open")
+    for table, frame in without.items():
+        if table != CM:
+            assert frame.equals(with_mix[table]), table
+    mix = with_mix[CM].set_index(["municipality_code", "indicator"])
+    assert mix.loc[("461", "ability_improved"), "suppression"] == "secondary"
+    assert audit(with_mix, RULES).passed
