@@ -116,7 +116,8 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, settings: SettingsR
             "seconds": round(result.seconds, 1),
             "report": dg.MetadataValue.path(str(report)),
             AUDIT_SUMMARY: dg.MetadataValue.json(
-                {k: v for k, v in summary.items() if k != "findings"}
+                {k: v for k, v in summary.items() if k not in ("findings", "structural")}
+                | {"structural_counts": len(result.structural)}
             ),
         },
     )
