@@ -280,7 +280,9 @@ def stage_publish(data_dir: str) -> dict:
     report = settings.data_dir / "reports" / "benchmark"
     summary = json.loads((report / "summary.json").read_text())
     audit = json.loads((report / "disclosure-audit.json").read_text())
-    summary["disclosure_audit"] = {k: v for k, v in audit.items() if k != "findings"}
+    summary["disclosure_audit"] = {
+        k: v for k, v in audit.items() if k not in ("findings", "structural")
+    } | {"structural_counts": len(audit.get("structural", []))}
     version = publish(settings, "benchmark", summary)
     rows = sum(version.manifest["row_counts"].values())
     return {"rows_in": rows, "rows_out": rows}

@@ -16,7 +16,9 @@ EFFECT_TABLES = (
 )
 # Cost indicators (extract contract 1.1): empty when the delivery holds no cost data.
 COST_TABLES = ("ind_costs", "ind_cost_effect", "ind_cost_forecast", "ind_budget")
-OPEN_TABLES = EFFECT_TABLES + COST_TABLES
+# Municipalities compared by indirect standardisation (issue 22): per municipality, not unit.
+COMPARISON_TABLES = ("ind_case_mix",)
+OPEN_TABLES = EFFECT_TABLES + COST_TABLES + COMPARISON_TABLES
 RESTRICTED_MARTS = (
     "dim_org_unit", "dim_citizen", "dim_period", "fct_goals", "fct_goal_followups",
     "fct_assessment_scores", "fct_functional_ability_change", "fct_citizen_period_outcomes",

@@ -372,7 +372,7 @@ TABLES = {
         ],
     ),
     "ind_case_mix": (
-        "Fair comparison of municipalities by indirect standardisation (docs/comparison.md): per period, municipality and indicator, the cases observed against those expected had the municipality's own case mix the national rates (strata: target group, age group, and goal type or instrument), with Byar's interval of the ratio at 95% and 99.8%. goals_achieved: goals followed up in the period whose latest follow-up is GAS >= 0; ability_improved: a citizen's theme assessed in the period that improved on the assessment before (VUM2008's overall judgement left out). Municipality '000' is the nation. Not yet published: secondary suppression does not yet cover the nation as the sum of the municipalities.",
+        "Fair comparison of municipalities by indirect standardisation (docs/comparison.md): per period, municipality and indicator, the cases observed against those expected had the municipality's own case mix the national rates (strata: target group, age group, and goal type or instrument), with Byar's interval of the ratio at 95% and 99.8%. goals_achieved: goals followed up in the period whose latest follow-up is GAS >= 0; ability_improved: a citizen's theme assessed in the period that improved on the assessment before (VUM2008's overall judgement left out). Municipality '000' is the nation (with one municipality, its figures are the municipality's). A withheld row shows none of its figures; the nation's cases and observed are the sum of the municipalities', and goals_achieved's citizens, cases and observed are ind_goal_type_achievement's provider citizens, goals and achieved goals of the municipality's administration (level 1) or the nation (docs/disclosure-control.md).",
         [
             ("n_citizens", "bigint", "Distinct citizens behind the cases."),
             (
@@ -406,10 +406,10 @@ TABLES = {
             ("lower_998", "double", "Lower end of the ratio's 99.8% interval."),
             ("upper_998", "double", "Upper end of the ratio's 99.8% interval."),
             SUPPRESSED,
+            SUPPRESSION,
         ],
         [
-            ("period_type", "varchar", "quarter, rolling_4q or year."),
-            ("period_label", "varchar", "2018Q4, 2018Q1-2018Q4 or 2018."),
+            *PERIOD,
             (
                 "data_break",
                 "boolean",
@@ -428,7 +428,7 @@ TABLES = {
 # Tables about municipalities, not units: no organisation columns.
 WITHOUT_ORG = ("ind_case_mix",)
 # Tables built but not published (orchestration/tables.py): their access is restricted.
-NOT_PUBLISHED = ("ind_case_mix",)
+NOT_PUBLISHED = ()
 
 
 PERCENT_COLUMNS = ("pct", "avg_goal_attainment_pct", "avg_gas_t_score")

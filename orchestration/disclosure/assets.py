@@ -94,6 +94,11 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, settings: SettingsR
     report.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     for finding in result.findings[:SHOWN_FINDINGS]:
         context.log.error(f"disclosure audit: {finding.describe()}")
+    if result.structural:
+        context.log.warning(
+            f"disclosure audit: {len(result.structural)} primary counts are narrow from which rows "
+            f"exist and their labels alone (no suppression changes that), listed in {report}"
+        )
     return dg.AssetCheckResult(
         passed=result.passed,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -106,11 +111,13 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, settings: SettingsR
         metadata={
             "primary_counts_checked": result.checked_counts,
             "findings": len(result.findings),
+            "structural": len(result.structural),
             "relations": result.relations,
             "seconds": round(result.seconds, 1),
             "report": dg.MetadataValue.path(str(report)),
             AUDIT_SUMMARY: dg.MetadataValue.json(
-                {k: v for k, v in summary.items() if k != "findings"}
+                {k: v for k, v in summary.items() if k not in ("findings", "structural")}
+                | {"structural_counts": len(result.structural)}
             ),
         },
     )

@@ -11,6 +11,7 @@ fails the gate.
 
 from __future__ import annotations
 
+import csv
 import math
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from highspy._core import _Highs  # highspy.Highs prints a banner to stdout; pin
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from orchestration.contract import CODELIST_DIR
 from orchestration.disclosure import OPEN_TABLES, DisclosureRules
 
 KEYS = ["period_type", "period_label", "org_role", "org_unit_id"]
@@ -37,6 +39,7 @@ CATEGORIES = {
     "ind_budget": ["function"],
     "ind_cost_effect": ["breakdown_by", "breakdown"],
     "ind_cost_forecast": [],
+    "ind_case_mix": ["indicator"],
 }
 COUNTS = {
     "ind_goal_attainment": ["n_citizens", "n_goals"],
@@ -49,7 +52,17 @@ COUNTS = {
     "ind_budget": ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"],
     "ind_cost_effect": ["n_citizens", "spending_dkk"],
     "ind_cost_forecast": ["n_citizens", "forecast_by_grants_dkk"],
+    "ind_case_mix": ["n_citizens", "n_cases", "observed"],
 }  # fmt: skip
+# ind_case_mix is per municipality, not unit: read as the unit its code names ('000' the nation
+# above the others), with no role.
+NATION = "000"
+# Themes that are judgements (VUM2008's overall assessment), which ind_case_mix leaves out.
+JUDGEMENTS = {
+    (row["instrument_family"], row["theme"])
+    for row in csv.DictReader((CODELIST_DIR / "assessment_themes.csv").open(encoding="utf-8"))
+    if row["kind"] == "judgement"
+}
 # Figures of a row that are about some of its citizens only (docs/disclosure-control.md): each
 # such part is read as a cell of its own, `table:part`, counting its own citizens as n_citizens,
 # marked by its own suppression column.
@@ -61,11 +74,13 @@ PARTS = {
                                             "n_citizens_improved": "n_citizens_improved"}),
     },
 }  # fmt: skip
+# Counts of which each citizen of a cell has at least one (goals, things counted, cases).
+PER_CITIZEN = ["n_citizens", "n_goals", "value", "n_cases"]
 # Counts of distinct citizens: a citizen in two units counts in both.
 DISTINCT_CITIZENS = ["n_citizens", "n_citizens_improved"]
 COST_TABLES = ["ind_costs", "ind_cost_effect", "ind_cost_effect:goals", "ind_cost_effect:ability"]
 NAMED = ["life_theme", "sub_theme", "goal_type", "instrument_family", "theme", "figure",
-         "breakdown", "breakdown_by", "function"]  # fmt: skip
+         "breakdown", "breakdown_by", "function", "indicator"]  # fmt: skip
 SOLVED = (
     highspy.HighsModelStatus.kOptimal,
     highspy.HighsModelStatus.kUnbounded,
@@ -101,21 +116,32 @@ class Finding:
     # Set when the finding is not a range but a published cell that gives a withheld one away
     # through the periods (a year beside a withheld quarter): what it says.
     reason: str = ""
+    # The range is as narrow with every figure withheld: it follows from which rows exist and
+    # what their labels say, not from a published figure, so no suppression can widen it.
+    structural: bool = False
 
     def describe(self) -> str:
         where = ", ".join(f"{k}={v}" for k, v in self.cell.items())
         if self.reason:
             return f"{self.table} [{where}]: {self.reason}"
         largest = "unbounded" if math.isinf(self.largest) else f"{self.largest:g}"
-        return (
+        text = (
             f"{self.table} [{where}]: {self.count} lies in {self.smallest:g}..{largest}, "
             f"narrower than the required {self.required_width:g}"
         )
+        if self.structural:
+            text += " (from which rows exist and their labels alone, with every figure withheld)"
+        return text
 
 
 @dataclass
 class AuditResult:
+    """`findings` fail the gate; `structural` ones are narrow with every figure withheld (from
+    which rows exist and their labels alone), which no suppression can change: reported, and
+    they do not fail it (docs/disclosure-control.md, "Structural ranges")."""
+
     findings: list[Finding] = field(default_factory=list)
+    structural: list[Finding] = field(default_factory=list)
     suppressed_counts: int = 0
     checked_counts: int = 0
     relations: int = 0
@@ -126,20 +152,24 @@ class AuditResult:
         return not self.findings
 
     def summary(self) -> dict:
+        def listed(findings: list[Finding]) -> list[dict]:
+            return [
+                {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
+                 "largest": None if math.isinf(f.largest) else f.largest,
+                 "required_width": f.required_width, "reason": f.reason or None,
+                 "text": f.describe()}
+                for f in findings
+            ]  # fmt: skip
+
         return {
             "passed": self.passed,
             "suppressed_counts": self.suppressed_counts,
             "primary_counts_checked": self.checked_counts,
             "relations": self.relations,
             "seconds": round(self.seconds, 2),
-            "findings": [
-                {"table": f.table, "cell": f.cell, "count": f.count, "smallest": f.smallest,
-                 "largest": None if math.isinf(f.largest) else f.largest,
-                 "required_width": f.required_width, "reason": f.reason or None,
-                 "text": f.describe()}
-                for f in self.findings
-            ],
-        }  # fmt: skip
+            "findings": listed(self.findings),
+            "structural": listed(self.structural),
+        }
 
 
 def read_open_tables(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, pd.DataFrame]:
@@ -167,19 +197,50 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
     )
     primary = counts[counts["primary"]]
     result.checked_counts = len(primary)
-    for row in primary.itertuples():
+    narrow = [
+        i for i in primary.index if ranges[i][1] - ranges[i][0] < float(required[i])
+    ]  # fmt: skip
+    structural = _structural(counts, rules, narrow, required)
+    for row in counts.loc[narrow].itertuples():
         smallest, largest = ranges[row.Index]
         width = float(required[row.Index])
-        if largest - smallest < width:
-            cell = {k: getattr(row, k) for k in KEYS + CATEGORIES[row.table.split(":")[0]]}
-            scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
-            result.findings.append(
-                Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
-                        width / scale)
-            )  # fmt: skip
+        keys = KEYS + CATEGORIES[row.table.split(":")[0]]
+        if row.table == "ind_case_mix":
+            keys = ["period_type", "period_label", "municipality_code", "indicator"]
+        cell = {k: getattr(row, k) for k in keys}
+        scale = 100.0 if row.count_name.endswith("_dkk") else 1.0  # øre back to kroner
+        finding = Finding(row.table, cell, row.count_name, smallest / scale, largest / scale,
+                          width / scale, structural=row.Index in structural)  # fmt: skip
+        (result.structural if finding.structural else result.findings).append(finding)
     result.findings.extend(_period_findings(tables))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _structural(
+    counts: pd.DataFrame, rules: DisclosureRules, narrow: list[int], required: np.ndarray
+) -> set[int]:
+    """Of the counts found too narrow, those that are as narrow when every figure is withheld:
+    a reader who saw no figure at all, only which rows exist and their labels (a primary cell
+    has 1 to 4 citizens, a published or secondary one at least the threshold), would narrow
+    them as far. An administration labelled primary with four units that exist below it has
+    exactly one citizen in each. No choice of cells to withhold changes that."""
+    if not narrow:
+        return set()
+    blind = counts.copy()
+    published = ~blind["suppressed"]
+    per_citizen = blind["count_name"].isin(PER_CITIZEN)
+    whole_row = ~blind["table"].str.contains(":")
+    blind.loc[published & per_citizen & whole_row, "lowest"] = float(rules.threshold)
+    blind["suppressed"] = True
+    blind["primary"] = False
+    blind.loc[narrow, "primary"] = True  # only these are solved for
+    equations = _equations(blind)
+    # A pair whose other side is no row (the tables' totals where one table has no cell) holds
+    # against a published count in truth, not against zero: left out, which only widens.
+    terms = equations.groupby("equation")["at"].transform("size")
+    ranges = _ranges(blind, equations[terms > 1])
+    return {i for i in narrow if ranges[i][1] - ranges[i][0] < float(required[i])}
 
 
 def _plain(value):
@@ -291,11 +352,11 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
     # attainment or functional-ability cell exists only with a citizen in it.
     # A part of a row says less: withheld with its row it may be about nobody; withheld in a
     # published row it is about 1 to 4.
-    per_citizen = counts["count_name"].isin(["n_citizens", "n_goals", "value"])
+    per_citizen = counts["count_name"].isin(PER_CITIZEN)
     is_part = counts["table"].str.contains(":")
     has_citizens = counts["table"].isin(
         ["ind_goal_attainment", "ind_goal_type_achievement", "ind_functional_ability", "ind_costs",
-         "ind_cost_effect"]
+         "ind_cost_effect", "ind_case_mix"]
     ) | (is_part & counts["row_published"] & counts["primary"])  # fmt: skip
     counts["lowest"] = 0.0
     counts.loc[per_citizen & has_citizens, "lowest"] = 1.0
@@ -306,6 +367,9 @@ def _counts(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> pd.DataF
     )
     keep = [*KEYS, "org_level", "parent_org_unit_id", "table", "cat1", "cat2", "count_name",
             "count", "suppressed", "primary", "lowest", "highest", *NAMED]  # fmt: skip
+    if "municipality_code" not in counts:
+        counts["municipality_code"] = None
+    keep.append("municipality_code")
     return counts[keep]
 
 
@@ -314,6 +378,13 @@ def _cells_by_kind(tables: dict[str, pd.DataFrame]):
     as cells of their own (columns renamed to the counts they are, their own marks)."""
     for table, columns in COUNTS.items():
         frame = tables[table]
+        if table == "ind_case_mix":
+            code = frame["municipality_code"].fillna("").astype(str)
+            frame = frame.assign(
+                municipality_code=code, org_role="", org_unit_id=code,
+                org_level=np.where(code == NATION, 0, 1),
+                parent_org_unit_id=np.where(code == NATION, None, NATION),
+            )  # fmt: skip
         yield table, frame.assign(row_published=~frame["is_suppressed"].astype(bool)), columns
         for part, (marks, renamed) in PARTS.get(table, {}).items():
             view = frame.drop(columns=[c for c in COUNTS[table] if c in frame]).rename(
@@ -471,9 +542,75 @@ def _equations(counts: pd.DataFrame) -> pd.DataFrame:
         )
     ]  # fmt: skip
     _equal(pieces, totals, [*KEYS, "count_name"], "table", "ind_goal_attainment", "tables")
+    _case_mix_equations(pieces, counts)
     if not pieces:
         return pd.DataFrame({"equation": [], "at": [], "coef": []})
     return pd.concat(pieces, ignore_index=True)
+
+
+def _case_mix_equations(pieces: list, counts: pd.DataFrame) -> None:
+    """ind_case_mix against the unit tables (its nation is the sum of its municipalities through
+    the hierarchy above). A municipality's row is its administration's (level 1, whose id begins
+    with its code and ':'; no ':' when the delivery named none), the nation's the national
+    level's, or with one municipality that municipality's administration:
+
+    - goals_achieved counts the goals followed up in the period by provider: its citizens,
+      cases and observed are ind_goal_type_achievement's provider n_citizens, n_goals and
+      n_achieved of goal type all;
+    - ability_improved's cases are the authority's comparisons, one per citizen and theme: the
+      sum of ind_functional_ability's authority citizens over its themes (judgements left out).
+    """
+    mix = counts[counts["table"] == "ind_case_mix"]
+    if mix.empty:
+        return
+    units = counts.loc[
+        (counts["table"] != "ind_case_mix") & (counts["org_level"] <= 1), ["org_unit_id", "org_level"]
+    ].drop_duplicates()  # fmt: skip
+    ids = units["org_unit_id"].astype(str)
+    code = np.where(ids.str.contains(":"), ids.str.split(":").str[0], "")
+    units = units.assign(code=np.where(units["org_level"] == 0, NATION, code))
+    if len(units) == 1:  # one municipality: the nation is its administration
+        units = pd.concat([units, units.assign(code=NATION)])
+    mix = mix.merge(units[["code", "org_unit_id"]].rename(columns={"org_unit_id": "unit"}),
+                    left_on="municipality_code", right_on="code")  # fmt: skip
+    goals = counts[
+        (counts["table"] == "ind_goal_type_achievement") & (counts["org_role"] == "provider")
+        & (counts["goal_type"] == "all")
+    ]  # fmt: skip
+    named = {"n_citizens": "n_citizens", "n_cases": "n_goals", "observed": "n_achieved"}
+    paired = (
+        mix[mix["indicator"] == "goals_achieved"]
+        .assign(count_name=lambda f: f["count_name"].map(named))
+        .merge(
+            goals[["period_type", "period_label", "org_unit_id", "count_name", "at"]],
+            left_on=["period_type", "period_label", "unit", "count_name"],
+            right_on=["period_type", "period_label", "org_unit_id", "count_name"],
+            suffixes=("", "_goals"),
+        )
+    )
+    for side, coef in (("at", 1.0), ("at_goals", -1.0)):
+        pieces.append(pd.DataFrame({"equation": "case_mix_goals:" + paired["at"].astype(str),
+                                    "at": paired[side], "coef": coef}))  # fmt: skip
+    themes = counts[
+        (counts["table"] == "ind_functional_ability") & (counts["org_role"] == "authority")
+        & (counts["theme"] != "all") & (counts["count_name"] == "n_citizens")
+    ]  # fmt: skip
+    judged = pd.MultiIndex.from_frame(themes[["instrument_family", "theme"]]).isin(
+        sorted(JUDGEMENTS)
+    )
+    themes = themes[~judged]
+    cases = mix[(mix["indicator"] == "ability_improved") & (mix["count_name"] == "n_cases")]
+    summed = cases.merge(
+        themes[["period_type", "period_label", "org_unit_id", "at"]],
+        left_on=["period_type", "period_label", "unit"],
+        right_on=["period_type", "period_label", "org_unit_id"],
+        suffixes=("", "_theme"),
+    )
+    equation = "case_mix_ability:" + summed["at"].astype(str)
+    pieces.append(pd.DataFrame({"equation": equation, "at": summed["at_theme"], "coef": 1.0}))
+    pieces.append(
+        pd.DataFrame({"equation": equation, "at": summed["at"], "coef": -1.0}).drop_duplicates()
+    )
 
 
 def _equal(pieces: list, frame: pd.DataFrame, on: list[str], side: str, first: str, name: str):

@@ -15,6 +15,8 @@ open copies in schema `open`, with `suppression = 'secondary'` where a cell was 
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -28,7 +30,10 @@ from highspy._core import _Highs  # highspy.Highs prints a banner to stdout; pin
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from orchestration.contract import CODELIST_DIR
 from orchestration.disclosure import OPEN_SCHEMA, OPEN_TABLES, PUBLIC_FIGURES, DisclosureRules
+
+THEMES_CODE_LIST = CODELIST_DIR / "assessment_themes.csv"
 
 # Per table: the category columns (c1, c2) and the counts that take part in relations.
 TABLE_SHAPES = {
@@ -47,6 +52,8 @@ TABLE_SHAPES = {
     "ind_budget": ("function", None, ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk"]),
     "ind_cost_effect": ("breakdown_by", "breakdown", ["n_citizens", "spending_dkk"]),
     "ind_cost_forecast": (None, None, ["n_citizens", "forecast_by_grants_dkk"]),
+    # Per municipality (its code the unit, '000' the nation) and indicator.
+    "ind_case_mix": ("indicator", None, ["n_citizens", "n_cases", "observed"]),
 }  # fmt: skip
 # Parts of a row about fewer citizens than the row's own (its goals, its assessed citizens):
 # each is a cell of its own in the relations, named `table:part`, with its own citizens (as
@@ -72,13 +79,29 @@ COST_BREAKDOWNS = ("target_group", "intervention_type", "legal_basis", "function
 # Written with {t} where the source table's alias goes.
 PERIOD_SQL = {"ind_budget": ("'budget_year'", "cast({t}budget_year as varchar)")}
 PERIOD_COLUMNS = ("{t}period_type", "{t}period_label")
+# Tables keyed by municipality instead of a unit: its code is the unit, below the nation's '000'
+# (also with one municipality, whose row and the nation's are then equal). No role.
+ORG_SQL = {
+    "ind_case_mix": (
+        "''",
+        "case when {t}municipality_code = '000' then 0 else 1 end",
+        "coalesce({t}municipality_code, '')",
+        "case when {t}municipality_code = '000' then null else '000' end",
+    )
+}
+ORG_COLUMNS = ("{t}org_role", "{t}org_level", "{t}org_unit_id", "{t}parent_org_unit_id")
 # Key figures whose value counts things, each thing one citizen's.
 COUNT_UNITS = "('cases', 'interventions', 'goals')"
+# Counts of which each citizen of a cell has at least one.
+PER_CITIZEN = "('n_citizens', 'n_goals', 'value', 'n_cases')"
 # Tables whose cells exist only with a citizen in them (elsewhere a cell can count 0 citizens).
 CITIZEN_CELLS = (
     "('ind_goal_attainment', 'ind_goal_type_achievement', 'ind_functional_ability', 'ind_costs',"
-    " 'ind_cost_effect')"
+    " 'ind_cost_effect', 'ind_case_mix')"
 )
+# Tables chosen after the others, withholding only their own rows (see suppress).
+COMPARISON_TABLES = ("ind_case_mix",)
+CELL_KEY = "tbl, period_type, period_label, org_role, org_unit_id, c1, c2"
 GREEDY_ROUNDS = 5
 # Rounds go on while some count is exposed and a round can withhold something more; the cap only
 # bounds a pathological case (the audit then stops the run). At 1,000,000 citizens the last
@@ -108,6 +131,9 @@ class SuppressionResult:
     secondary: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
     unprotected: int = 0
+    # Primary counts narrow from which rows exist and their labels alone: no cell withheld
+    # widens them, so the rounds leave them be (docs/disclosure-control.md, "Structural ranges").
+    structural: int = 0
     seconds: float = 0.0
 
     def summary(self) -> dict:
@@ -118,6 +144,7 @@ class SuppressionResult:
             },
             "rounds": self.rounds,
             "unprotected_after_rounds": self.unprotected,
+            "structural": self.structural,
             "seconds": round(self.seconds, 2),
         }  # fmt: skip
 
@@ -133,11 +160,29 @@ def suppress(
     """Write `target_schema`.ind_* from `source_schema`.ind_* with secondary suppression."""
     started = time.perf_counter()
     result = SuppressionResult()
-    _load_quantities(con, source_schema, rules)
-    _build_relations(con)
     secondary: set[int] = set()
+    # First the unit tables, as if the comparison table were not published; then the
+    # comparison table (ind_case_mix) around them, withholding only its own rows: publishing it
+    # changes no cell of the others.
+    unit_tables = [t for t in TABLE_SHAPES if t not in COMPARISON_TABLES]
+    _load_quantities(con, source_schema, rules, unit_tables)
+    _build_relations(con)
     if rules.secondary:
-        secondary, result.rounds, result.unprotected = _protect(con, rules, max_rounds, log)
+        secondary, result.rounds, result.unprotected, result.structural = _protect(
+            con, rules, max_rounds, log
+        )
+    chosen = pd.DataFrame({"cell_id": np.array(sorted(secondary), dtype=np.int64)})  # noqa: F841
+    con.execute(
+        f"create or replace temp table unit_secondary as select {CELL_KEY} from cells "
+        "where cell_id in (select cell_id from chosen)"
+    )
+    _load_quantities(con, source_schema, rules, list(TABLE_SHAPES))
+    _build_relations(con)
+    if rules.secondary:
+        secondary, rounds, result.unprotected, result.structural = _protect(
+            con, rules, max_rounds, log, COMPARISON_TABLES
+        )
+        result.rounds += rounds
     con.execute("create or replace temp table secondary_cells (cell_id bigint)")
     if secondary:
         frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
@@ -155,11 +200,13 @@ def suppress(
     return result
 
 
-def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: DisclosureRules) -> None:
+def _load_quantities(
+    con: duckdb.DuckDBPyConnection, schema: str, rules: DisclosureRules, tables: list[str]
+) -> None:
     """cells: one row per published row; quantities: one per cell and count, with the bounds
     an attacker knows from the cell's label alone."""
     selects = []
-    for tbl, table, counted, suppression in _cell_sources():
+    for tbl, table, counted, suppression in _cell_sources(tables):
         c1, c2, _measures = TABLE_SHAPES[table]
         # Amounts in whole øre: sums of øre are exact, sums of kroner in floating point not.
         # The table's own columns of those names go (else `unpivot` would read them instead).
@@ -178,11 +225,12 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
         else:
             nonempty = "true" if f"'{table}'" in CITIZEN_CELLS else "false"
         period_type, period_label = (c.format(t="") for c in PERIOD_SQL.get(table, PERIOD_COLUMNS))
+        role, level, unit, parent = (c.format(t="") for c in ORG_SQL.get(table, ORG_COLUMNS))
         selects.append(
             f"""
             select '{tbl}' as tbl, {period_type} as period_type, {period_label} as period_label,
-                org_role, org_level, org_unit_id,
-                parent_org_unit_id, {c1 or "''"} as c1, {c2 or "''"} as c2,
+                {role} as org_role, {level} as org_level, {unit} as org_unit_id,
+                {parent} as parent_org_unit_id, {c1 or "''"} as c1, {c2 or "''"} as c2,
                 coalesce({suppression} = 'primary', false) as is_primary, {counts} as counts_citizens_things,
                 {nonempty} as is_nonempty, {tbl != table} as is_part, measure, value
             from (select * {f"exclude ({replaced})" if replaced else ""}, {values}
@@ -209,12 +257,12 @@ def _load_quantities(con: duckdb.DuckDBPyConnection, schema: str, rules: Disclos
         select row_number() over (order by cells.cell_id, long_cells.measure) - 1 as qid,
             cells.*, long_cells.measure, long_cells.value,
             -- A cell's citizens each have at least one goal (case, intervention) in it.
-            case when long_cells.measure in ('n_citizens', 'n_goals', 'value') and cells.is_primary
+            case when long_cells.measure in {PER_CITIZEN} and cells.is_primary
                 and cells.is_nonempty then 1 else 0 end as lower_bound,
             case when long_cells.measure in {CITIZEN_COUNTS} and cells.is_primary
                 then {rules.threshold - 1} end as upper_bound,
             -- A part withheld with its row may be about no citizen: its label says nothing.
-            long_cells.measure in ('n_citizens', 'n_goals', 'value') and not cells.is_part
+            long_cells.measure in {PER_CITIZEN} and not cells.is_part
                 as at_least_citizens
         from long_cells
         inner join cells using (tbl, period_type, period_label, org_role, org_unit_id, c1, c2)
@@ -234,11 +282,13 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str
     }
 
 
-def _cell_sources() -> list[tuple[str, str, dict[str, str], str]]:
+def _cell_sources(tables: list[str]) -> list[tuple[str, str, dict[str, str], str]]:
     """Per kind of cell: its name in the relations, the table it is read from, its counts
     {column: name in the relations} and its suppression column."""
     sources = []
     for table, (_c1, _c2, measures) in TABLE_SHAPES.items():
+        if table not in tables:
+            continue
         sources.append((table, table, {m: m for m in measures}, "suppression"))
         for part, (suppression, counts, _columns) in TABLE_PARTS.get(table, {}).items():
             sources.append((f"{table}:{part}", table, counts, suppression))
@@ -324,6 +374,7 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
             not_citizens,
         ),
     ]  # fmt: skip
+    _case_mix_units(con)
     con.execute(
         "create or replace temp table terms as "
         + " union all ".join(f"select * from ({p})" for p in parts)
@@ -372,6 +423,43 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
                 and b.measure in ('n_citizens', 'spent_to_date_dkk')
         )
         union all
+        -- ind_case_mix's goals are the goal-type table's provider goals (their latest follow-up
+        -- in the period) of the municipality's administration, or of the nation.
+        select 'case_mix_goals=' || case_qid, qid, coef from (
+            select m.qid as case_qid, unnest([m.qid, g.qid]) as qid, unnest([1.0, -1.0]) as coef
+            from quantities as m
+            inner join case_mix_units as units on units.code = m.org_unit_id
+            inner join quantities as g
+                on g.tbl = 'ind_goal_type_achievement' and g.c1 = 'all' and g.org_role = 'provider'
+                and g.period_type = m.period_type and g.period_label = m.period_label
+                and g.org_unit_id = units.org_unit_id
+                and g.measure = case m.measure when 'n_cases' then 'n_goals'
+                    when 'observed' then 'n_achieved' else m.measure end
+            where m.tbl = 'ind_case_mix' and m.c1 = 'goals_achieved'
+        )
+        union all
+        -- Its functional-ability cases are the authority's comparisons per theme (one per
+        -- citizen and theme), judgements left out: as many as the themes' citizens.
+        select 'case_mix_ability=' || case_qid, qid, coef from (
+            with pairs as (
+                select m.qid as case_qid, a.qid as theme_qid
+                from quantities as m
+                inner join case_mix_units as units on units.code = m.org_unit_id
+                inner join quantities as a
+                    on a.tbl = 'ind_functional_ability' and a.org_role = 'authority'
+                    and a.c2 <> 'all' and a.measure = 'n_citizens'
+                    and a.period_type = m.period_type and a.period_label = m.period_label
+                    and a.org_unit_id = units.org_unit_id
+                where m.tbl = 'ind_case_mix' and m.c1 = 'ability_improved'
+                    and m.measure = 'n_cases'
+                    and not exists (select 1 from judgements as j
+                                    where j.family = a.c1 and j.theme = a.c2)
+            )
+            select case_qid, theme_qid as qid, 1.0 as coef from pairs
+            union all
+            select distinct case_qid, case_qid, -1.0 from pairs
+        )
+        union all
         -- The attainment table's all/all is the goal-type table's all.
         select 'tables=' || period_type || period_label || org_role || org_unit_id || measure, qid,
             case when tbl = 'ind_goal_attainment' then 1.0 else -1.0 end
@@ -380,6 +468,39 @@ def _build_relations(con: duckdb.DuckDBPyConnection) -> None:
             and ((tbl = 'ind_goal_attainment' and c2 = 'all') or tbl = 'ind_goal_type_achievement')
         """
     )
+
+
+def _case_mix_units(con: duckdb.DuckDBPyConnection) -> None:
+    """case_mix_units(code, org_unit_id): the unit whose figures an ind_case_mix row's are. A
+    municipality's row is its administration's (level 1, ids '751:...'; '' when the delivery
+    names no municipality), the nation's ('000') the national level's, or with one municipality
+    its administration's. judgements(family, theme): themes that are judgements, which
+    ind_case_mix leaves out (the contract's code list)."""
+    con.execute(
+        """
+        create or replace temp table case_mix_units as
+        with units as (
+            select distinct org_level, org_unit_id from cells
+            where tbl <> 'ind_case_mix' and org_level <= 1
+        )
+        select case when org_level = 0 then '000'
+                when contains(org_unit_id, ':') then split_part(org_unit_id, ':', 1)
+                else '' end as code,
+            org_unit_id
+        from units
+        union all
+        select '000', org_unit_id from units
+        where (select count(*) from units) = 1 and org_level = 1
+        """
+    )
+    judgements = [
+        (row["instrument_family"], row["theme"])
+        for row in csv.DictReader(THEMES_CODE_LIST.open(encoding="utf-8"))
+        if row["kind"] == "judgement"
+    ]
+    con.execute("create or replace temp table judgements (family varchar, theme varchar)")
+    if judgements:
+        con.executemany("insert into judgements values (?, ?)", judgements)
 
 
 @dataclass
@@ -465,38 +586,64 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
 
 
 def _protect(
-    con: duckdb.DuckDBPyConnection, rules: DisclosureRules, max_rounds: int, log
-) -> tuple[set[int], int, int]:
-    """Add secondary cells until every primary count's range is wide enough."""
+    con: duckdb.DuckDBPyConnection, rules: DisclosureRules, max_rounds: int, log,
+    only: tuple[str, ...] = (),
+) -> tuple[set[int], int, int, int]:  # fmt: skip
+    """Add secondary cells until every primary count's range is wide enough (but for those
+    narrow from the rows' existence alone, which no cell withheld widens). With `only`, the
+    cells `unit_secondary` names are withheld already, and partners are taken from the tables
+    `only` alone: only the parts of the system their cells take part in are solved."""
     system = _system(con)
+    structural = _structural(system, rules)
+    if len(structural):
+        log(f"disclosure: {len(structural)} primary counts narrow from which rows exist alone")
     suppressed_cell = system.is_primary_cell.copy()
     secondary_cell = np.zeros_like(suppressed_cell)
+    allowed = None
+    dirty = np.ones(len(suppressed_cell), dtype=bool)  # cells whose ranges must be (re)computed
+    if only:
+        (fixed,) = con.execute(
+            f"select list(cell_id) from cells inner join unit_secondary using ({CELL_KEY})"
+        ).fetchone()
+        fixed = np.asarray(fixed or [], dtype=np.int64)
+        suppressed_cell[fixed] = secondary_cell[fixed] = True
+        (own,) = con.execute(
+            "select list(cell_id) from cells where tbl in (select unnest(?))", [list(only)]
+        ).fetchone()
+        allowed = np.zeros(len(suppressed_cell), dtype=bool)
+        allowed[np.asarray(own or [], dtype=np.int64)] = True
+        # What the new cells change: the relations they are in, and every cell of those.
+        touched = np.isin(system.rel, np.unique(system.rel[allowed[system.cell[system.qid]]]))
+        dirty[:] = False
+        dirty[system.cell[system.qid[touched]]] = True
     # First the cheap part: no relation may hold exactly one withheld cell.
     needed = rules.threshold + rules.protection_width
     while True:
-        added = set(_singleton_partners(system, suppressed_cell, needed))
+        added = set(_singleton_partners(system, suppressed_cell, needed, allowed))
         added |= _twins(system, suppressed_cell, added)
         if not added:
             break
         suppressed_cell[list(added)] = secondary_cell[list(added)] = True
-    dirty = np.ones(len(suppressed_cell), dtype=bool)  # cells whose ranges must be (re)computed
     # Withholding more only widens every range (a withheld cell's values stay possible), so a
     # count protected once stays protected: later rounds check only the ones exposed before.
     unsettled = np.ones(len(system.value), dtype=bool)
+    unsettled[structural] = False
     exposed: list[int] = []
     round_number = 0
     for round_number in range(1, max_rounds + 1):
         exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty, unsettled)
         unsettled[:] = False
         unsettled[exposed] = True
-        log(f"disclosure round {round_number}: {len(exposed)} primary counts exposed")
+        stage = f" ({', '.join(only)})" if only else ""
+        log(f"disclosure round{stage} {round_number}: {len(exposed)} primary counts exposed")
         if not exposed:
             break
         # A few greedy rounds, then two partners in every nearest relation: coarser, but a
         # handful of counts that single partners cannot protect do not take many rounds.
         added = _partners(
-            system, suppressed_cell, exposed, needed, every=round_number > GREEDY_ROUNDS
-        )
+            system, suppressed_cell, exposed, needed, every=round_number > GREEDY_ROUNDS,
+            allowed=allowed,
+        )  # fmt: skip
         if not added:
             break
         added |= _twins(system, suppressed_cell, added)
@@ -505,7 +652,38 @@ def _protect(
         dirty[system.cell[exposed]] = True
         suppressed_cell[list(added)] = True
         secondary_cell[list(added)] = True
-    return set(np.nonzero(secondary_cell)[0].tolist()), round_number, len(exposed)
+    return (
+        set(np.nonzero(secondary_cell)[0].tolist()),
+        round_number,
+        len(exposed),
+        len(structural),
+    )
+
+
+def _structural(system: _System, rules: DisclosureRules) -> np.ndarray:
+    """Primary counts too narrow even with every cell withheld: what a reader knows from which
+    rows exist and their labels alone (a primary cell has 1 to 4 citizens, a published one at
+    least the threshold) pins them, e.g. an administration labelled primary with four units
+    below it, each with at least one citizen. Withholding more cannot widen them, and trying
+    withholds cells for nothing. Only citizens are bounded above by a label, so only their
+    counts, and counts a relation ties to them (ind_case_mix's ability cases are its themes'
+    citizens), can be pinned so: the others are not solved for."""
+    # A pair whose other side is no row (one table's total without the other's) holds against
+    # a published count in truth, not zero: left out here, which only widens.
+    sizes = np.bincount(system.rel, minlength=system.n_rel)
+    kept = sizes[system.rel] > 1
+    _, rel = np.unique(system.rel[kept], return_inverse=True)
+    blind = dataclasses.replace(
+        system, rel=rel, qid=system.qid[kept], coef=system.coef[kept], n_rel=int(rel.max()) + 1
+    ) if kept.any() else system  # fmt: skip
+    everything = np.ones(len(system.cost), dtype=bool)
+    citizens = np.isin(system.measure.astype(str), ["n_citizens", "n_citizens_improved"])
+    with_citizens = np.isin(system.rel, np.unique(system.rel[citizens[system.qid]]))
+    tied = citizens.copy()
+    tied[system.qid[with_citizens]] = True
+    targets = tied & system.is_primary_cell[system.cell]
+    pinned = _exposed(blind, rules, everything, ~system.is_primary_cell, everything, targets)
+    return np.asarray(sorted(pinned), dtype=np.int64)
 
 
 def _twins(system: _System, suppressed_cell: np.ndarray, added: set[int]) -> set[int]:
@@ -528,9 +706,12 @@ def _cheapest_first(system: _System, terms: np.ndarray, needed: float) -> np.nda
     return terms[np.lexsort((cells, system.cost[cells], too_small, headline, system.rel[terms]))]
 
 
-def _singleton_partners(system: _System, suppressed_cell: np.ndarray, needed: float) -> list[int]:
+def _singleton_partners(
+    system: _System, suppressed_cell: np.ndarray, needed: float, allowed: np.ndarray | None = None
+) -> list[int]:
     """Cells to withhold until no relation has exactly one withheld term: in each relation
-    with one, its cheapest published cell (a lone withheld cell is its total minus the rest)."""
+    with one, its cheapest published cell (a lone withheld cell is its total minus the rest);
+    `allowed`: the cells that may be taken."""
     suppressed = suppressed_cell.copy()
     term_cell = system.cell[system.qid]
     added: list[int] = []
@@ -538,7 +719,10 @@ def _singleton_partners(system: _System, suppressed_cell: np.ndarray, needed: fl
         term_suppressed = suppressed[term_cell]
         withheld = np.bincount(system.rel, weights=term_suppressed, minlength=system.n_rel)
         lone = withheld == 1
-        candidates = np.nonzero(lone[system.rel] & ~term_suppressed)[0]
+        candidates = lone[system.rel] & ~term_suppressed
+        if allowed is not None:
+            candidates &= allowed[term_cell]
+        candidates = np.nonzero(candidates)[0]
         if not len(candidates):
             return added
         candidates = _cheapest_first(system, candidates, needed)
@@ -781,32 +965,34 @@ def _required_width(system: _System, rules: DisclosureRules, qs: np.ndarray) -> 
 
 def _partners(
     system: _System, suppressed_cell: np.ndarray, exposed: list[int], needed: float,
-    every: bool = False,
+    every: bool = False, allowed: np.ndarray | None = None,
 ) -> set[int]:  # fmt: skip
     """For each exposed count, a published cell to withhold: in the relations nearest to it
     (its own, else those of the withheld counts it shares one with, and so on), the one with
     the fewest withheld terms, and there the cheapest published cell (`every`: the two
-    cheapest in each of those relations)."""
+    cheapest in each of those relations). `allowed`: the cells that may be taken."""
     term_cell = system.cell[system.qid]
     term_suppressed = suppressed_cell[term_cell]
+    takeable = ~term_suppressed if allowed is None else ~term_suppressed & allowed[term_cell]
     withheld = np.bincount(system.rel, weights=term_suppressed, minlength=system.n_rel)
-    published = np.bincount(system.rel, weights=~term_suppressed, minlength=system.n_rel)
+    published = np.bincount(system.rel, weights=takeable, minlength=system.n_rel)
+    # Where each quantity's and each relation's terms start in the sorted orders: looked up
+    # once here (a search per call, with a float key, converts the whole array each time: at
+    # three municipalities of 800 citizens that was 250 s of 296).
     by_qid = np.argsort(system.qid, kind="stable")
-    qid_sorted = system.qid[by_qid]
+    qid_start = np.searchsorted(system.qid[by_qid], np.arange(len(system.value) + 1))
     by_rel = np.argsort(system.rel, kind="stable")
-    rel_sorted = system.rel[by_rel]
-    candidates = np.nonzero(~term_suppressed)[0]
+    rel_start = np.searchsorted(system.rel[by_rel], np.arange(system.n_rel + 1))
+    candidates = np.nonzero(takeable)[0]
     candidates = _cheapest_first(system, candidates, needed)
-    candidate_rel = system.rel[candidates]
+    candidate_start = np.searchsorted(system.rel[candidates], np.arange(system.n_rel + 1))
 
     def relations_of(q: int) -> list[int]:
-        lo, hi = np.searchsorted(qid_sorted, [q, q + 0.5])
-        return [int(r) for r in system.rel[by_qid[lo:hi]]]
+        return system.rel[by_qid[qid_start[q] : qid_start[q + 1]]].tolist()
 
     def withheld_terms(rel: int) -> list[int]:
-        lo, hi = np.searchsorted(rel_sorted, [rel, rel + 0.5])
-        k = by_rel[lo:hi]
-        return [int(q) for q in system.qid[k[term_suppressed[k]]]]
+        k = by_rel[rel_start[rel] : rel_start[rel + 1]]
+        return system.qid[k[term_suppressed[k]]].tolist()
 
     added: set[int] = set()
     for q in exposed:
@@ -817,9 +1003,10 @@ def _partners(
             open_rels = [r for r in rels if published[r] > 0]
             if open_rels:
                 for rel in open_rels if every else [min(open_rels, key=lambda r: (withheld[r], r))]:
-                    c0, c1 = np.searchsorted(candidate_rel, [rel, rel + 0.5])
                     taken = 0
-                    for cell in term_cell[candidates[c0:c1]]:
+                    for cell in term_cell[
+                        candidates[candidate_start[rel] : candidate_start[rel + 1]]
+                    ]:
                         if int(cell) not in added:
                             added.add(int(cell))
                             taken += 1
@@ -934,6 +1121,7 @@ def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str)
         period_type, period_label = (
             c.format(t="t.") for c in PERIOD_SQL.get(table, PERIOD_COLUMNS)
         )
+        role, _level, unit, _parent = (c.format(t="t.") for c in ORG_SQL.get(table, ORG_COLUMNS))
         columns = con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = ? and table_name = ? order by ordinal_position",
@@ -971,7 +1159,7 @@ def _write_open_tables(con: duckdb.DuckDBPyConnection, source: str, target: str)
                 where cells.tbl = '{tbl}'
             ) as {alias}
                 on {alias}.period_type = {period_type} and {alias}.period_label = {period_label}
-                and {alias}.org_role = t.org_role and {alias}.org_unit_id = t.org_unit_id
+                and {alias}.org_role = {role} and {alias}.org_unit_id = {unit}
                 and {alias}.c1 = {f"t.{c1}" if c1 else "''"}
                 and {alias}.c2 = {f"t.{c2}" if c2 else "''"}"""
             for alias, tbl in joins.items()

@@ -400,7 +400,8 @@ DELIVERY = [
 
 
 def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: list[tuple[str, str]],
-                     texts: list[str], row_key: str = "period_label", zero_ok: bool = False) -> Suite:  # fmt: skip
+                     texts: list[str], row_key: str = "period_label", zero_ok: bool = False,
+                     unit: str | None = "org_unit_id") -> Suite:  # fmt: skip
     checks = [
         _err(gxe.ExpectColumnValuesToBeBetween, f"{p} skal ligge mellem 0 og 100.", f"{p} must lie between 0 and 100.",
              column=p, min_value=0, max_value=100)
@@ -429,12 +430,12 @@ def _indicator_suite(table: str, percents: list[str], counts: list[str], pairs: 
              column=t, regex=CPR_LIKE)
         for t in texts
     ]  # fmt: skip
-    ids = f"null as delivery_id, 'indicators' as entity, {row_key} as row_key, org_unit_id, null::bigint as source_row"
+    # A table per municipality (unit None) has no unit to place its rows under.
+    ids = (f"null as delivery_id, 'indicators' as entity, {row_key} as row_key, "
+           f"{unit or 'null::varchar'} as org_unit_id, null::bigint as source_row")  # fmt: skip
+    rest = "* exclude (org_unit_id)" if unit else "*"
     return Suite(
-        table,
-        ("indicators", table),
-        f"select {ids}, * exclude (org_unit_id) from indicators.{table}",
-        checks,
+        table, ("indicators", table), f"select {ids}, {rest} from indicators.{table}", checks
     )
 
 
@@ -463,6 +464,15 @@ INDICATORS = [
     _indicator_suite("ind_budget", [], ["n_citizens", "spent_to_date_dkk", "expected_by_grants_dkk",
                                         "expected_by_run_rate_dkk", "deviation_by_grants_dkk"],
                      [], ["org_unit_id", "org_unit_name", "function"], row_key="cast(budget_year as varchar)", zero_ok=True),
+    # adjusted_pct is the ratio times the national share: above 100 where a municipality does
+    # better than the nation on a share above 1 / ratio, so it is not a percentage to bound.
+    _indicator_suite("ind_case_mix", ["crude_pct"],
+                     ["n_citizens", "n_cases", "observed", "expected", "ratio", "adjusted_pct", "lower_95",
+                      "upper_95", "lower_998", "upper_998"],
+                     [("n_cases", "observed"), ("n_cases", "n_citizens"), ("upper_95", "lower_95"),
+                      ("upper_998", "upper_95"), ("lower_95", "lower_998")],
+                     ["period_label", "municipality_code", "indicator"],
+                     row_key="period_label || ' ' || coalesce(municipality_code, '') || ' ' || indicator", unit=None),
 ]  # fmt: skip
 
 # Which rows of each staged entity a daily run validates: parents are the staged references a

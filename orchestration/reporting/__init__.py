@@ -22,12 +22,10 @@ import duckdb
 from orchestration.files import atomic_folder
 from orchestration.publish import current_version
 from orchestration.settings import Settings
+from orchestration.tables import COMPARISON_TABLES  # snapshotted where published (not before)
 from orchestration.tables import COST_TABLES as COST_TABLES  # the fact sheets' cost sections
 from orchestration.tables import EFFECT_TABLES as INDICATOR_TABLES
 
-# The case-mix adjusted comparison of municipalities: snapshotted when the published version
-# holds it (versions published before it was do not).
-COMPARISON_TABLE = "ind_case_mix"
 QUARTER_LABEL = re.compile(r"^(\d{4})Q([1-4])$")
 
 
@@ -112,10 +110,7 @@ def write_quarter_snapshot(settings: Settings, quarter: Quarter) -> dict:
                     "select table_name from duckdb_tables() where schema_name = 'main'"
                 ).fetchall()
             }
-            tables = [
-                *INDICATOR_TABLES,
-                *([COMPARISON_TABLE] if COMPARISON_TABLE in published else []),
-            ]
+            tables = [*INDICATOR_TABLES, *(t for t in COMPARISON_TABLES if t in published)]
             for table in tables:
                 query = (
                     f"select * from main.{table} "

@@ -33,7 +33,7 @@ from scipy import stats
 from orchestration.contract import municipality_names
 from orchestration.files import atomic_folder
 from orchestration.reporting.factsheets import PLOTLY_BUNDLE, PLOTLY_JS, TEMPLATES
-from orchestration.reporting.formatting import fmt
+from orchestration.reporting.formatting import fmt, withheld
 from orchestration.reporting.sections import (
     Cell,
     Heading,
@@ -370,13 +370,18 @@ TEXT_DA = {
     "points_998": "Uden for 99,8\u00a0%-grænserne",
     "suppressed": "<5",
     "too_few": "for få borgere",
+    "protects": "skjult, så et \u201c<5\u201d ikke kan regnes ud",
     "hidden_suppressed": (
-        "{n} kommune(r) har færre end fem borgere i tallet; deres tal vises ikke og er ikke i "
-        "tragten."
+        "{n} kommune(r)s tal vises ikke (færre end fem borgere, eller skjult så et sådant tal "
+        "ikke kan regnes ud) og er ikke i tragten."
     ),
     "suppressed_own": (
         "{name} har færre end fem borgere i tallet for {what}, så tallet vises ikke og kommunen "
         "er ikke i tragten."
+    ),
+    "withheld_own": (
+        "{name}s tal for {what} er skjult, så et tal om færre end fem borgere ikke kan regnes ud, "
+        "og kommunen er ikke i tragten."
     ),
     "no_rows": "Ingen tal for perioden.",
     "table_note": (
@@ -600,12 +605,15 @@ def _explanation(items: list[tuple[str, object]]) -> Paragraphs:
 def _figures_row(r, key: str | None) -> list[Cell]:
     """A row's cells: citizens, cases, observed, expected, ratio, intervals, shares, place."""
     t = TEXT_DA
-    suppressed = "primary" if r.is_suppressed else None
+    # The published table says why ('secondary': withheld so that a "<5" cannot be worked out).
+    suppressed = withheld(r)
 
     def cell(measure: str, text: str) -> Cell:
         return Cell(None if key is None else f"{key}|{measure}", text, suppression=suppressed)
 
-    if suppressed:
+    if suppressed == "secondary":
+        texts = ["\u2013"] * 9 + [t["protects"]]
+    elif suppressed:
         texts = [t["suppressed"]] * 9 + [t["too_few"]]
     else:
         texts = [
@@ -704,6 +712,8 @@ def comparison_page(
 def _own_sentence(r, names: dict[str, str], indicator: str) -> str:
     t, ind = TEXT_DA, _indicator(indicator)
     name = _name(r.municipality_code, names)
+    if withheld(r) == "secondary":
+        return t["withheld_own"].format(name=name, what=ind.what)
     if r.is_suppressed:
         return t["suppressed_own"].format(name=name, what=ind.what)
     start = t["own_sentence"].format(

@@ -14,12 +14,18 @@ from orchestration.disclosure import OPEN_TABLES
 from orchestration.disclosure.audit import CATEGORIES, COUNTS, PARTS
 
 PERIOD = ("quarter", "2019Q1")
+# Tables per municipality (its code) rather than unit.
+BY_MUNICIPALITY = ("ind_case_mix",)
 # The organisation: the administration, one area, three units per role.
 UNITS = {
     "ORG-1": (1, None),
     "ORG-10": (2, "ORG-1"),
     "U1": (3, "ORG-10"), "U2": (3, "ORG-10"), "U3": (3, "ORG-10"),
     "P1": (3, "ORG-10"), "P2": (3, "ORG-10"), "P3": (3, "ORG-10"),
+    # Three municipalities under the national level (contract 1.2), ids as the warehouse has them.
+    "national": (0, None),
+    "101:ORG-1": (1, "national"), "751:ORG-1": (1, "national"), "461:ORG-1": (1, "national"),
+    "461:U1": (3, "461:ORG-1"), "461:U2": (3, "461:ORG-1"),
 }  # fmt: skip
 
 
@@ -34,9 +40,12 @@ def frames(cells: list[tuple], period: tuple[str, str] = PERIOD) -> dict[str, pd
     in `part marks` ({"goals_suppression": "primary"}) or withheld with its row."""
     rows: dict[str, list[dict]] = {t: [] for t in OPEN_TABLES}
     for table, role, unit, categories, counts, suppression, *marked in cells:
-        level, parent = UNITS[unit]
-        row = {"period_type": period[0], "period_label": period[1], "org_role": role,
-               "org_level": level, "org_unit_id": unit, "parent_org_unit_id": parent}  # fmt: skip
+        if table in BY_MUNICIPALITY:  # `unit` is the municipality's code, '000' the nation
+            row = {"period_type": period[0], "period_label": period[1], "municipality_code": unit}
+        else:
+            level, parent = UNITS[unit]
+            row = {"period_type": period[0], "period_label": period[1], "org_role": role,
+                   "org_level": level, "org_unit_id": unit, "parent_org_unit_id": parent}  # fmt: skip
         row |= dict(zip(CATEGORIES[table], categories, strict=True))
         row |= {c: (None if suppression else counts.get(c)) for c in COUNTS[table]}
         for marks, renamed in PARTS.get(table, {}).values():
@@ -50,8 +59,9 @@ def frames(cells: list[tuple], period: tuple[str, str] = PERIOD) -> dict[str, pd
         rows[table].append(row)
     out = {}
     for table in OPEN_TABLES:
-        columns = ["period_type", "period_label", "org_role", "org_level", "org_unit_id",
-                   "parent_org_unit_id", *CATEGORIES[table], *COUNTS[table], *part_columns(table),
+        org = (["municipality_code"] if table in BY_MUNICIPALITY else
+               ["org_role", "org_level", "org_unit_id", "parent_org_unit_id"])  # fmt: skip
+        columns = ["period_type", "period_label", *org, *CATEGORIES[table], *COUNTS[table], *part_columns(table),
                    *(["unit"] if table == "ind_key_figures" else []),
                    *(["budget_year"] if table == "ind_budget" else []),
                    "is_suppressed", "suppression"]  # fmt: skip
@@ -62,11 +72,12 @@ def frames(cells: list[tuple], period: tuple[str, str] = PERIOD) -> dict[str, pd
         ]
         for c in counted:
             frame[c] = frame[c].astype("Float64" if c == "value" or c.endswith("_dkk") else "Int64")
-        for c in ("period_type", "period_label", "org_role", "org_unit_id", "parent_org_unit_id",
+        for c in ("period_type", "period_label", *(o for o in org if o != "org_level"),
                   "suppression", *CATEGORIES[table], *(["unit"] if table == "ind_key_figures" else []),
                   *(marks for marks, _ in PARTS.get(table, {}).values())):  # fmt: skip
             frame[c] = frame[c].astype("string")
-        frame["org_level"] = frame["org_level"].astype("int32")
+        if "org_level" in frame:
+            frame["org_level"] = frame["org_level"].astype("int32")
         frame["is_suppressed"] = frame["is_suppressed"].astype(bool)
         out[table] = frame
     return out

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from orchestration.reporting.comparison import (
+    FIGURES,
     comparison_page,
     funnel_limits,
     indirect_standardisation,
@@ -175,7 +176,7 @@ def test_without_names_no_other_municipality_is_named_or_coded(frame, tmp_path):
     points = [t for t in plotted(page)[0] if t["mode"].startswith("markers")]
     assert sum(len(numbers(t["x"])) for t in points) == len(CODES) - 1  # all drawn, unnamed
     assert [t["customdata"] for t in points if "customdata" in t] == [[OWN]]
-    assert "1 kommune(r) har færre end fem borgere" in page
+    assert "1 kommune(r)s tal vises ikke (færre end fem borgere" in page
 
 
 def test_the_drawn_limits_are_spiegelhalters(frame):
@@ -231,3 +232,25 @@ def test_the_folder_shows_the_latest_rolling_year_by_default(frame, tmp_path):
         write_comparison_pages(frame, tmp_path / "q", NAMES, True, period_label="2015Q1")
     with pytest.raises(ValueError, match="ind_case_mix"):
         write_comparison_pages(frame.drop(columns="ratio"), tmp_path / "q", NAMES, True)
+
+
+def test_a_row_withheld_to_protect_another_reads_withheld_not_too_few(frame):
+    """ind_case_mix as published: disclosure control withholds some rows of 5 citizens or more
+    (`suppression` 'secondary'); they are not drawn, and do not read "<5"."""
+    published = frame.assign(suppression=np.where(frame["is_suppressed"], "primary", None))
+    row = (published.period_label == PERIOD) & (published.municipality_code == OUTLIER)
+    published.loc[row, FIGURES] = np.nan
+    published.loc[row, ["is_suppressed", "suppression"]] = [True, "secondary"]
+    page = comparison_page(published, "goals_achieved", PERIOD, True, NAMES)
+    cells = re.findall(rf'data-cell="ind_case_mix\|{PERIOD}\|{OUTLIER}\|goals_achieved\|(\w+)"'
+                       r'[^>]*>([^<]*)<', page)  # fmt: skip
+    assert cells and {text for _, text in cells} == {
+        "\u2013",
+        "skjult, så et “&lt;5” ikke kan regnes ud",
+    }
+    drawn = [
+        c for t in plotted(page)[0] if t["mode"].startswith("markers") for c in t["customdata"]
+    ]
+    assert OUTLIER not in drawn
+    own = municipality_page(published, OUTLIER, PERIOD, NAMES)
+    assert "er skjult, så et tal om færre end fem borgere ikke kan regnes ud" in own

@@ -166,6 +166,9 @@ figures as (
 select
     figures.period_type,
     figures.period_label,
+    periods.period_start,
+    periods.period_end,
+    periods.is_complete as period_complete,
     periods.spans_data_break as data_break,
     nullif(figures.municipality_code, '') as municipality_code,
     figures.indicator,
@@ -180,7 +183,7 @@ select
     {{ unless_suppressed(round_double('figures.upper_95', 4)) }} as upper_95,
     {{ unless_suppressed(round_double('figures.lower_998', 4)) }} as lower_998,
     {{ unless_suppressed(round_double('figures.upper_998', 4)) }} as upper_998,
-    figures.is_suppressed
+    {{ suppression_columns('figures') }}
 from figures
 inner join periods
     on periods.period_type = figures.period_type and periods.period_label = figures.period_label
