@@ -23,6 +23,7 @@ NUMBERED = {
     "int_citizen_numbers",
     "int_payment_periods",
     "int_cost_unit_citizens",
+    "int_intervention_period_spending",
     "int_cost_effect_unit_citizens",
 }
 
