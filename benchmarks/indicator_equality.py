@@ -33,10 +33,11 @@ SCHEMAS = ("indicators", "marts")
 BEGIN, END = "<!-- BEGIN indicator_equality -->", "<!-- END indicator_equality -->"
 
 
-def build(code: Path, data: Path, delivery: Path, log: Path) -> float:
-    """Ingest and `dbt build` the delivery into `data` with the code in `code`; seconds taken."""
+def build(code: Path, data: Path, deliveries: list[Path], log: Path) -> float:
+    """Ingest and `dbt build` the deliveries (one, or a national tier's one per municipality)
+    into `data` with the code in `code`; seconds taken."""
     started = time.perf_counter()
-    for stage, *args in (("ingest", str(data), str(delivery)), ("dbt_build", str(data))):
+    for stage, *args in (("ingest", str(data), *map(str, deliveries)), ("dbt_build", str(data))):
         result = data.parent / f"{data.name}.{stage}.json"
         with log.open("a") as out:
             done = subprocess.run(

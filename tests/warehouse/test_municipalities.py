@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,7 +26,6 @@ from orchestration.ingest.load import ingest_delivery
 from orchestration.settings import Settings
 from orchestration.warehouse import BUILD_ARGS, run_dbt
 from tests.conftest import END, KEY, START
-from tests.reporting.test_comparison_pages import numbers, plotted
 from tests.warehouse.test_recompute import as_published
 
 MUNICIPALITIES = {"101": (11, 400), "751": (12, 250), "461": (13, 150)}  # code: (seed, citizens)
@@ -310,45 +307,6 @@ def test_case_mix_ratios_equal_the_pandas_standardisation(warehouses):
         assert ((ours[both] - theirs[both].round(places)).abs() <= 10**-places).all(), column
     nation = published[published["municipality_code"] == "000"]
     assert (nation["ratio"].dropna() == 1.0).all() and len(nation) > 10
-
-
-def test_fact_sheets_tell_the_municipalities_apart(warehouses, tmp_path):
-    """The fact sheets of a version with three municipalities: one for the nation, one per
-    municipality's administration (not one file each overwrites), titles naming the
-    municipality, and every link of the barometer a file in the folder (unit ids hold ':', which
-    a relative link would read as a URL scheme). Published here with primary suppression only:
-    the sheets' structure is the point, disclosure control has tests of its own."""
-    from orchestration.disclosure import DisclosureRules
-    from orchestration.disclosure.suppression import suppress
-    from orchestration.publish import publish
-    from orchestration.reporting import Quarter
-    from orchestration.reporting.factsheets import write_fact_sheets
-
-    settings = Settings(data_dir=tmp_path / "data")
-    shutil.copytree(warehouses.national.data_dir, settings.data_dir)
-    with duckdb.connect(str(settings.warehouse)) as con:
-        suppress(con, DisclosureRules(secondary=False))
-    version = publish(settings, "test", {"passed": True, "errors": 0, "warnings": 0})
-    out = tmp_path / "sheets"
-    written = write_fact_sheets(version.path, Quarter.of(END), out)
-
-    sheets = written["sheets"]
-    assert sheets[0] == "national.html"
-    administrations = [s for s in sheets if s.startswith("administration")]
-    assert len(administrations) == len(MUNICIPALITIES) == len(set(administrations))
-    assert "administration.html" not in sheets
-    assert all(":" not in s for s in sheets)
-    barometer = (out / "index.html").read_text(encoding="utf-8")
-    links = re.findall(r'<a href="([^"]+)">([^<]+)</a>', barometer)
-    assert {href for href, _ in links} == set(sheets)
-    titles = dict(links)
-    assert titles["national.html"] == "Hele landet"
-    names = {"101": "København", "751": "Aarhus", "461": "Odense"}
-    assert sorted(titles[a].split(" · ")[0] for a in administrations) == sorted(names.values())
-    # The nation's sheet shows the national figures: its goal attainment bars have values.
-    national = (out / "national.html").read_text(encoding="utf-8")
-    [bars, *_] = plotted(national)[0]
-    assert np.isfinite(numbers(bars["x"]).astype(float)).any()
 
 
 def test_the_nation_and_its_municipalities_publish_protected(warehouses, tmp_path):
