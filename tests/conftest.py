@@ -31,7 +31,12 @@ START, END = dt.date(2016, 1, 1), dt.date(2019, 6, 30)
 # The longest test files: handed out first, so that parallel workers (pytest-xdist, a file per
 # worker) do not end with one of them alone on a file of many pipeline runs. xdist's own order is
 # by the number of tests in a file, which puts a file with one long test last.
-LONGEST_FIRST = ("tests/test_daily_history.py", "tests/warehouse/test_spark.py")
+LONGEST_FIRST = (
+    "tests/test_daily_history.py",
+    "tests/warehouse/test_spark.py",
+    "tests/warehouse/test_municipalities.py",
+    "tests/test_several_municipalities.py",
+)
 
 
 def pytest_xdist_make_scheduler(config, log):
