@@ -116,8 +116,9 @@ class Finding:
     # Set when the finding is not a range but a published cell that gives a withheld one away
     # through the periods (a year beside a withheld quarter): what it says.
     reason: str = ""
-    # The range is as narrow with every figure withheld: it follows from which rows exist and
-    # what their labels say, not from a published figure, so no suppression can widen it.
+    # The range is as narrow with every figure but the zeros withheld: it follows from which
+    # rows exist, what their labels say and the zeros published, so withholding cannot widen
+    # it (but by withholding zeros, which the gate does not ask for).
     structural: bool = False
 
     def describe(self) -> str:
@@ -130,7 +131,10 @@ class Finding:
             f"narrower than the required {self.required_width:g}"
         )
         if self.structural:
-            text += " (from which rows exist and their labels alone, with every figure withheld)"
+            text += (
+                " (from which rows exist, their labels and the zeros published alone,"
+                " with every other figure withheld)"
+            )
         return text
 
 
@@ -220,19 +224,23 @@ def audit(tables: dict[str, pd.DataFrame], rules: DisclosureRules) -> AuditResul
 def _structural(
     counts: pd.DataFrame, rules: DisclosureRules, narrow: list[int], required: np.ndarray
 ) -> set[int]:
-    """Of the counts found too narrow, those that are as narrow when every figure is withheld:
-    a reader who saw no figure at all, only which rows exist and their labels (a primary cell
-    has 1 to 4 citizens, a published or secondary one at least the threshold), would narrow
-    them as far. An administration labelled primary with four units that exist below it has
-    exactly one citizen in each. No choice of cells to withhold changes that."""
+    """Of the counts found too narrow, those that are as narrow when every figure but the zeros
+    is withheld: a reader who saw no figure at all, only which rows exist and their labels (a
+    primary cell has 1 to 4 citizens, a published or secondary one at least the threshold),
+    would narrow them as far. An administration labelled primary with four units that exist
+    below it has exactly one citizen in each. No choice of cells to withhold changes that.
+    A published zero stays known: it pins what sums to it to 0 (no goals anywhere in a quarter
+    before the goal data starts), which tells no more about a cell's citizens than the zero
+    tells about everyone's."""
     if not narrow:
         return set()
     blind = counts.copy()
     published = ~blind["suppressed"]
+    zero = published & blind["count"].eq(0)
     per_citizen = blind["count_name"].isin(PER_CITIZEN)
     whole_row = ~blind["table"].str.contains(":")
-    blind.loc[published & per_citizen & whole_row, "lowest"] = float(rules.threshold)
-    blind["suppressed"] = True
+    blind.loc[published & ~zero & per_citizen & whole_row, "lowest"] = float(rules.threshold)
+    blind["suppressed"] = ~zero
     blind["primary"] = False
     blind.loc[narrow, "primary"] = True  # only these are solved for
     equations = _equations(blind)

@@ -167,10 +167,12 @@ def suppress(
     unit_tables = [t for t in TABLE_SHAPES if t not in COMPARISON_TABLES]
     _load_quantities(con, source_schema, rules, unit_tables)
     _build_relations(con)
+    zero_pinned: set[tuple] = set()
     if rules.secondary:
-        secondary, result.rounds, result.unprotected, result.structural = _protect(
+        secondary, result.rounds, result.unprotected, _, zeros = _protect(
             con, rules, max_rounds, log
         )
+        zero_pinned = _count_keys(con, zeros)
     chosen = pd.DataFrame({"cell_id": np.array(sorted(secondary), dtype=np.int64)})  # noqa: F841
     con.execute(
         f"create or replace temp table unit_secondary as select {CELL_KEY} from cells "
@@ -179,10 +181,14 @@ def suppress(
     _load_quantities(con, source_schema, rules, list(TABLE_SHAPES))
     _build_relations(con)
     if rules.secondary:
-        secondary, rounds, result.unprotected, result.structural = _protect(
+        # The second stage solves only what the comparison cells touch: the counts pinned by
+        # zeros in the rest were found by the first; its rows-alone ranges cover the first's.
+        secondary, rounds, unprotected, structural, zeros = _protect(
             con, rules, max_rounds, log, COMPARISON_TABLES
         )
         result.rounds += rounds
+        result.unprotected += unprotected
+        result.structural = structural + len(zero_pinned | _count_keys(con, zeros))
     con.execute("create or replace temp table secondary_cells (cell_id bigint)")
     if secondary:
         frame = pd.DataFrame({"cell_id": sorted(secondary)})  # noqa: F841 (read by DuckDB)
@@ -588,9 +594,11 @@ def _system(con: duckdb.DuckDBPyConnection) -> _System:
 def _protect(
     con: duckdb.DuckDBPyConnection, rules: DisclosureRules, max_rounds: int, log,
     only: tuple[str, ...] = (),
-) -> tuple[set[int], int, int, int]:  # fmt: skip
+) -> tuple[set[int], int, int, int, list[tuple[int, str]]]:  # fmt: skip
     """Add secondary cells until every primary count's range is wide enough (but for those
-    narrow from the rows' existence alone, which no cell withheld widens). With `only`, the
+    narrow from the rows' existence alone, or pinned by a published zero, which no cell
+    withheld widens); returns the secondary cells, the rounds, the counts left exposed, those
+    narrow from the rows alone and (cell, count) of those pinned by a zero. With `only`, the
     cells `unit_secondary` names are withheld already, and partners are taken from the tables
     `only` alone: only the parts of the system their cells take part in are solved."""
     system = _system(con)
@@ -629,9 +637,19 @@ def _protect(
     unsettled = np.ones(len(system.value), dtype=bool)
     unsettled[structural] = False
     exposed: list[int] = []
+    excused: set[int] = set()
     round_number = 0
     for round_number in range(1, max_rounds + 1):
         exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty, unsettled)
+        if exposed:  # counts a published zero pins are left out of the rounds
+            zeros = _pinned_by_zeros(system, rules, exposed, suppressed_cell)
+            excused |= set(zeros)
+            exposed = sorted(set(exposed) - excused)
+        if not exposed and excused:
+            # A zero withheld since (a partner of another count) pins no more: what it pinned
+            # is protected in the rounds from here on.
+            still = set(_pinned_by_zeros(system, rules, sorted(excused), suppressed_cell))
+            exposed, excused = sorted(excused - still), still
         unsettled[:] = False
         unsettled[exposed] = True
         stage = f" ({', '.join(only)})" if only else ""
@@ -657,6 +675,19 @@ def _protect(
         round_number,
         len(exposed),
         len(structural),
+        [(int(system.cell[q]), str(system.measure[q])) for q in sorted(excused)],
+    )
+
+
+def _count_keys(con: duckdb.DuckDBPyConnection, counts: list[tuple[int, str]]) -> set[tuple]:
+    """(cell, count) as the cells' keys, which stay the same when the cells are numbered anew."""
+    if not counts:
+        return set()
+    frame = pd.DataFrame(counts, columns=["cell_id", "measure"])  # noqa: F841 (read by DuckDB)
+    return set(
+        con.execute(
+            f"select {CELL_KEY}, measure from frame inner join cells using (cell_id)"
+        ).fetchall()
     )
 
 
@@ -668,14 +699,7 @@ def _structural(system: _System, rules: DisclosureRules) -> np.ndarray:
     withholds cells for nothing. Only citizens are bounded above by a label, so only their
     counts, and counts a relation ties to them (ind_case_mix's ability cases are its themes'
     citizens), can be pinned so: the others are not solved for."""
-    # A pair whose other side is no row (one table's total without the other's) holds against
-    # a published count in truth, not zero: left out here, which only widens.
-    sizes = np.bincount(system.rel, minlength=system.n_rel)
-    kept = sizes[system.rel] > 1
-    _, rel = np.unique(system.rel[kept], return_inverse=True)
-    blind = dataclasses.replace(
-        system, rel=rel, qid=system.qid[kept], coef=system.coef[kept], n_rel=int(rel.max()) + 1
-    ) if kept.any() else system  # fmt: skip
+    blind = _blind(system)
     everything = np.ones(len(system.cost), dtype=bool)
     citizens = np.isin(system.measure.astype(str), ["n_citizens", "n_citizens_improved"])
     with_citizens = np.isin(system.rel, np.unique(system.rel[citizens[system.qid]]))
@@ -684,6 +708,45 @@ def _structural(system: _System, rules: DisclosureRules) -> np.ndarray:
     targets = tied & system.is_primary_cell[system.cell]
     pinned = _exposed(blind, rules, everything, ~system.is_primary_cell, everything, targets)
     return np.asarray(sorted(pinned), dtype=np.int64)
+
+
+def _blind(system: _System) -> _System:
+    """The system without the pairs whose other side is no row (one table's total without the
+    other's): those hold against a published count in truth, not zero. Leaving them out of a
+    range computed with every cell withheld only widens it."""
+    sizes = np.bincount(system.rel, minlength=system.n_rel)
+    kept = sizes[system.rel] > 1
+    if not kept.any():
+        return system
+    _, rel = np.unique(system.rel[kept], return_inverse=True)
+    return dataclasses.replace(
+        system, rel=rel, qid=system.qid[kept], coef=system.coef[kept], n_rel=int(rel.max()) + 1
+    )
+
+
+def _pinned_by_zeros(
+    system: _System, rules: DisclosureRules, among: list[int], suppressed_cell: np.ndarray
+) -> list[int]:
+    """Of the counts `among`, those the zeros published now pin with every other figure
+    withheld: a zero total (no goals anywhere in a quarter before the goal data starts) pins
+    every count that sums to it to 0, which tells no more about a cell's citizens than the
+    zero tells about everyone's (docs/disclosure-control.md, "Structural ranges"). Interval
+    propagation alone, whose bounds contain the exact range: a count it does not find pinned
+    stays in the rounds, which only errs towards withholding."""
+    blind = _blind(system)
+    withheld = suppressed_cell[system.cell]
+    # A zero of a cell withheld now is unknown; a count a secondary label bounds below by the
+    # threshold is left open, which only widens.
+    zero = (system.value == 0) & ~withheld & ~system.at_least_citizens
+    lower = np.where(zero, 0.0, system.lower)
+    lower[system.at_least_citizens & ~system.is_primary_cell[system.cell]] = rules.threshold
+    upper = np.where(zero, 0.0, system.upper)
+    keep = np.ones(len(blind.qid), dtype=bool)
+    low, high = _propagated_bounds(blind, keep, np.zeros(blind.n_rel), lower, upper)
+    among = np.asarray(among, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        width = np.floor(high[among] + 1e-6) - np.ceil(low[among] - 1e-6)
+    return [int(q) for q in among[width < _required_width(system, rules, among)]]
 
 
 def _twins(system: _System, suppressed_cell: np.ndarray, added: set[int]) -> set[int]:

@@ -10,6 +10,7 @@ from orchestration.disclosure import DisclosureRules
 from orchestration.disclosure.audit import audit, read_open_tables
 from orchestration.disclosure.suppression import (
     _cheapest_first,
+    _pinned_by_zeros,
     _propagated_bounds,
     _System,
     suppress,
@@ -156,6 +157,51 @@ def test_a_row_withheld_to_protect_another_withholds_its_goals_and_assessed_too(
     assert (merged["suppression"].notna() == merged["suppression_effect"].notna()).all()
 
 
+def test_a_quarter_without_goals_pins_a_small_rows_goals_to_a_published_zero(indicator_schema):
+    # A quarter before the goal data starts: spending, but no unit has a goal. U1's 3 citizens
+    # are a primary row; its goals (withheld with it) are 0 because the area's are.
+    cells = cost_effect_cells(few_with_goals="U2", small_unit="U1")
+    for cell in cells:
+        if cell[0] == CE:
+            cell[4].update(n_citizens_with_goals=0, n_goals=0, n_goals_achieved=0)
+            cell[6].clear()
+    con = indicator_schema(cells)
+    before = audit(read_open_tables(con, "indicators"), RULES)
+    # (Its citizens with goals do not add up across units: their label alone bounds them.)
+    goal_counts = {"n_goals", "n_goals_achieved"}
+    zero_pinned = {(f.table, f.cell["org_unit_id"], f.count, f.largest) for f in before.structural}
+    assert zero_pinned == {("ind_cost_effect:goals", "U1", c, 0.0) for c in goal_counts}
+    # Its spending is still the area's minus its siblings': a figure, not a zero, gives it.
+    assert ("ind_cost_effect", "U1", "spending_dkk") in {
+        (f.table, f.cell["org_unit_id"], f.count) for f in before.findings
+    }
+
+    # Suppression withholds a partner for U1's spending and, here, the zeros with it: nothing
+    # is left exposed, and the audit passes.
+    assert suppress(con, RULES).unprotected == 0
+    after = audit(read_open_tables(con, "open"), RULES)
+    assert after.passed, [f.describe() for f in after.findings]
+
+
+def test_a_zero_that_other_figures_give_away_is_protected(indicator_schema):
+    # U1's 3 citizens have no goals while its siblings have some: its 0 goals are the area's
+    # minus its siblings', published figures that are not zero. That is not structural.
+    cells = cost_effect_cells(few_with_goals="U2", small_unit="U1")
+    for cell in cells:
+        if cell[0] == CE and cell[2] == "U1":
+            cell[4].update(n_citizens_with_goals=0, n_goals=0, n_goals_achieved=0)
+    for cell in cells:  # the area and administration: the siblings' goals only
+        if cell[0] == CE and cell[2] in ("ORG-10", "ORG-1"):
+            cell[4].update(n_citizens_with_goals=9, n_goals=15, n_goals_achieved=8)
+    con = indicator_schema(cells)
+    before = audit(read_open_tables(con, "indicators"), RULES)
+    assert ("U1", "n_goals") in {(f.cell["org_unit_id"], f.count) for f in before.findings}
+    assert not before.structural
+    result = suppress(con, RULES)
+    assert (result.unprotected, result.structural) == (0, 0)
+    assert audit(read_open_tables(con, "open"), RULES).passed
+
+
 def _system(relations: list[dict[int, float]], n: int) -> _System:
     """Relations as {quantity: coefficient}; only the relations' arrays matter here."""
     rel = np.array([r for r, terms in enumerate(relations) for _ in terms], dtype=np.int64)
@@ -164,6 +210,25 @@ def _system(relations: list[dict[int, float]], n: int) -> _System:
     unused = np.zeros(n)
     return _System(rel, qid, coef, len(relations), unused, unused, unused, unused.astype(int),
                    unused.astype(object), unused.astype(bool), unused.astype(bool), unused)  # fmt: skip
+
+
+def test_a_count_a_published_zero_pins_is_excused_and_one_a_difference_pins_is_not():
+    """The national run's case: the goals the administration publishes in the authority role
+    (q0) equal its provider role's (q1), the sum of its units' (q2 primary, q3 withheld)."""
+    relations = [{0: 1.0, 1: -1.0}, {1: 1.0, 2: -1.0, 3: -1.0}]
+
+    def pinned(published: dict[int, float]) -> list[int]:
+        system = _system(relations, 4)
+        system.value = np.array([published.get(q, np.nan) for q in range(4)])
+        system.lower, system.upper = np.zeros(4), np.full(4, np.inf)
+        system.cell, system.measure = np.arange(4), np.array(["n_goals"] * 4, dtype=object)
+        system.is_primary_cell = np.array([False, False, True, False])
+        withheld = np.array([q not in published for q in range(4)])
+        return _pinned_by_zeros(system, RULES, [2], withheld)
+
+    assert pinned({0: 0.0}) == [2]  # no goals anywhere: U's 0 is everyone's
+    assert pinned({}) == []  # the zero withheld: nothing pins it
+    assert pinned({0: 7.0, 3: 7.0}) == []  # 7 - 7: figures give it away, to be protected
 
 
 def test_propagated_bounds_hold_the_lp_range_so_a_count_they_call_exposed_is():
