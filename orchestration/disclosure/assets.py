@@ -97,7 +97,8 @@ def disclosure_audit(context: dg.AssetCheckExecutionContext, settings: SettingsR
     if result.structural:
         context.log.warning(
             f"disclosure audit: {len(result.structural)} primary counts are narrow from which rows "
-            f"exist and their labels alone (no suppression changes that), listed in {report}"
+            f"exist, their labels and the zeros published alone (no suppression changes that), "
+            f"listed in {report}"
         )
     return dg.AssetCheckResult(
         passed=result.passed,

@@ -307,30 +307,3 @@ def test_case_mix_ratios_equal_the_pandas_standardisation(warehouses):
         assert ((ours[both] - theirs[both].round(places)).abs() <= 10**-places).all(), column
     nation = published[published["municipality_code"] == "000"]
     assert (nation["ratio"].dropna() == 1.0).all() and len(nation) > 10
-
-
-def test_the_nation_and_its_municipalities_publish_protected(warehouses, tmp_path):
-    """Secondary suppression over the three municipalities, their nation and ind_case_mix, then
-    the audit: it passes. Every count it reports apart is pinned by which rows exist alone (751
-    has such counts loaded by itself too); the case-mix rows are fitted around the unit tables."""
-    from orchestration.disclosure import OPEN_TABLES, DisclosureRules
-    from orchestration.disclosure.audit import audit, read_open_tables
-    from orchestration.disclosure.suppression import suppress
-
-    con = duckdb.connect(str(tmp_path / "copy.duckdb"))
-    con.execute(f"attach '{warehouses.national.warehouse}' as wh (read_only)")
-    con.execute("create schema indicators")
-    for name in OPEN_TABLES:
-        con.execute(f"create table indicators.{name} as select * from wh.indicators.{name}")
-    rules = DisclosureRules()
-    result = suppress(con, rules)
-    assert result.unprotected == 0
-    found = audit(read_open_tables(con, "open"), rules)
-    assert found.passed, [f.describe() for f in found.findings[:5]]
-    assert found.structural and all(f.count == "n_citizens" for f in found.structural)
-    mix = con.execute(
-        "select municipality_code, count(*) filter (suppression = 'secondary'), "
-        "count(*) filter (not is_suppressed) from open.ind_case_mix group by 1 order by 1"
-    ).fetchall()
-    assert [code for code, _, _ in mix] == ["000", *sorted(MUNICIPALITIES)]
-    assert all(secondary > 0 and published > 0 for _, secondary, published in mix)
