@@ -641,9 +641,10 @@ def _protect(
     round_number = 0
     for round_number in range(1, max_rounds + 1):
         exposed = _exposed(system, rules, suppressed_cell, secondary_cell, dirty, unsettled)
-        if exposed:  # counts a published zero pins are left out of the rounds
-            zeros = _pinned_by_zeros(system, rules, exposed, suppressed_cell)
-            excused |= set(zeros)
+        if exposed and round_number == 1:
+            # Counts a published zero pins are left out of the rounds. Only in the first: later
+            # rounds check only counts exposed before, and zeros are only withheld from here on.
+            excused = set(_pinned_by_zeros(system, rules, exposed, suppressed_cell))
             exposed = sorted(set(exposed) - excused)
         if not exposed and excused:
             # A zero withheld since (a partner of another count) pins no more: what it pinned
