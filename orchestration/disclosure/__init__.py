@@ -24,10 +24,13 @@ import yaml
 from orchestration.settings import DEFAULT_AMOUNT_PROTECTION_DKK, Settings
 from orchestration.tables import OPEN_TABLES
 
-__all__ = ["OPEN_SCHEMA", "OPEN_TABLES", "DisclosureRules"]
+__all__ = ["OPEN_SCHEMA", "OPEN_TABLES", "SUPPRESSION_STATE_SCHEMA", "DisclosureRules"]
 
 DBT_PROJECT_FILE = Path(__file__).resolve().parents[2] / "dbt_project" / "dbt_project.yml"
 OPEN_SCHEMA = "open"
+# The warehouse schema where suppression keeps what it chose and from what, to reuse the
+# choices of periods that did not change (suppression.py); a full rebuild drops it.
+SUPPRESSION_STATE_SCHEMA = "disclosure"
 # Figures a withheld cell still shows: a budget is public and says nothing about a citizen.
 PUBLIC_FIGURES = ("budget_dkk", "adopted_budget_dkk")
 # A primary cell's amount in DKK (spending, a budget line's spent and expected) may be derived

@@ -52,6 +52,10 @@ def open_indicators(context: dg.AssetExecutionContext, settings: SettingsResourc
             result = suppress(con, rules, log=context.log.debug)
         finally:
             con.close()
+    context.log.info(
+        f"secondary suppression: {result.solved_periods} periods solved, {result.kept_periods} "
+        "kept the last suppression's choices (their cells did not change)"
+    )
     summary = result.summary()
     return dg.MaterializeResult(
         metadata={
@@ -59,6 +63,9 @@ def open_indicators(context: dg.AssetExecutionContext, settings: SettingsResourc
             "primary": sum(result.primary.values()),
             "secondary": sum(result.secondary.values()),
             "rounds": result.rounds,
+            # Periods whose cells are those the last suppression saw keep its choices.
+            "periods_solved": result.solved_periods,
+            "periods_kept": result.kept_periods,
             "seconds": round(result.seconds, 1),
             "per_table": dg.MetadataValue.json(summary["tables"]),
         }

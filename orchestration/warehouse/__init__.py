@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock
 
+from orchestration.disclosure import SUPPRESSION_STATE_SCHEMA
 from orchestration.settings import Settings, child_environment
 from orchestration.warehouse.spark import export_raw_sources
 
@@ -206,6 +207,10 @@ def planned_build(settings: Settings, rebuild: bool = False) -> Iterator[BuildPl
         return
     with duckdb.connect(str(settings.warehouse)) as con:
         con.execute(f"drop table if exists {BUILD_STATE}")
+        if plan.since_seq is None:
+            # Everything again means the disclosure choices too, not those of the last build's
+            # periods (orchestration/disclosure/suppression.py, which would reuse them).
+            con.execute(f"drop schema if exists {SUPPRESSION_STATE_SCHEMA} cascade")
         # What the models build on (macro since_seq()): read when dbt runs, not passed as a var.
         con.execute(
             f"create or replace table {BUILD_PLAN} as select ?::integer as since_seq",
