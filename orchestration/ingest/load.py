@@ -471,9 +471,12 @@ def apply_delivery(
     content = "md5(cast(json_object(" + ", ".join(
         f"'{c.name}', \"{c.name}\"" for c in entity.columns) + ") as varchar))"  # fmt: skip
     columns = ", ".join(f'"{c.name}"' for c in entity.columns)
+    # Rows are compared with the current versions column by column; the stored hash of a
+    # version's content is worked out only for the versions opened (hashing every delivered
+    # row's JSON took 5 of a daily delivery's 19 s at tier M).
+    differs = " or ".join(f'new."{c.name}" is distinct from old."{c.name}"' for c in entity.columns)
     con.execute(
-        f"create or replace temp table incoming_keyed as "
-        f"select {key} as _key, {content} as _row_hash, * from {incoming}"
+        f"create or replace temp table incoming_keyed as select {key} as _key, * from {incoming}"
     )
     # The contract's duplicate check compares the key as delivered ("7" and "07"); rows are
     # listed only for a key found twice (listing them for every key took 6 s at tier M).
@@ -501,9 +504,9 @@ def apply_delivery(
                 case when old._key is null then 'insert' when new._key is null then 'delete'
                     else 'update' end as change
             from incoming_keyed as new
-            full join (select {key} as _key, _row_hash from {raw}.{name} where {current}) as old
+            full join (select {key} as _key, {columns} from {raw}.{name} where {current}) as old
                 on old._key = new._key
-            where old._key is null or new._key is null or old._row_hash <> new._row_hash"""
+            where old._key is null or new._key is null or {differs}"""
         )
         changes = "select key, change from entity_changes"
         opened = "where _key in (select key from entity_changes where change <> 'delete')"
@@ -520,7 +523,7 @@ def apply_delivery(
             [seq - 1],
         )
     con.execute(
-        f"insert into {raw}.{name} select ?, _source_file, _source_row, _row_hash, ?, null, "
+        f"insert into {raw}.{name} select ?, _source_file, _source_row, {content}, ?, null, "
         f"{columns}, {code} from incoming_keyed {opened}",
         [delivery_id, seq],
     )
