@@ -6,8 +6,10 @@
 -- of its cases times the stratum's national rate; the ratio observed / expected carries Byar's
 -- approximation to the exact Poisson interval at 95% and 99.8%. Row '000' is the nation (DST's
 -- code for the whole country): its ratio is 1 by construction.
+{#- Every figure is of one period (the national rates too), so a build on the last one computes
+    only the periods the changes since touched (numbered_periods; dbt_project.yml). #}
 with periods as (
-    select * from {{ ref('int_periods') }}
+    {{ numbered_periods() }}
 ),
 
 units as (
@@ -33,6 +35,9 @@ goal_cases as (
         goals.goal_type as stratum,
         case when followups.is_achieved then 1 else 0 end as outcome
     from {{ ref('int_goal_period_followups') }} as followups
+    inner join periods
+        on periods.period_type = followups.period_type
+        and periods.period_label = followups.period_label
     inner join {{ ref('fct_goals') }} as goals on goals.goal_id = followups.goal_id
     inner join units on units.org_unit_id = goals.provider_org_unit_id
 ),
