@@ -191,7 +191,7 @@ def suppress(
     unit_tables = [t for t in TABLE_SHAPES if t not in COMPARISON_TABLES]
     _load_quantities(con, source_schema, rules, unit_tables)
     if rules.secondary:
-        kept = _kept_periods(con, "unit") if state else None
+        kept = _kept_periods(con, "unit", unit_tables) if state else None
         _build_relations(con, _solved_quantities(con, kept))
         protected = _protect(con, rules, max_rounds, log, kept=kept)
         secondary, result.rounds = protected.secondary, protected.rounds
@@ -205,7 +205,7 @@ def suppress(
     if rules.secondary:
         # The second stage solves only what the comparison cells touch; its rows-alone ranges
         # cover the first's (more relations only narrow them).
-        kept = _kept_periods(con, "final") if state else None
+        kept = _kept_periods(con, "final", list(TABLE_SHAPES)) if state else None
         _build_relations(con, _solved_quantities(con, kept))
         protected = _protect(con, rules, max_rounds, log, COMPARISON_TABLES, kept=kept)
         secondary = protected.secondary
@@ -294,17 +294,18 @@ def _state_fits(con: duckdb.DuckDBPyConnection, fingerprint: str) -> bool:
     return stored[0] == fingerprint
 
 
-def _kept_periods(con: duckdb.DuckDBPyConnection, stage: str) -> _Kept:
+def _kept_periods(con: duckdb.DuckDBPyConnection, stage: str, tables: list[str]) -> _Kept:
     """The periods (by label: a budget year shares its year's) whose quantities in the tables
-    loaded now are those the last suppression saw: their cells, and the stage's stored choices
-    and notes in them. None when the units ind_case_mix's figures are of changed."""
+    `tables` loaded now are those the last suppression saw: their cells, and the stage's stored
+    choices and notes in them. No period when the units ind_case_mix's figures are of changed."""
     con.execute(f"create or replace temp table period_digests as {PERIOD_DIGESTS}")
     con.execute(
         f"""
         create or replace temp table kept_periods as
         with stored as (
+            -- A table's parts are cells of their own ('ind_cost_effect:goals').
             select * from {STATE_SCHEMA}.periods
-            where tbl in (select tbl from period_digests)
+            where split_part(tbl, ':', 1) in (select unnest(?)) or tbl = '*case_mix_units'
         ),
         changed as (
             select period_label from (
@@ -317,7 +318,8 @@ def _kept_periods(con: duckdb.DuckDBPyConnection, stage: str) -> _Kept:
         where period_label <> '*'
             and period_label not in (select period_label from changed)
             and '*' not in (select period_label from changed)
-        """
+        """,
+        [tables],
     )
     (cells,) = con.execute(
         "select list(cell_id) from cells where period_label in (select period_label from kept_periods)"

@@ -99,6 +99,14 @@ def test_a_changed_period_is_solved_again_and_the_others_keep_their_choices(copy
     assert result.summary()["tables"] == from_scratch.summary()["tables"]
 
 
+def test_a_table_emptied_solves_its_periods_again(copy):
+    """Its rows gone, the relations that tied its cells to others' are gone too."""
+    con = copy("emptied")
+    years = con.execute("select count(distinct budget_year) from indicators.ind_budget").fetchone()
+    con.execute("delete from indicators.ind_budget")
+    assert years[0] > 0 and suppress(con, RULES).solved_periods == years[0]
+
+
 def test_the_same_cells_again_keep_every_period(copy):
     con = copy("again")
     before = open_rows(con)
