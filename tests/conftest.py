@@ -139,6 +139,8 @@ class Operated:
     run: object  # orchestration.pipeline.PipelineRun
     delivery: Path  # the delivery as generated, before landing
     first_version: Path  # a copy of the version the first run published (later runs move on)
+    environment: list[str]  # the EFFEKT_* variables and DAGSTER_HOME the run saw: none
+    workdir: Path  # the (empty) working directory the run was started in
 
     def instance(self):
         from orchestration.instance import get_instance
@@ -166,16 +168,25 @@ def small_delivery(make_delivery) -> GeneratedDelivery:
 
 @pytest.fixture(scope="session")
 def operated(tmp_path_factory, small_delivery) -> Operated:
+    """The daily job on its settings alone: no EFFEKT_* variable, no DAGSTER_HOME, started in an
+    empty working directory (tests/test_settings.py checks it needed nothing else)."""
     from orchestration.pipeline import run_pipeline
 
     os.environ.pop("DAGSTER_HOME", None)  # each data folder keeps its own instance
     settings = operated_settings(tmp_path_factory.mktemp("operated"))
     shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
-    refresh = run_pipeline(settings, progress=None)
+    workdir = tmp_path_factory.mktemp("operated-workdir")
+    with pytest.MonkeyPatch.context() as patch:
+        for variable in list(os.environ):
+            if variable.startswith("EFFEKT_"):
+                patch.delenv(variable)
+        patch.chdir(workdir)
+        seen = sorted(v for v in os.environ if v.startswith("EFFEKT_") or v == "DAGSTER_HOME")
+        refresh = run_pipeline(settings, progress=None)
     assert not refresh.failed, refresh.failed
     first = tmp_path_factory.mktemp("first-version") / "version"
     shutil.copytree(current_version(settings), first)
-    return Operated(settings, refresh.last, small_delivery.path, first)
+    return Operated(settings, refresh.last, small_delivery.path, first, seen, workdir)
 
 
 REPO = Path(__file__).resolve().parents[1]

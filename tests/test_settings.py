@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import ast
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from orchestration.pipeline import run_pipeline
 from orchestration.resources import CONFIG_FIELDS, SettingsResource
 from orchestration.settings import SECRETS, Settings, Thresholds
-from tests.conftest import REPO, key_file
+from tests.conftest import REPO
 
 PACKAGE = REPO / "orchestration"
 # The environment's one reader; it also makes dbt's (settings.child_environment).
@@ -88,35 +86,22 @@ def test_resource_config_wins_over_the_environment():
     assert settings.ui_url == "http://env" and settings.dagster_home == Path("/h")
 
 
-def test_the_daily_job_runs_on_resource_config_alone(small_delivery, tmp_path, monkeypatch):
-    """No EFFEKT_* variable and no DAGSTER_HOME: the daily job, run in-process, finds
-    everything from its resource config, and writes nothing outside the data folder (not even
-    ./data in the working directory)."""
-    for variable in list(os.environ):
-        if variable.startswith("EFFEKT_") or variable == "DAGSTER_HOME":
-            monkeypatch.delenv(variable)
-    monkeypatch.chdir(tmp_path)
-    outside = tmp_path / "elsewhere"
-    settings = Settings(data_dir=outside / "folder", pseudonym_key_file=key_file(tmp_path))
-    shutil.copytree(small_delivery.path, settings.landing_dir / small_delivery.path.name)
-
-    refresh = run_pipeline(settings, progress=None)
-
-    assert not refresh.failed, refresh.failed[0].alert
-    assert refresh.published_version
-    assert not (tmp_path / "data").exists()  # the default folder was never used
-    assert sorted(p.name for p in outside.iterdir()) == ["folder"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "pseudonym.key"]
+def test_the_daily_job_runs_on_resource_config_alone(operated):
+    """No EFFEKT_* variable and no DAGSTER_HOME: the daily job, run in-process (the session's
+    `operated` run, started so), finds everything from its resource config, and writes nothing
+    outside the data folder (not even ./data in the working directory)."""
+    settings, run_id = operated.settings, operated.run.run_id
+    assert operated.environment == []
+    assert not any(operated.workdir.iterdir())  # the default folder ./data was never used
+    assert sorted(p.name for p in settings.data_dir.parent.iterdir()) == ["data", "pseudonym.key"]
     written = {p.name for p in settings.data_dir.iterdir()}
     assert {"landing", "raw", "warehouse", "dagster", "reports", "published", "logs",
             "state", "dbt", ".locks"} <= written  # fmt: skip
     assert (settings.published_current / "indicators.duckdb").exists()
-    assert settings.run_reports_dir(refresh.last.run_id).is_dir()
+    assert settings.run_reports_dir(run_id).is_dir()
     # The run got its settings as resource config, as Dagster stored it (secrets never are).
-    from orchestration.instance import get_instance
-
-    with get_instance(settings) as instance:
-        stored = instance.get_run_by_id(refresh.last.run_id).run_config
+    with operated.instance() as instance:
+        stored = instance.get_run_by_id(run_id).run_config
     config = stored["resources"]["settings"]["config"]
     assert config["data_dir"] == str(settings.data_dir.resolve())
     assert config["pseudonym_key_file"] == str(settings.pseudonym_key_file.resolve())
