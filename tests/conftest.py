@@ -189,6 +189,36 @@ def operated(tmp_path_factory, small_delivery) -> Operated:
     return Operated(settings, refresh.last, small_delivery.path, first, seen, workdir)
 
 
+@dataclass
+class Published:
+    """A data folder (with a pseudonym key beside it) where `effekt run` published one delivery."""
+
+    root: Path
+    delivery_id: str
+
+    def copy(self, root: Path) -> Settings:
+        """A copy of the data folder below `root`, for a test to go on from."""
+        shutil.copytree(self.root / "data", root / "data", symlinks=True)
+        return operated_settings(root)
+
+
+@pytest.fixture(scope="session")
+def published_march(tmp_path_factory) -> Published:
+    """The delivery of 900 citizens extracted on 2019-03-31 that the gate tests land first
+    (tests/publish/test_refresh_gate.py, `_land`), published by the daily refresh: where they
+    start, each from a copy."""
+    from orchestration.pipeline import run_pipeline
+    from tests.publish.test_refresh_gate import _land
+
+    os.environ.pop("DAGSTER_HOME", None)
+    root = tmp_path_factory.mktemp("published-march")
+    settings = operated_settings(root)
+    delivery_id = _land(settings, root / "store", dt.date(2019, 3, 31))
+    refresh = run_pipeline(settings, progress=None)
+    assert not refresh.failed and refresh.published_version, refresh.failed
+    return Published(root, delivery_id)
+
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "build" / "test-artifacts"  # screenshots; CI keeps this folder
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

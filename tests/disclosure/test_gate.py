@@ -14,24 +14,21 @@ from tests.publish.test_refresh_gate import _land
 
 
 def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stays(
-    tmp_path, monkeypatch
+    published_march, tmp_path, monkeypatch
 ):
-    settings = Settings(data_dir=tmp_path / "data")
+    """On a copy of a data folder that published a delivery (2019-03-31) with suppression on."""
+    settings = Settings(data_dir=published_march.copy(tmp_path).data_dir)
     monkeypatch.setenv("EFFEKT_PSEUDONYM_KEY", KEY.decode())
     monkeypatch.setenv("EFFEKT_DATA_DIR", str(settings.data_dir))
     for variable in ("EFFEKT_LANDING_DIR", "EFFEKT_RAW_DIR", "EFFEKT_WAREHOUSE"):
         monkeypatch.delenv(variable, raising=False)
     from orchestration.definitions import defs
 
-    def run(extract_at: dt.date | None):
-        if extract_at:
-            _land(settings, tmp_path / "store", extract_at)
+    def run():
         return defs.resolve_job_def("daily_refresh").execute_in_process(
             instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
         )
 
-    first = run(dt.date(2019, 3, 31))
-    assert first.success
     published = current_version(settings)
     manifest = json.loads((published / "manifest.json").read_text())
     assert manifest["disclosure_audit"]["passed"] is True
@@ -40,7 +37,7 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
 
     monkeypatch.setenv("EFFEKT_SECONDARY_SUPPRESSION", "off")
     later = _land(settings, tmp_path / "store", dt.date(2019, 6, 30))
-    drill = run(None)
+    drill = run()
     assert not drill.success
     evaluations = [
         e.event_specific_data
@@ -78,7 +75,7 @@ def test_with_secondary_suppression_off_the_audit_fails_and_the_old_version_stay
     # Switched back on, the next run needs no new delivery: the gated one is built again,
     # suppressed, audited and published.
     monkeypatch.setenv("EFFEKT_SECONDARY_SUPPRESSION", "on")
-    again = run(None)
+    again = run()
     assert again.success
     republished = current_version(settings)
     assert republished != published
