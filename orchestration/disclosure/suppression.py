@@ -990,8 +990,8 @@ def _pinned_by_zeros(
     # A zero of a cell withheld now is unknown; a count a secondary label bounds below by the
     # threshold is left open, which only widens.
     zero = (system.value == 0) & ~withheld & ~system.at_least_citizens
-    lower = np.where(zero, 0.0, system.lower)
-    lower[system.at_least_citizens & ~system.is_primary_cell[system.cell]] = rules.threshold
+    lower = _label_lower(system, rules, ~system.is_primary_cell)
+    lower[zero] = 0.0
     upper = np.where(zero, 0.0, system.upper)
     keep = np.ones(len(blind.qid), dtype=bool)
     low, high = _propagated_bounds(blind, keep, np.zeros(blind.n_rel), lower, upper)
@@ -1061,16 +1061,22 @@ def _singleton_partners(
         added.extend(int(c) for c in cells)
 
 
+def _label_lower(system: _System, rules: DisclosureRules, not_small: np.ndarray) -> np.ndarray:
+    """Per quantity, its lower bound when the cells `not_small` are known to be about at least
+    the threshold's citizens (a secondary cell's label says it is not small): so are their
+    citizens, and what each citizen has at least one of."""
+    lower = system.lower.copy()
+    lower[system.at_least_citizens & not_small[system.cell]] = rules.threshold
+    return lower
+
+
 def _exposed(
     system: _System, rules, suppressed_cell, secondary_cell, dirty, unsettled
 ) -> list[int]:
     """Primary counts (qids) whose feasible range is narrower than required, in the connected
     parts of the system that hold a dirty cell; counts not `unsettled` are known protected."""
     q_suppressed = suppressed_cell[system.cell]
-    lower = system.lower.copy()
-    # A secondary cell says it is not small: its citizens (and what each of them has at least
-    # one of) are at least the threshold.
-    lower[system.at_least_citizens & secondary_cell[system.cell]] = rules.threshold
+    lower = _label_lower(system, rules, secondary_cell)
     term_suppressed = q_suppressed[system.qid]
     # Relations with a suppressed quantity, and the variables among them.
     live_rel = np.unique(system.rel[term_suppressed])
