@@ -307,12 +307,12 @@ def _kept_periods(con: duckdb.DuckDBPyConnection, stage: str, tables: list[str])
             select * from {STATE_SCHEMA}.periods
             where split_part(tbl, ':', 1) in (select unnest(?)) or tbl = '*case_mix_units'
         ),
+        -- Each difference in parentheses: except and union bind left to right, so without
+        -- them the second except took the new periods out again.
         changed as (
-            select period_label from (
-                select * from period_digests except select * from stored
-                union all
-                select * from stored except select * from period_digests
-            )
+            select period_label from (select * from period_digests except select * from stored)
+            union all
+            select period_label from (select * from stored except select * from period_digests)
         )
         select distinct period_label from period_digests
         where period_label <> '*'

@@ -99,6 +99,21 @@ def test_a_changed_period_is_solved_again_and_the_others_keep_their_choices(copy
     assert result.summary()["tables"] == from_scratch.summary()["tables"]
 
 
+def test_a_period_the_last_suppression_did_not_see_is_solved(copy):
+    """A delivery that reaches a new quarter: the quarter (and its window) have no choices yet."""
+    con = copy("new-period")
+    before = open_rows(con)
+    (last,) = con.execute(
+        "select max(period_label) from indicators.ind_goal_attainment where period_type = 'quarter'"
+    ).fetchone()
+    for table in ("periods", "choices", "notes"):
+        con.execute(
+            f"delete from {SUPPRESSION_STATE_SCHEMA}.{table} where period_label = ?", [last]
+        )
+    assert suppress(con, RULES).solved_periods == 1
+    assert open_rows(con) == before
+
+
 def test_a_table_emptied_solves_its_periods_again(copy):
     """Its rows gone, the relations that tied its cells to others' are gone too."""
     con = copy("emptied")
